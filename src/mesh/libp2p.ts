@@ -1,0 +1,50 @@
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { ping, type Ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { swarmKey } from './keys.js'
+
+export type MeshNode = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
+
+export interface MeshInit {
+  readonly privateKey: PrivateKey
+  readonly platformKeyHex: string
+  /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7400. */
+  readonly listen: readonly string[]
+  /** Multiaddrs to announce instead of the listen addresses (for NAT or wildcard listens). */
+  readonly announce?: readonly string[]
+}
+
+/**
+ * A libp2p node of the platform mesh: TCP, the private-network key (nothing without it can even
+ * finish a handshake), noise, yamux, identify, ping and gossipsub with signed messages.
+ * Peers are added explicitly from the member list, so there is no discovery service.
+ */
+export async function createMesh(init: MeshInit): Promise<MeshNode> {
+  return createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: [...init.listen], announce: init.announce ? [...init.announce] : undefined },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk: swarmKey(init.platformKeyHex) }),
+    connectionManager: { maxConnections: 300 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        // Every member is a direct peer on a private network: loopback test platforms put many
+        // peers on one IP, which gossipsub would otherwise penalise.
+        scoreParams: { IPColocationFactorWeight: 0 }
+      })
+    },
+    start: false
+  })
+}

@@ -1,0 +1,48 @@
+/** What a member says about itself in each heartbeat. */
+export interface Heartbeat {
+  readonly name: string
+  readonly addresses: readonly string[]
+  /** Revision of the platform log this member has applied. */
+  readonly revision: number
+}
+
+export interface LivenessView {
+  readonly alive: boolean
+  /** Milliseconds since the last heartbeat; undefined if never heard. */
+  readonly lastSeenAgoMs?: number
+  readonly lastHeartbeat?: Heartbeat
+}
+
+/**
+ * Who is alive, from gossiped heartbeats. Pure: the caller passes the time (a monotonic clock), so
+ * tests never sleep. A member is alive if heard from within `deadAfterMs`.
+ */
+export class LivenessTracker {
+  private readonly seen = new Map<string, { at: number, heartbeat: Heartbeat }>()
+
+  constructor(private readonly deadAfterMs: number) {}
+
+  heard(peerId: string, heartbeat: Heartbeat, now: number): void {
+    this.seen.set(peerId, { at: now, heartbeat })
+  }
+
+  forget(peerId: string): void {
+    this.seen.delete(peerId)
+  }
+
+  view(peerId: string, now: number): LivenessView {
+    const s = this.seen.get(peerId)
+    if (!s) return { alive: false }
+    const ago = now - s.at
+    return { alive: ago <= this.deadAfterMs, lastSeenAgoMs: ago, lastHeartbeat: s.heartbeat }
+  }
+}
+
+export function parseHeartbeat(raw: unknown): Heartbeat | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined
+  const r = raw as Record<string, unknown>
+  if (typeof r.name !== 'string' || r.name.length > 63) return undefined
+  if (!Array.isArray(r.addresses) || r.addresses.length > 32 || !r.addresses.every((a) => typeof a === 'string' && a.length < 256)) return undefined
+  if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 0) return undefined
+  return { name: r.name, addresses: r.addresses as string[], revision: r.revision as number }
+}

@@ -1,0 +1,159 @@
+import { promises as fs } from 'node:fs'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ExitCode, OperatorError, operatorErrorFromJSON } from '../errors.js'
+import type { Logger } from '../log.js'
+import { newIdentity, newPlatformKeyHex } from '../mesh/keys.js'
+import { callRpc, Protocols } from '../mesh/rpc.js'
+import { decodeInvite } from '../membership/invite.js'
+import { isValidNodeName } from '../state/commands.js'
+import { DataDir, type NodeConfig } from './data-dir.js'
+import { explainDialError } from './dial-errors.js'
+import type { JoinRequest } from './join-service.js'
+import type { MembershipTimings } from './membership.js'
+import { newPlatformId, PlatformNode } from './platform-node.js'
+
+export interface CommonNodeOptions {
+  readonly dataDir: string
+  readonly name: string
+  readonly listen: readonly string[]
+  readonly announce?: readonly string[]
+  readonly dns: readonly string[]
+  readonly log: Logger
+  readonly timings?: MembershipTimings
+}
+
+export interface RunningNode {
+  readonly node: PlatformNode
+  /** Stops the node and releases the data dir. */
+  readonly stop: () => Promise<void>
+}
+
+/** Creates a new platform with this machine as its first member. Changes nothing if it fails. */
+export async function initPlatform(opts: CommonNodeOptions & { domain: string }): Promise<RunningNode> {
+  checkName(opts.name)
+  checkDomain(opts.domain)
+  const dataDir = await claimFreshDataDir(opts.dataDir)
+  return createNode(dataDir, opts, {
+    platformId: newPlatformId(),
+    domain: opts.domain.toLowerCase(),
+    platformKeyHex: newPlatformKeyHex()
+  }, async (node) => {
+    await node.found()
+  })
+}
+
+/** Joins an existing platform through any member named in the invite. Changes nothing if it fails. */
+export async function joinPlatform(opts: CommonNodeOptions & { invite: string }): Promise<RunningNode> {
+  const invite = decodeInvite(opts.invite)
+  if (invite.expiresAt <= Date.now()) {
+    throw new OperatorError('PRYV_INVITE_EXPIRED', `This invite expired at ${new Date(invite.expiresAt).toISOString()}.`, {
+      hint: 'Create a new invite on a member with `pryv-node invite create`.',
+      exitCode: ExitCode.conflict
+    })
+  }
+  checkName(opts.name)
+  const dataDir = await claimFreshDataDir(opts.dataDir)
+  return createNode(dataDir, opts, { platformId: invite.platformId, domain: invite.domain, platformKeyHex: invite.platformKeyHex }, async (node) => {
+    const request: JoinRequest = { platformId: invite.platformId, inviteId: invite.inviteId, token: invite.token, name: opts.name, addresses: node.addresses() }
+    const failures: string[] = []
+    for (const address of invite.addresses) {
+      let reply: { member?: unknown, revision?: number, error?: Record<string, unknown> }
+      try {
+        reply = await callRpc(node.mesh, multiaddr(address), Protocols.join, request, AbortSignal.timeout(15_000)) as typeof reply
+      } catch (err) {
+        failures.push(`${address}: ${explainDialError(err)}`)
+        continue
+      }
+      // The platform answered: its verdict is final, whichever member gave it.
+      if (reply.error) throw operatorErrorFromJSON(reply.error)
+      const memberPeer = address.split('/p2p/')[1]
+      await node.replication.syncFrom(memberPeer, reply.revision ?? 0)
+      opts.log.info({ revision: node.replica.revision }, 'joined the platform')
+      return
+    }
+    const keyMismatch = failures.length > 0 && failures.every((f) => f.includes('platform key does not match'))
+    throw new OperatorError(keyMismatch ? 'PRYV_PLATFORM_KEY_MISMATCH' : 'PRYV_PLATFORM_UNREACHABLE',
+      keyMismatch ? 'The members named in the invite reject this platform key.' : 'No member named in the invite could be reached.', {
+        hint: keyMismatch
+          ? 'The invite does not belong to the platform at those addresses: create a new invite there.'
+          : `Tried:\n  ${failures.join('\n  ')}\nCheck that those members run and that this machine can reach them (firewall, addresses), or create an invite on a member that is reachable.`,
+        exitCode: ExitCode.unreachable,
+        details: { tried: failures }
+      })
+  })
+}
+
+/** Starts a node that was initialised or joined before: same identity, same membership. */
+export async function startNode(opts: Partial<Pick<CommonNodeOptions, 'listen' | 'dns' | 'announce'>> & Pick<CommonNodeOptions, 'dataDir' | 'log' | 'timings'>): Promise<RunningNode> {
+  const dataDir = new DataDir(opts.dataDir)
+  const stored = await dataDir.readConfig()
+  const config: NodeConfig = { ...stored, listen: opts.listen ?? stored.listen, dns: opts.dns ?? stored.dns, announce: opts.announce ?? stored.announce }
+  const identity = await dataDir.readIdentity()
+  const release = await dataDir.lock()
+  try {
+    const node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings })
+    return { node, stop: async () => { await node.stop(); await release() } }
+  } catch (err) {
+    await release()
+    throw err
+  }
+}
+
+async function claimFreshDataDir(path: string): Promise<DataDir> {
+  const dataDir = new DataDir(path)
+  await dataDir.ensureWritable()
+  if (await dataDir.isInitialised()) {
+    throw new OperatorError('PRYV_ALREADY_INITIALISED', `${dataDir.path} already holds a pryv-node.`, {
+      hint: 'Start it with `pryv-node start`, or use another --data-dir for a new node.',
+      exitCode: ExitCode.conflict
+    })
+  }
+  return dataDir
+}
+
+/**
+ * Starts a node on a fresh data dir, runs `setup` (found or join), then writes the node's files.
+ * If anything fails, everything created is removed: the data dir is left as it was.
+ */
+async function createNode(
+  dataDir: DataDir,
+  opts: CommonNodeOptions,
+  platform: Pick<NodeConfig, 'platformId' | 'domain' | 'platformKeyHex'>,
+  setup: (node: PlatformNode) => Promise<void>
+): Promise<RunningNode> {
+  const release = await dataDir.lock()
+  const config: NodeConfig = { ...platform, name: opts.name, listen: opts.listen, announce: opts.announce, dns: opts.dns }
+  const identity = await newIdentity()
+  let node: PlatformNode | undefined
+  try {
+    node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings })
+    await setup(node)
+    await dataDir.writeNode(config, identity)
+    const running = node
+    return { node: running, stop: async () => { await running.stop(); await release() } }
+  } catch (err) {
+    await node?.stop().catch(() => undefined)
+    await Promise.all([dataDir.stateDir, dataDir.configFile, dataDir.identityFile].map((p) => fs.rm(p, { recursive: true, force: true })))
+    await release()
+    throw err
+  }
+}
+
+function checkName(name: string): void {
+  if (!isValidNodeName(name)) {
+    throw new OperatorError('PRYV_NAME_INVALID', `"${name}" cannot be a node name: use 1-63 lowercase letters, digits and dashes (it becomes <name>.<domain> in DNS).`, {
+      hint: 'Pass a valid name with --name.',
+      exitCode: ExitCode.usage
+    })
+  }
+}
+
+function checkDomain(domain: string): void {
+  const labels = domain.toLowerCase().replace(/\.$/, '').split('.')
+  if (domain.length > 253 || labels.length < 2 || !labels.every(isValidNodeName)) {
+    throw new OperatorError('PRYV_DOMAIN_INVALID', `"${domain}" is not a valid platform domain.`, {
+      hint: 'Pass the DNS domain the platform answers for, e.g. --domain pryv.example.com.',
+      exitCode: ExitCode.usage
+    })
+  }
+}

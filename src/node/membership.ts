@@ -1,0 +1,139 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { decodeJson, encodeJson } from '../mesh/json.js'
+import { type Heartbeat, LivenessTracker, type LivenessView, parseHeartbeat } from '../mesh/liveness.js'
+import { type NodeContext, ownAddresses, topics } from './context.js'
+
+export interface MembershipTimings {
+  /** How often this node publishes a heartbeat. */
+  readonly heartbeatMs: number
+  /** A member not heard from for this long is shown as down. */
+  readonly deadAfterMs: number
+  /** How long a connected peer that is not a member may stay (time to complete a join). */
+  readonly strangerGraceMs: number
+  /** How often connections to members are checked and re-dialled. */
+  readonly connectEveryMs: number
+}
+
+export const defaultTimings: MembershipTimings = { heartbeatMs: 1000, deadAfterMs: 4000, strangerGraceMs: 15_000, connectEveryMs: 2000 }
+
+/**
+ * Keeps the mesh made of members only, fully connected, and knows who is alive:
+ * publishes heartbeats, tracks everyone's, dials members it is not connected to (addresses come
+ * from the replicated member list and from heartbeats, so no single bootstrap node is needed),
+ * and disconnects peers that are not members once their grace period to join has passed.
+ */
+export class Membership {
+  readonly liveness: LivenessTracker
+  private readonly topic: string
+  private readonly timers: NodeJS.Timeout[] = []
+  private readonly nextDialAt = new Map<string, { at: number, backoffMs: number }>()
+
+  constructor(private readonly ctx: NodeContext, private readonly timings: MembershipTimings = defaultTimings) {
+    this.liveness = new LivenessTracker(timings.deadAfterMs)
+    this.topic = topics.heartbeat(ctx.config.platformId)
+  }
+
+  start(): void {
+    const pubsub = this.ctx.mesh.services.pubsub
+    pubsub.topicValidators.set(this.topic, (_from, msg) => {
+      if (msg.type !== 'signed' || !this.ctx.replica.state.members.has(msg.from.toString())) return TopicValidatorResult.Reject
+      return parseHeartbeat(decodeJson(msg.data)) ? TopicValidatorResult.Accept : TopicValidatorResult.Reject
+    })
+    pubsub.subscribe(this.topic)
+    pubsub.addEventListener('message', (evt) => {
+      const msg = evt.detail
+      if (msg.topic !== this.topic || msg.type !== 'signed') return
+      const hb = parseHeartbeat(decodeJson(msg.data))
+      if (hb) this.heard(msg.from.toString(), hb)
+    })
+    this.ctx.replica.on('applied', (_entry, command) => {
+      if (command.kind === 'member.join' || command.kind === 'platform.create') void this.connectMembers()
+    })
+    this.timers.push(setInterval(() => this.publishHeartbeat(), this.timings.heartbeatMs))
+    this.timers.push(setInterval(() => {
+      this.dropStrangers()
+      void this.connectMembers()
+    }, this.timings.connectEveryMs))
+    for (const t of this.timers) t.unref()
+    void this.connectMembers()
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t)
+    this.timers.length = 0
+  }
+
+  view(peerId: string): LivenessView {
+    if (peerId === this.ctx.selfId) {
+      return { alive: true, lastSeenAgoMs: 0, lastHeartbeat: this.ownHeartbeat() }
+    }
+    return this.liveness.view(peerId, this.ctx.monotonic())
+  }
+
+  private ownHeartbeat(): Heartbeat {
+    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision }
+  }
+
+  private publishHeartbeat(): void {
+    if (!this.ctx.replica.state.members.has(this.ctx.selfId)) return
+    const data = encodeJson(this.ownHeartbeat())
+    this.ctx.mesh.services.pubsub.publish(this.topic, data).catch(() => undefined)
+  }
+
+  private heard(peerId: string, hb: Heartbeat): void {
+    const before = this.liveness.view(peerId, this.ctx.monotonic())
+    this.liveness.heard(peerId, hb, this.ctx.monotonic())
+    if (!before.alive) this.ctx.log.info({ member: hb.name, peerId }, 'member is up')
+    if (hb.revision > this.ctx.replica.revision) this.onBehind?.(peerId, hb.revision)
+    void this.remember(peerId, hb.addresses)
+  }
+
+  /** Set by the node: called when a member reports a newer revision than ours. */
+  onBehind?: (peerId: string, revision: number) => void
+
+  private async remember(peerId: string, addresses: readonly string[]): Promise<void> {
+    try {
+      await this.ctx.mesh.peerStore.merge(peerIdFromString(peerId), { multiaddrs: addresses.map((a) => multiaddr(a)) })
+    } catch (err) {
+      this.ctx.log.debug({ peerId, err: (err as Error).message }, 'ignoring unusable addresses')
+    }
+  }
+
+  /** Dials every member this node has no connection to, with per-member exponential backoff. */
+  async connectMembers(): Promise<void> {
+    const now = this.ctx.monotonic()
+    for (const member of this.ctx.replica.state.members.values()) {
+      if (member.peerId === this.ctx.selfId) continue
+      const peerId = peerIdFromString(member.peerId)
+      if (this.ctx.mesh.getConnections(peerId).length > 0) {
+        this.nextDialAt.delete(member.peerId)
+        continue
+      }
+      const plan = this.nextDialAt.get(member.peerId)
+      if (plan && plan.at > now) continue
+      await this.remember(member.peerId, member.addresses)
+      const backoffMs = Math.min((plan?.backoffMs ?? 500) * 2, 30_000)
+      this.nextDialAt.set(member.peerId, { at: now + backoffMs, backoffMs })
+      this.ctx.mesh.dial(peerId, { signal: AbortSignal.timeout(5000) }).then(
+        () => this.nextDialAt.delete(member.peerId),
+        (err) => this.ctx.log.debug({ member: member.name, err: err.message }, 'member not reachable')
+      )
+    }
+  }
+
+  private dropStrangers(): void {
+    const members = this.ctx.replica.state.members
+    if (members.size === 0) return
+    const now = Date.now()
+    for (const conn of this.ctx.mesh.getConnections()) {
+      if (members.has(conn.remotePeer.toString())) continue
+      if (now - conn.timeline.open > this.timings.strangerGraceMs) {
+        this.ctx.log.info({ peerId: conn.remotePeer.toString() }, 'disconnecting a peer that is not a member')
+        conn.close().catch(() => undefined)
+      }
+    }
+  }
+}
+

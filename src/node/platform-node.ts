@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { ControlServer } from '../control/server.js'
+import { ExitCode, OperatorError } from '../errors.js'
+import type { Logger } from '../log.js'
+import { createMesh, type MeshNode } from '../mesh/libp2p.js'
+import { encodeInvite, newInviteSecret } from '../membership/invite.js'
+import type { Command } from '../state/commands.js'
+import { Replica } from '../state/replica.js'
+import { StateStore } from '../state/store.js'
+import type { MemberRole } from '../state/types.js'
+import { type NodeContext, ownAddresses } from './context.js'
+import type { DataDir, NodeConfig } from './data-dir.js'
+import { JoinService } from './join-service.js'
+import { defaultTimings, Membership, type MembershipTimings } from './membership.js'
+import { Replication } from './replication.js'
+import { Writes } from './writes.js'
+
+export interface PlatformNodeInit {
+  readonly dataDir: DataDir
+  readonly config: NodeConfig
+  readonly identity: PrivateKey
+  readonly log: Logger
+  readonly timings?: MembershipTimings
+}
+
+export interface InviteOptions {
+  readonly role: MemberRole
+  readonly ttlMs: number
+  readonly uses: number
+}
+
+/**
+ * One running node: its state store and replica, the mesh, and the services built on them.
+ * Lifecycle: `start()` brings everything up or fails having started nothing; `stop()` is graceful
+ * and idempotent.
+ */
+export class PlatformNode {
+  readonly selfId: string
+  readonly ctx: NodeContext
+  readonly writes: Writes
+  readonly replication: Replication
+  readonly membership: Membership
+  private readonly control: ControlServer
+  private stopped = false
+
+  private constructor(private readonly init: PlatformNodeInit, readonly store: StateStore, readonly mesh: MeshNode, readonly replica: Replica) {
+    this.selfId = peerIdFromPrivateKey(init.identity).toString()
+    const started = performance.now()
+    this.ctx = {
+      config: init.config,
+      identity: init.identity,
+      selfId: this.selfId,
+      mesh,
+      replica,
+      log: init.log,
+      now: () => Date.now(),
+      monotonic: () => performance.now() - started
+    }
+    this.replication = new Replication(this.ctx, store)
+    this.writes = new Writes(this.ctx, (entry) => this.replication.publish(entry))
+    this.membership = new Membership(this.ctx, init.timings ?? defaultTimings)
+    this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
+    this.control = new ControlServer(init.dataDir.controlSocket, {
+      status: async () => this.status(),
+      'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
+      'invite.list': async () => this.listInvites(),
+      'invite.revoke': async (p) => this.revokeInvite(String(p.id ?? ''))
+    }, init.log)
+  }
+
+  /** Opens the store and starts every part; on failure, stops what was started and rethrows. */
+  static async start(init: PlatformNodeInit): Promise<PlatformNode> {
+    const store = await StateStore.open(init.dataDir.stateDir)
+    let mesh: MeshNode | undefined
+    try {
+      const state = await store.loadState()
+      const replica = new Replica(state, store, init.config.platformId)
+      mesh = await createMesh({ privateKey: init.identity, platformKeyHex: init.config.platformKeyHex, listen: init.config.listen, announce: init.config.announce })
+      const node = new PlatformNode(init, store, mesh, replica)
+      await node.startParts()
+      return node
+    } catch (err) {
+      await mesh?.stop()
+      await store.close()
+      throw err
+    }
+  }
+
+  private async startParts(): Promise<void> {
+    try {
+      await this.mesh.start()
+    } catch (err) {
+      throw listenError(err, this.init.config.listen)
+    }
+    await this.replication.start()
+    await this.writes.start()
+    await new JoinService(this.ctx, this.writes).start()
+    this.membership.start()
+    await this.control.start()
+    this.init.log.info({ name: this.init.config.name, peerId: this.selfId, addresses: this.mesh.getMultiaddrs().map(String), revision: this.replica.revision }, 'node started')
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.membership.stop()
+    await this.control.stop()
+    await this.mesh.stop()
+    await this.store.close()
+    this.init.log.info({ name: this.init.config.name }, 'node stopped')
+  }
+
+  /** Creates the platform's first entry: this node founds it and becomes its first member and writer. */
+  async found(): Promise<void> {
+    await this.replica.append({
+      kind: 'platform.create',
+      id: this.init.config.platformId,
+      domain: this.init.config.domain,
+      founder: { peerId: this.selfId, name: this.init.config.name, role: 'full', addresses: this.addresses() }
+    }, this.init.identity, this.selfId, Date.now())
+  }
+
+  addresses(): string[] {
+    return ownAddresses(this.mesh)
+  }
+
+  async submit(command: Command): Promise<unknown> {
+    const { revision, result } = await this.writes.submit(command)
+    if (!result.ok) throw new OperatorError(result.code, `${result.message[0]?.toUpperCase()}${result.message.slice(1)}.`, { exitCode: ExitCode.conflict })
+    return { revision, value: result.value }
+  }
+
+  async createInvite(opts: InviteOptions): Promise<{ invite: string, id: string, role: MemberRole, expiresAt: string, uses: number }> {
+    const { inviteId, token, tokenHash } = newInviteSecret()
+    const expiresAt = Date.now() + opts.ttlMs
+    await this.submit({ kind: 'invite.create', id: inviteId, tokenHash, role: opts.role, expiresAt, uses: opts.uses })
+    const invite = encodeInvite({
+      platformId: this.init.config.platformId,
+      domain: this.init.config.domain,
+      platformKeyHex: this.init.config.platformKeyHex,
+      addresses: this.inviteAddresses(),
+      inviteId,
+      token,
+      expiresAt,
+      role: opts.role
+    })
+    return { invite, id: inviteId, role: opts.role, expiresAt: new Date(expiresAt).toISOString(), uses: opts.uses }
+  }
+
+  /** Full members that are up, this node first: a joiner may use any of them. */
+  private inviteAddresses(): string[] {
+    const state = this.replica.state
+    const full = [...state.members.values()]
+      .filter((m) => m.role === 'full' && this.membership.view(m.peerId).alive)
+      .sort((a, b) => (a.peerId === this.selfId ? -1 : b.peerId === this.selfId ? 1 : a.name.localeCompare(b.name)))
+    const out: string[] = []
+    for (const m of full.slice(0, 5)) {
+      const addrs = m.peerId === this.selfId ? this.addresses() : m.addresses
+      for (const a of addrs) out.push(`${a}/p2p/${m.peerId}`)
+    }
+    return out
+  }
+
+  listInvites(): unknown[] {
+    const now = Date.now()
+    return [...this.replica.state.invites.values()].map((i) => ({
+      id: i.id,
+      role: i.role,
+      createdAt: new Date(i.createdAt).toISOString(),
+      createdBy: this.replica.state.members.get(i.createdBy)?.name ?? i.createdBy,
+      expiresAt: new Date(i.expiresAt).toISOString(),
+      uses: i.uses,
+      used: i.usedBy.length,
+      status: i.revoked ? 'revoked' : i.usedBy.length >= i.uses ? 'used' : i.expiresAt <= now ? 'expired' : 'active'
+    }))
+  }
+
+  async revokeInvite(id: string): Promise<unknown> {
+    if (!id) throw new OperatorError('PRYV_USAGE', 'Name the invite to revoke.', { exitCode: ExitCode.usage })
+    return this.submit({ kind: 'invite.revoke', id })
+  }
+
+  status(): Record<string, unknown> {
+    const state = this.replica.state
+    const members = [...state.members.values()].map((m) => {
+      const live = this.membership.view(m.peerId)
+      return {
+        name: m.name,
+        peerId: m.peerId,
+        role: m.role,
+        writer: state.writers.includes(m.peerId),
+        self: m.peerId === this.selfId,
+        addresses: m.peerId === this.selfId ? this.addresses() : (live.lastHeartbeat?.addresses ?? m.addresses),
+        alive: live.alive,
+        lastSeenAgoMs: live.lastSeenAgoMs === undefined ? null : Math.round(live.lastSeenAgoMs),
+        revision: live.lastHeartbeat?.revision ?? null,
+        joinedAt: new Date(m.joinedAt).toISOString()
+      }
+    }).sort((a, b) => a.name.localeCompare(b.name))
+    return {
+      platform: { id: this.init.config.platformId, domain: this.init.config.domain },
+      self: { name: this.init.config.name, peerId: this.selfId },
+      revision: state.revision,
+      appliedOn: { count: members.filter((m) => m.revision !== null && m.revision >= state.revision).length, of: members.length },
+      members,
+      dropped: this.replication.dropped
+    }
+  }
+}
+
+function parseInviteOptions(p: Record<string, unknown>): InviteOptions {
+  const role = p.role ?? 'full'
+  if (role !== 'full' && role !== 'observer') throw new OperatorError('PRYV_USAGE', `Unknown role "${String(role)}": use full or observer.`, { exitCode: ExitCode.usage })
+  const ttlMs = Number(p.ttlMs ?? 3_600_000)
+  const uses = Number(p.uses ?? 1)
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1000) throw new OperatorError('PRYV_USAGE', 'The invite lifetime must be at least one second.', { exitCode: ExitCode.usage })
+  if (!Number.isSafeInteger(uses) || uses < 1 || uses > 1000) throw new OperatorError('PRYV_USAGE', 'The number of uses must be between 1 and 1000.', { exitCode: ExitCode.usage })
+  return { role, ttlMs, uses }
+}
+
+function listenError(err: unknown, listen: readonly string[]): OperatorError {
+  const text = `${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`
+  if (/EADDRINUSE/.test(text)) {
+    return new OperatorError('PRYV_PORT_IN_USE', `The mesh address ${listen.join(', ')} is already in use.`, {
+      hint: 'Stop what uses that port, or choose another one with --listen.',
+      exitCode: ExitCode.environment,
+      cause: err
+    })
+  }
+  if (/EADDRNOTAVAIL|EACCES/.test(text)) {
+    return new OperatorError('PRYV_LISTEN_FAILED', `Cannot listen on ${listen.join(', ')}: ${(err as Error).message}.`, {
+      hint: 'Use an address of this machine and a port this user may open (--listen).',
+      exitCode: ExitCode.environment,
+      cause: err
+    })
+  }
+  return new OperatorError('PRYV_LISTEN_FAILED', `The mesh could not start: ${(err as Error).message}.`, { exitCode: ExitCode.environment, cause: err })
+}
+
+export function newPlatformId(): string {
+  return randomBytes(8).toString('hex')
+}

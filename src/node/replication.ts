@@ -1,0 +1,134 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { Message } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ExitCode, OperatorError } from '../errors.js'
+import { decodeJson, encodeJson } from '../mesh/json.js'
+import { callRpc, handleRpc, Protocols } from '../mesh/rpc.js'
+import { parseSignedEntry, type SignedEntry, verifyEntrySignature } from '../state/entry.js'
+import type { StateStore } from '../state/store.js'
+import { type NodeContext, topics } from './context.js'
+import { errorReply } from './wire-errors.js'
+
+const SYNC_BATCH = 500
+
+/** Counters of what replication dropped, by reason; shown in status and for metrics. */
+export type DropCounters = Record<string, number>
+
+/**
+ * Moves committed entries between nodes: the writer publishes each one on the log topic; every node
+ * checks the signer is a writer before gossipsub forwards it, applies entries in order, and fills
+ * gaps (missed messages, restarts, long absences) by asking a member for the entries it lacks.
+ */
+export class Replication {
+  readonly dropped: DropCounters = {}
+  private syncing = false
+  private readonly topic: string
+
+  constructor(private readonly ctx: NodeContext, private readonly store: StateStore) {
+    this.topic = topics.log(ctx.config.platformId)
+  }
+
+  async start(): Promise<void> {
+    const pubsub = this.ctx.mesh.services.pubsub
+    pubsub.topicValidators.set(this.topic, (_from, msg) => this.validate(msg))
+    pubsub.subscribe(this.topic)
+    pubsub.addEventListener('message', (evt) => {
+      if (evt.detail.topic !== this.topic) return
+      const entry = parseSignedEntry(decodeJson(evt.detail.data))
+      if (entry) void this.receive(entry, evt.detail.type === 'signed' ? evt.detail.from : undefined)
+    })
+    await handleRpc(this.ctx.mesh, Protocols.sync, async (request, remote) => {
+      if (!this.ctx.replica.state.members.has(remote.toString())) {
+        return errorReply(new OperatorError('PRYV_NOT_A_MEMBER', 'only members may read the platform log', { exitCode: ExitCode.conflict }))
+      }
+      const from = (request as { from?: unknown }).from
+      if (!Number.isSafeInteger(from) || (from as number) < 1) return errorReply(new OperatorError('PRYV_RPC_MALFORMED', 'sync needs a revision to start from'))
+      return { entries: await this.store.readEntries(from as number, SYNC_BATCH), head: this.ctx.replica.revision }
+    }, errorReply)
+  }
+
+  publish(entry: SignedEntry): void {
+    this.ctx.mesh.services.pubsub.publish(this.topic, encodeJson(entry)).catch((err) => {
+      this.ctx.log.warn({ err: err.message, revision: entry.revision }, 'publishing an entry failed; members will catch up')
+    })
+  }
+
+  /**
+   * Gossipsub asks this before delivering or forwarding: entries not signed by a writer are rejected
+   * (and their sender's score lowered), so they never spread.
+   */
+  private async validate(msg: Message): Promise<TopicValidatorResult> {
+    const entry = parseSignedEntry(decodeJson(msg.data))
+    if (!entry) return this.drop('malformed', TopicValidatorResult.Reject)
+    const state = this.ctx.replica.state
+    if (entry.revision <= state.revision) return this.drop('stale', TopicValidatorResult.Ignore)
+    const writerKnown = state.writers.includes(entry.signer) || (entry.revision === 1 && state.revision === 0)
+    if (!writerKnown) return this.drop('not-a-writer', TopicValidatorResult.Reject)
+    if (!(await verifyEntrySignature(entry))) return this.drop('bad-signature', TopicValidatorResult.Reject)
+    return TopicValidatorResult.Accept
+  }
+
+  private drop(reason: string, verdict: TopicValidatorResult): TopicValidatorResult {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1
+    return verdict
+  }
+
+  private async receive(entry: SignedEntry, from: PeerId | undefined): Promise<void> {
+    const outcome = await this.ctx.replica.offer(entry)
+    if (outcome.applied) return
+    if (outcome.reason === 'gap') {
+      void this.catchUp(from ? [from.toString()] : [])
+      return
+    }
+    if (outcome.reason !== 'stale') {
+      this.dropped[outcome.reason] = (this.dropped[outcome.reason] ?? 0) + 1
+      this.ctx.log.warn({ revision: entry.revision, reason: outcome.reason, from: from?.toString() }, 'dropped an entry')
+    }
+  }
+
+  /**
+   * Fetches and applies missing entries, trying the given peers first, then the writers, then any
+   * member. Returns the revision reached. Concurrent calls collapse into one.
+   */
+  async catchUp(preferred: readonly string[] = [], target = 0): Promise<number> {
+    if (this.syncing) return this.ctx.replica.revision
+    this.syncing = true
+    try {
+      const state = this.ctx.replica.state
+      const candidates = [...new Set([...preferred, ...state.writers, ...state.members.keys()])].filter((p) => p !== this.ctx.selfId)
+      for (const peer of candidates) {
+        try {
+          await this.syncFrom(peer, target)
+          if (target === 0 || this.ctx.replica.revision >= target) break
+        } catch (err) {
+          this.ctx.log.debug({ peer, err: (err as Error).message }, 'sync attempt failed')
+        }
+      }
+      return this.ctx.replica.revision
+    } finally {
+      this.syncing = false
+    }
+  }
+
+  /** Pulls entries from one peer until it has nothing newer. */
+  async syncFrom(peer: string, target = 0): Promise<void> {
+    for (;;) {
+      const from = this.ctx.replica.revision + 1
+      const reply = await callRpc(this.ctx.mesh, peerIdFromString(peer), Protocols.sync, { from }, AbortSignal.timeout(10_000)) as { entries?: unknown[], head?: number, error?: { message?: string } }
+      if (reply.error) throw new Error(reply.error.message ?? 'sync refused')
+      const entries = (reply.entries ?? []).map(parseSignedEntry)
+      for (const entry of entries) {
+        if (!entry) throw new Error('malformed entry in sync reply')
+        const outcome = await this.ctx.replica.offer(entry)
+        if (!outcome.applied && outcome.reason !== 'stale') throw new Error(`entry ${entry.revision} refused: ${outcome.reason}`)
+      }
+      const head = typeof reply.head === 'number' ? reply.head : 0
+      if (entries.length === 0 || this.ctx.replica.revision >= head) {
+        if (target > 0 && this.ctx.replica.revision < target) throw new Error(`peer has only revision ${head}`)
+        return
+      }
+    }
+  }
+}
+

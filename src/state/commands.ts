@@ -1,0 +1,83 @@
+import type { MemberRole } from './types.js'
+
+/**
+ * Commands are what the log carries. `at` and `author` are set by the proposer so that applying a
+ * command never reads a clock: every node reaches the same state from the same log.
+ */
+export type Command =
+  | { kind: 'platform.create', id: string, domain: string, founder: NewMember }
+  | { kind: 'member.join', inviteId: string, member: NewMember }
+  | { kind: 'member.addresses', peerId: string, addresses: string[] }
+  | { kind: 'invite.create', id: string, tokenHash: string, role: MemberRole, expiresAt: number, uses: number }
+  | { kind: 'invite.revoke', id: string }
+
+export interface NewMember {
+  peerId: string
+  name: string
+  role: MemberRole
+  addresses: string[]
+}
+
+export type StampedCommand = Command & { at: number, author: string }
+
+export class InvalidCommandError extends Error {
+  static override name = 'InvalidCommandError'
+  override name = 'InvalidCommandError'
+}
+
+const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+
+/** A node name becomes a DNS label (`<name>.<domain>`), so it must be one. */
+export function isValidNodeName(name: string): boolean {
+  return NODE_NAME.test(name)
+}
+
+function check(cond: boolean, what: string): asserts cond {
+  if (!cond) throw new InvalidCommandError(what)
+}
+
+const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 512
+const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 32 && v.every(isStr)
+const isRole = (v: unknown): v is MemberRole => v === 'full' || v === 'observer'
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+function checkMember(m: unknown): asserts m is NewMember {
+  check(typeof m === 'object' && m !== null, 'member must be an object')
+  const r = m as Record<string, unknown>
+  check(isStr(r.peerId), 'member.peerId must be a string')
+  check(isStr(r.name) && isValidNodeName(r.name), 'member.name must be a DNS label')
+  check(isRole(r.role), 'member.role must be full or observer')
+  check(isStrList(r.addresses), 'member.addresses must be a list of strings')
+}
+
+/** Validates the shape of a command that arrived from outside (a proposal or a log entry). */
+export function parseCommand(raw: unknown): StampedCommand {
+  check(typeof raw === 'object' && raw !== null, 'a command must be an object')
+  const c = raw as Record<string, unknown>
+  check(isTime(c.at), 'at must be a timestamp')
+  check(isStr(c.author), 'author must be a peer id')
+  switch (c.kind) {
+    case 'platform.create':
+      check(isStr(c.id) && isStr(c.domain), 'platform.create needs id and domain')
+      checkMember(c.founder)
+      break
+    case 'member.join':
+      check(isStr(c.inviteId), 'member.join needs inviteId')
+      checkMember(c.member)
+      break
+    case 'member.addresses':
+      check(isStr(c.peerId) && isStrList(c.addresses), 'member.addresses needs peerId and addresses')
+      break
+    case 'invite.create':
+      check(isStr(c.id) && isStr(c.tokenHash) && isRole(c.role), 'invite.create needs id, tokenHash and role')
+      check(isTime(c.expiresAt), 'invite.create needs expiresAt')
+      check(typeof c.uses === 'number' && Number.isSafeInteger(c.uses) && c.uses >= 1, 'invite.create needs uses >= 1')
+      break
+    case 'invite.revoke':
+      check(isStr(c.id), 'invite.revoke needs id')
+      break
+    default:
+      throw new InvalidCommandError(`unknown command kind ${JSON.stringify(c.kind)}`)
+  }
+  return raw as StampedCommand
+}

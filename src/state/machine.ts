@@ -1,0 +1,106 @@
+import type { StampedCommand } from './commands.js'
+import type { InviteRecord, Member, PlatformState } from './types.js'
+
+export type Refusal = { readonly ok: false, readonly code: string, readonly message: string }
+
+/** Outcome of one command. A refused command still consumes its revision: the log is the history. */
+export type ApplyResult = { readonly ok: true, readonly value?: unknown } | Refusal
+
+/** Which records of the state a command touched, so the store persists only those. */
+export type StateChange = { readonly type: 'member' | 'invite', readonly id: string } | { readonly type: 'platform' }
+
+export interface ApplyOutcome {
+  readonly result: ApplyResult
+  readonly changes: readonly StateChange[]
+}
+
+const refusal = (code: string, message: string): Refusal => ({ ok: false, code, message })
+
+/**
+ * Says whether a command would be refused in this state, without changing anything. The writer asks
+ * this before appending, so refused proposals never enter the log; `applyCommand` asks it again
+ * because entries from the log must be applied the same way on every node.
+ */
+export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal | undefined {
+  switch (cmd.kind) {
+    case 'platform.create':
+      return state.platform ? refusal('PRYV_PLATFORM_EXISTS', 'the platform was already created') : undefined
+    case 'member.join': {
+      const invite = state.invites.get(cmd.inviteId)
+      if (!invite) return refusal('PRYV_INVITE_UNKNOWN', 'this invite is not known to the platform')
+      if (isRetriedJoin(state, cmd)) return undefined
+      if (invite.revoked) return refusal('PRYV_INVITE_REVOKED', 'this invite was revoked')
+      if (invite.expiresAt <= cmd.at) return refusal('PRYV_INVITE_EXPIRED', `this invite expired at ${new Date(invite.expiresAt).toISOString()}`)
+      if (invite.usedBy.length >= invite.uses) return refusal('PRYV_INVITE_USED', 'this invite was already used')
+      const existing = state.members.get(cmd.member.peerId)
+      if (existing) return refusal('PRYV_ALREADY_MEMBER', `this machine is already the member "${existing.name}"`)
+      for (const m of state.members.values()) {
+        if (m.name === cmd.member.name) return refusal('PRYV_NAME_TAKEN', `the name "${cmd.member.name}" is already taken by another member`)
+      }
+      return undefined
+    }
+    case 'member.addresses':
+      return state.members.has(cmd.peerId) ? undefined : refusal('PRYV_NOT_A_MEMBER', 'no member has this peer id')
+    case 'invite.create':
+      return state.invites.has(cmd.id) ? refusal('PRYV_INVITE_EXISTS', 'an invite with this id exists') : undefined
+    case 'invite.revoke':
+      return state.invites.has(cmd.id) ? undefined : refusal('PRYV_INVITE_UNKNOWN', `no invite has the id "${cmd.id}"`)
+  }
+}
+
+/** A joiner retrying after a lost reply must get the same answer, not "invite used". */
+function isRetriedJoin(state: PlatformState, cmd: StampedCommand & { kind: 'member.join' }): boolean {
+  return state.members.has(cmd.member.peerId) && (state.invites.get(cmd.inviteId)?.usedBy.includes(cmd.member.peerId) ?? false)
+}
+
+/**
+ * Applies one command to the state, in place. Deterministic: it reads only the state and the command
+ * (never a clock), so every node that applies the same log reaches the same state.
+ * The caller advances `revision` and `headHash`.
+ */
+export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOutcome {
+  const refused = checkCommand(state, cmd)
+  if (refused) return { result: refused, changes: [] }
+  switch (cmd.kind) {
+    case 'platform.create': {
+      state.platform = { id: cmd.id, domain: cmd.domain, createdAt: cmd.at, founder: cmd.founder.peerId }
+      state.writers = [cmd.founder.peerId]
+      state.members.set(cmd.founder.peerId, { ...cmd.founder, joinedAt: cmd.at })
+      return { result: { ok: true }, changes: [{ type: 'platform' }, { type: 'member', id: cmd.founder.peerId }] }
+    }
+    case 'member.join': {
+      if (isRetriedJoin(state, cmd)) return { result: { ok: true, value: state.members.get(cmd.member.peerId) }, changes: [] }
+      const invite = state.invites.get(cmd.inviteId)!
+      const member: Member = { ...cmd.member, role: invite.role, joinedAt: cmd.at }
+      state.members.set(member.peerId, member)
+      state.invites.set(invite.id, { ...invite, usedBy: [...invite.usedBy, member.peerId] })
+      return { result: { ok: true, value: member }, changes: [{ type: 'member', id: member.peerId }, { type: 'invite', id: invite.id }] }
+    }
+    case 'member.addresses': {
+      const m = state.members.get(cmd.peerId)!
+      state.members.set(m.peerId, { ...m, addresses: [...cmd.addresses] })
+      return { result: { ok: true }, changes: [{ type: 'member', id: m.peerId }] }
+    }
+    case 'invite.create': {
+      const invite: InviteRecord = {
+        id: cmd.id,
+        tokenHash: cmd.tokenHash,
+        role: cmd.role,
+        createdAt: cmd.at,
+        createdBy: cmd.author,
+        expiresAt: cmd.expiresAt,
+        uses: cmd.uses,
+        usedBy: [],
+        revoked: false
+      }
+      state.invites.set(invite.id, invite)
+      return { result: { ok: true, value: { id: invite.id } }, changes: [{ type: 'invite', id: invite.id }] }
+    }
+    case 'invite.revoke': {
+      const invite = state.invites.get(cmd.id)!
+      if (invite.revoked) return { result: { ok: true }, changes: [] }
+      state.invites.set(invite.id, { ...invite, revoked: true })
+      return { result: { ok: true }, changes: [{ type: 'invite', id: invite.id }] }
+    }
+  }
+}

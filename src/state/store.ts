@@ -1,0 +1,88 @@
+import { Level } from 'level'
+import { ExitCode, OperatorError } from '../errors.js'
+import type { SignedEntry } from './entry.js'
+import type { StateChange } from './machine.js'
+import { emptyState, type InviteRecord, type Member, type PlatformInfo, type PlatformState } from './types.js'
+
+const LOG = 'log/'
+const MEMBER = 'state/member/'
+const INVITE = 'state/invite/'
+const PLATFORM = 'state/platform'
+const HEAD = 'state/head'
+
+const logKey = (revision: number): string => `${LOG}${String(revision).padStart(16, '0')}`
+
+/**
+ * The platform log and the state applied from it, in one LevelDB. An entry and the records it changed
+ * are written in one synced batch, so after a crash the state on disk is always exactly the state of
+ * the log's head.
+ */
+export class StateStore {
+  private constructor(private readonly db: Level<string, unknown>) {}
+
+  static async open(dir: string): Promise<StateStore> {
+    const db = new Level<string, unknown>(dir, { valueEncoding: 'json' })
+    try {
+      await db.open()
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause
+      if (cause?.code === 'LEVEL_LOCKED') {
+        throw new OperatorError('PRYV_DATA_DIR_LOCKED', `The state database in ${dir} is in use by another process.`, {
+          hint: 'Another pryv-node is running on this data dir: stop it first, or use another --data-dir.',
+          exitCode: ExitCode.environment,
+          cause: err
+        })
+      }
+      throw new OperatorError('PRYV_STATE_UNREADABLE', `The state database in ${dir} cannot be opened: ${(cause as Error | undefined)?.message ?? (err as Error).message}.`, {
+        hint: 'Check the permissions and free space of the data dir.',
+        exitCode: ExitCode.environment,
+        cause: err
+      })
+    }
+    return new StateStore(db)
+  }
+
+  async loadState(): Promise<PlatformState> {
+    const state = emptyState()
+    const head = (await this.db.get(HEAD)) as { revision: number, hash: string, writers: string[] } | undefined
+    if (!head) return state
+    state.revision = head.revision
+    state.headHash = head.hash
+    state.writers = head.writers
+    state.platform = (await this.db.get(PLATFORM)) as PlatformInfo | undefined
+    for await (const [, value] of this.db.iterator({ gte: MEMBER, lt: `${MEMBER}\xff` })) {
+      const m = value as Member
+      state.members.set(m.peerId, m)
+    }
+    for await (const [, value] of this.db.iterator({ gte: INVITE, lt: `${INVITE}\xff` })) {
+      const i = value as InviteRecord
+      state.invites.set(i.id, i)
+    }
+    return state
+  }
+
+  /** Persists an applied entry with the records it changed, durably (fsync) before returning. */
+  async commit(entry: SignedEntry, state: PlatformState, changes: readonly StateChange[]): Promise<void> {
+    const ops: Array<{ type: 'put', key: string, value: unknown }> = [{ type: 'put', key: logKey(entry.revision), value: entry }]
+    for (const c of changes) {
+      if (c.type === 'platform') ops.push({ type: 'put', key: PLATFORM, value: state.platform })
+      else if (c.type === 'member') ops.push({ type: 'put', key: MEMBER + c.id, value: state.members.get(c.id) })
+      else ops.push({ type: 'put', key: INVITE + c.id, value: state.invites.get(c.id) })
+    }
+    ops.push({ type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, writers: state.writers } })
+    await this.db.batch(ops, { sync: true })
+  }
+
+  /** Entries with revision in [from, from + limit). */
+  async readEntries(from: number, limit: number): Promise<SignedEntry[]> {
+    const out: SignedEntry[] = []
+    for await (const [, value] of this.db.iterator({ gte: logKey(from), lt: `${LOG}\xff`, limit })) {
+      out.push(value as SignedEntry)
+    }
+    return out
+  }
+
+  async close(): Promise<void> {
+    await this.db.close()
+  }
+}
