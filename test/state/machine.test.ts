@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import type { StampedCommand } from '../../src/state/commands.js'
+import { applyCommand } from '../../src/state/machine.js'
+import { emptyState, type PlatformState } from '../../src/state/types.js'
+
+const founder = { peerId: 'A', name: 'core1', role: 'full' as const, addresses: [] }
+
+function platform(): PlatformState {
+  const s = emptyState()
+  applyCommand(s, { kind: 'platform.create', id: 'p', domain: 'pryv.test', founder, at: 0, author: 'A' })
+  applyCommand(s, { kind: 'invite.create', id: 'inv', tokenHash: 'h', role: 'observer', expiresAt: 100, uses: 1, at: 1, author: 'A' })
+  return s
+}
+
+const join = (peerId: string, name: string, at = 10): StampedCommand => ({ kind: 'member.join', inviteId: 'inv', member: { peerId, name, role: 'full', addresses: [] }, at, author: 'A' })
+
+describe('applying membership commands', () => {
+  it.each([
+    ['an unknown invite', { ...join('B', 'b'), inviteId: 'zzz' } as StampedCommand, 'PRYV_INVITE_UNKNOWN'],
+    ['an expired invite (by the entry time, not a clock)', join('B', 'b', 100), 'PRYV_INVITE_EXPIRED'],
+    ['a taken name', join('B', 'core1'), 'PRYV_NAME_TAKEN'],
+    ['a machine that is already a member', join('A', 'again'), 'PRYV_ALREADY_MEMBER']
+  ])('refuses %s and changes nothing', (_what, cmd, code) => {
+    const s = platform()
+    const out = applyCommand(s, cmd)
+    expect(out.result).toMatchObject({ ok: false, code })
+    expect(out.changes).toEqual([])
+    expect(s.members.size).toBe(1)
+  })
+
+  it('admits with the invite\'s role, uses the invite up, and answers a retried join the same way', () => {
+    const s = platform()
+    expect(applyCommand(s, join('B', 'b')).result).toMatchObject({ ok: true, value: { peerId: 'B', role: 'observer' } })
+    expect(applyCommand(s, join('B', 'b', 20)).result).toMatchObject({ ok: true, value: { peerId: 'B' } })
+    expect(applyCommand(s, join('C', 'c')).result).toMatchObject({ ok: false, code: 'PRYV_INVITE_USED' })
+    expect(s.invites.get('inv')?.usedBy).toEqual(['B'])
+  })
+
+  it('refuses a revoked invite', () => {
+    const s = platform()
+    applyCommand(s, { kind: 'invite.revoke', id: 'inv', at: 2, author: 'A' })
+    expect(applyCommand(s, join('B', 'b')).result).toMatchObject({ ok: false, code: 'PRYV_INVITE_REVOKED' })
+  })
+})
