@@ -48,6 +48,10 @@ export class Membership {
       const hb = parseHeartbeat(decodeJson(msg.data))
       if (hb) this.heard(msg.from.toString(), hb)
     })
+    // A member that just connected learns at once that this node is up, instead of a heartbeat later.
+    this.ctx.mesh.addEventListener('peer:connect', (evt) => {
+      if (this.ctx.replica.state.members.has(evt.detail.toString())) setTimeout(() => this.publishHeartbeat(), 100).unref()
+    })
     this.ctx.replica.on('applied', (_entry, command) => {
       if (command.kind === 'member.join' || command.kind === 'platform.create') void this.connectMembers()
     })

@@ -44,6 +44,8 @@ export class PlatformNode {
   readonly membership: Membership
   private readonly control: ControlServer
   private stopped = false
+  private addressRefresh?: NodeJS.Timeout
+  private refreshingAddresses = false
 
   private constructor(private readonly init: PlatformNodeInit, readonly store: StateStore, readonly mesh: MeshNode, readonly replica: Replica) {
     this.selfId = peerIdFromPrivateKey(init.identity).toString()
@@ -98,6 +100,8 @@ export class PlatformNode {
     await this.writes.start()
     await new JoinService(this.ctx, this.writes).start()
     this.membership.start()
+    this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
+    this.addressRefresh.unref()
     await this.control.start()
     this.init.log.info({ name: this.init.config.name, peerId: this.selfId, addresses: this.mesh.getMultiaddrs().map(String), revision: this.replica.revision }, 'node started')
   }
@@ -105,6 +109,7 @@ export class PlatformNode {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    clearInterval(this.addressRefresh)
     this.membership.stop()
     await this.control.stop()
     await this.mesh.stop()
@@ -124,6 +129,24 @@ export class PlatformNode {
 
   addresses(): string[] {
     return ownAddresses(this.mesh)
+  }
+
+  /**
+   * Keeps this node's member record pointing at where it listens now (ports may change across
+   * restarts), so members that start later can still find it without its heartbeats.
+   */
+  private async refreshOwnAddresses(): Promise<void> {
+    const record = this.replica.state.members.get(this.selfId)
+    const current = this.addresses()
+    if (!record || this.refreshingAddresses || sameSet(record.addresses, current)) return
+    this.refreshingAddresses = true
+    try {
+      await this.submit({ kind: 'member.addresses', peerId: this.selfId, addresses: current })
+    } catch (err) {
+      this.init.log.debug({ err: (err as Error).message }, 'cannot update this member\'s addresses yet')
+    } finally {
+      this.refreshingAddresses = false
+    }
   }
 
   async submit(command: Command): Promise<unknown> {
@@ -208,6 +231,10 @@ export class PlatformNode {
       dropped: this.replication.dropped
     }
   }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x))
 }
 
 function parseInviteOptions(p: Record<string, unknown>): InviteOptions {

@@ -124,10 +124,11 @@ describe('bad input to init, join and invites', () => {
   it('usage errors exit 2 and --help exits 0 on every command', async () => {
     expect((await runCli(['init-platform'])).code).toBe(2)
     expect((await runCli(['invite', 'create', '--ttl', 'soon'])).code).toBe(2)
-    for (const cmd of [[], ['init-platform'], ['join-platform'], ['start'], ['dev'], ['status'], ['invite'], ['invite', 'create'], ['invite', 'list'], ['invite', 'revoke'], ['invite', 'inspect']]) {
-      const r = await runCli([...cmd, '--help'])
-      expect(r.code, cmd.join(' ')).toBe(0)
+    const commands = [[], ['init-platform'], ['join-platform'], ['start'], ['dev'], ['status'], ['invite'], ['invite', 'create'], ['invite', 'list'], ['invite', 'revoke'], ['invite', 'inspect']]
+    const results = await Promise.all(commands.map((cmd) => runCli([...cmd, '--help'])))
+    results.forEach((r, i) => {
+      expect(r.code, commands[i]!.join(' ')).toBe(0)
       expect(r.stdout).toContain('Usage: pryv-node')
-    }
+    })
   })
 })
