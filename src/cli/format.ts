@@ -18,6 +18,7 @@ interface Status {
   revision: number
   appliedOn: { count: number, of: number }
   members: StatusMember[]
+  dns: string[]
 }
 
 export function table(headers: string[], rows: string[][]): string {
@@ -38,6 +39,7 @@ export function formatStatus(s: Status): string {
   ])
   return [
     `platform ${s.platform.id}  domain ${s.platform.domain}  revision ${s.revision} applied on ${s.appliedOn.count}/${s.appliedOn.of}`,
+    `dns      ${s.dns.length > 0 ? s.dns.join(' ') : 'off'}`,
     '',
     table(['NAME', 'ROLE', 'STATE', 'LAST SEEN', 'REVISION', 'ADDRESSES', 'PEER ID'], rows),
     '',

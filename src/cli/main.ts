@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander'
 import { callControl } from '../control/client.js'
-import { ExitCode } from '../errors.js'
+import { ExitCode, OperatorError } from '../errors.js'
 import { createLogger } from '../log.js'
 import { decodeInvite, describeInvite } from '../membership/invite.js'
 import { DataDir } from '../node/data-dir.js'
@@ -10,7 +10,7 @@ import { runUntilSignalled } from './foreground.js'
 import { type Io, processIo } from './io.js'
 import { parseDuration, parseHostPorts, parseListen, parsePositiveInt } from './parse.js'
 import { reportError } from './report.js'
-import { formatInviteList, formatStatus } from './format.js'
+import { formatInviteList, formatStatus, table } from './format.js'
 import { packageVersion } from './version.js'
 
 const EXIT_CODES_HELP = `
@@ -68,7 +68,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       await foreground(() => initPlatform({ ...nodeOptions(o), domain: o.domain }), async (running) => {
         const invite = await running.node.createInvite({ role: 'full', ttlMs: o.inviteTtl, uses: 1 })
         const status = running.node.status() as { platform: { id: string, domain: string } }
-        if (o.json) io.out(JSON.stringify({ event: 'ready', platformId: status.platform.id, peerId: running.node.selfId, addresses: running.node.addresses(), invite: invite.invite }))
+        if (o.json) io.out(JSON.stringify({ event: 'ready', platformId: status.platform.id, peerId: running.node.selfId, addresses: running.node.addresses(), dns: running.node.dns.bound, invite: invite.invite }))
         else {
           io.out(`Platform ${status.platform.id} created for ${status.platform.domain}; this node is "${o.name}".`)
           io.out(`Invite for the next machine (full member, valid until ${invite.expiresAt}, single use):\n\n  ${invite.invite}\n`)
@@ -84,7 +84,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .addHelpText('after', '\nExample:\n  pryv-node join-platform \'pryv1.eyJw…\' --name core2')
     .action(async (invite: string, o) => {
       await foreground(() => joinPlatform({ ...nodeOptions(o), invite }), async (running) => {
-        if (o.json) io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision }))
+        if (o.json) io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
         else io.out(`Joined the platform as "${o.name}" (revision ${running.node.replica.revision}). The node runs until SIGTERM or Ctrl-C.`)
       })
     })
@@ -97,7 +97,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       await foreground(() => startNode({ dataDir: globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(globals().logLevel) }), async (running) => {
-        if (o.json) io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision }))
+        if (o.json) io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
         else io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       })
     })
@@ -111,7 +111,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), log }
       const initialised = await new DataDir(dataDir).isInitialised()
       await foreground(() => initialised ? startNode(opts) : initPlatform({ ...opts, domain: devDefaults.domain }), async (running) => {
-        if (o.json) io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir }))
+        if (o.json) io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound }))
         else {
           io.out(`Development platform ${devDefaults.domain} running from ./${dataDir} (mesh ${devDefaults.listen}, DNS ${devDefaults.dns}).`)
           io.out(`Try: PRYV_NODE_DATA_DIR=${dataDir} npx pryv-node status`)
@@ -159,6 +159,60 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .action((text: string, o) => {
       const info = describeInvite(decodeInvite(text), Date.now())
       io.out(o.json ? JSON.stringify(info, null, 2) : Object.entries(info).map(([k, v]) => `${k.padEnd(11)} ${Array.isArray(v) ? v.join('\n            ') : String(v)}`).join('\n'))
+    })
+
+  const dns = program.command('dns').description('The platform\'s DNS data: users and ACME challenges.')
+  const users = dns.command('users').description('Which core hosts each user (<username>.<domain>).')
+  users.command('set')
+    .description('Point users at the core that hosts them.')
+    .argument('<username=core...>', 'one or more assignments')
+    .action(async (pairs: string[]) => {
+      const assignments: Record<string, string> = {}
+      for (const pair of pairs) {
+        const [user, core, extra] = pair.split('=')
+        if (!user || !core || extra !== undefined) throw new OperatorError('PRYV_USAGE', `"${pair}" is not username=core.`, { exitCode: ExitCode.usage })
+        assignments[user] = core
+      }
+      const r = await control('dns.users.set', { users: assignments }) as { revision: number }
+      io.out(`${pairs.length} user${pairs.length > 1 ? 's' : ''} set (revision ${r.revision}).`)
+    })
+  users.command('get')
+    .description('Show the core of the named users (all users when none is named).')
+    .argument('[username...]', 'usernames')
+    .option('--json', 'print JSON')
+    .action(async (names: string[], o) => {
+      const r = await control('dns.users.get', { usernames: names }) as { users: Record<string, string>, unknown: string[] }
+      if (o.json) io.out(JSON.stringify(r))
+      else {
+        io.out(table(['USER', 'CORE'], Object.entries(r.users)))
+        if (r.unknown.length > 0) io.out(`unknown: ${r.unknown.join(', ')}`)
+      }
+      if (r.unknown.length > 0) exitCode = ExitCode.conflict
+    })
+  users.command('rm')
+    .description('Remove users from DNS.')
+    .argument('<username...>', 'usernames')
+    .action(async (names: string[]) => {
+      const r = await control('dns.users.remove', { usernames: names }) as { value: { removed: number } }
+      io.out(`${r.value.removed} user${r.value.removed === 1 ? '' : 's'} removed.`)
+    })
+  const acme = dns.command('acme').description('ACME DNS-01 challenges (TXT records with a short lifetime).')
+  acme.command('set')
+    .description('Publish a challenge TXT record, e.g. for _acme-challenge or _acme-challenge.reg.')
+    .argument('<name>', 'record name relative to the domain, starting with _acme-challenge')
+    .argument('<value>', 'the challenge token')
+    .option('--ttl <duration>', 'how long the record is served', parseDuration, 600_000)
+    .action(async (name: string, value: string, o) => {
+      await control('acme.set', { name, value, ttlMs: o.ttl })
+      io.out(`Challenge published at ${name} for ${o.ttl / 1000} s.`)
+    })
+  acme.command('rm')
+    .description('Remove a challenge (every value of that name when no value is given).')
+    .argument('<name>', 'record name')
+    .argument('[value]', 'the value to remove')
+    .action(async (name: string, value: string | undefined) => {
+      await control('acme.remove', { name, value })
+      io.out('Challenge removed.')
     })
 
   try {

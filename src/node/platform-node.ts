@@ -14,6 +14,7 @@ import { type NodeContext, ownAddresses } from './context.js'
 import type { DataDir, NodeConfig } from './data-dir.js'
 import { JoinService } from './join-service.js'
 import { defaultTimings, Membership, type MembershipTimings } from './membership.js'
+import { DnsService } from './dns-service.js'
 import { Replication } from './replication.js'
 import { Writes } from './writes.js'
 
@@ -42,6 +43,7 @@ export class PlatformNode {
   readonly writes: Writes
   readonly replication: Replication
   readonly membership: Membership
+  readonly dns: DnsService
   private readonly control: ControlServer
   private stopped = false
   private addressRefresh?: NodeJS.Timeout
@@ -64,11 +66,18 @@ export class PlatformNode {
     this.writes = new Writes(this.ctx, (entry) => this.replication.publish(entry))
     this.membership = new Membership(this.ctx, init.timings ?? defaultTimings)
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
+    this.dns = new DnsService(this.ctx, this.membership)
     this.control = new ControlServer(init.dataDir.controlSocket, {
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
       'invite.list': async () => this.listInvites(),
-      'invite.revoke': async (p) => this.revokeInvite(String(p.id ?? ''))
+      'invite.revoke': async (p) => this.revokeInvite(String(p.id ?? '')),
+      'dns.users.set': async (p) => this.submit({ kind: 'dns.users.set', users: p.users as Record<string, string> }),
+      'dns.users.remove': async (p) => this.submit({ kind: 'dns.users.remove', usernames: p.usernames as string[] }),
+      'dns.users.get': async (p) => this.dnsUsers(p.usernames as string[] | undefined),
+      'acme.set': async (p) => this.submit({ kind: 'acme.set', name: String(p.name), value: String(p.value), expiresAt: Date.now() + Number(p.ttlMs ?? 600_000) }),
+      'acme.remove': async (p) => this.submit({ kind: 'acme.remove', name: String(p.name), value: p.value === undefined ? undefined : String(p.value) }),
+      'dns.counters': async () => this.dns.counters() ?? null
     }, init.log)
   }
 
@@ -100,6 +109,7 @@ export class PlatformNode {
     await this.writes.start()
     await new JoinService(this.ctx, this.writes).start()
     this.membership.start()
+    await this.dns.start(this.init.config.dns)
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
     await this.control.start()
@@ -112,6 +122,7 @@ export class PlatformNode {
     clearInterval(this.addressRefresh)
     this.membership.stop()
     await this.control.stop()
+    await this.dns.stop()
     await this.mesh.stop()
     await this.store.close()
     this.init.log.info({ name: this.init.config.name }, 'node stopped')
@@ -186,6 +197,20 @@ export class PlatformNode {
     return out
   }
 
+  /** The core of each named user (all users when none is named), and which are unknown. */
+  dnsUsers(usernames?: readonly string[]): { users: Record<string, string>, unknown: string[] } {
+    const all = this.replica.state.dnsUsers
+    if (!usernames || usernames.length === 0) return { users: Object.fromEntries(all), unknown: [] }
+    const users: Record<string, string> = {}
+    const unknown: string[] = []
+    for (const u of usernames) {
+      const core = all.get(u)
+      if (core === undefined) unknown.push(u)
+      else users[u] = core
+    }
+    return { users, unknown }
+  }
+
   listInvites(): unknown[] {
     const now = Date.now()
     return [...this.replica.state.invites.values()].map((i) => ({
@@ -228,6 +253,7 @@ export class PlatformNode {
       revision: state.revision,
       appliedOn: { count: members.filter((m) => m.revision !== null && m.revision >= state.revision).length, of: members.length },
       members,
+      dns: this.dns.bound,
       dropped: this.replication.dropped
     }
   }

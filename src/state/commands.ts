@@ -10,6 +10,12 @@ export type Command =
   | { kind: 'member.addresses', peerId: string, addresses: string[] }
   | { kind: 'invite.create', id: string, tokenHash: string, role: MemberRole, expiresAt: number, uses: number }
   | { kind: 'invite.revoke', id: string }
+  /** username → core node name; up to MAX_USERS_PER_COMMAND per command. */
+  | { kind: 'dns.users.set', users: Record<string, string> }
+  | { kind: 'dns.users.remove', usernames: string[] }
+  | { kind: 'acme.set', name: string, value: string, expiresAt: number }
+  /** Without `value`, every challenge of that name. */
+  | { kind: 'acme.remove', name: string, value?: string }
 
 export interface NewMember {
   peerId: string
@@ -35,6 +41,10 @@ export function isValidNodeName(name: string): boolean {
 function check(cond: boolean, what: string): asserts cond {
   if (!cond) throw new InvalidCommandError(what)
 }
+
+export const MAX_USERS_PER_COMMAND = 10_000
+
+const ACME_NAME = /^_acme-challenge(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 512
 const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 32 && v.every(isStr)
@@ -75,6 +85,28 @@ export function parseCommand(raw: unknown): StampedCommand {
       break
     case 'invite.revoke':
       check(isStr(c.id), 'invite.revoke needs id')
+      break
+    case 'dns.users.set': {
+      check(typeof c.users === 'object' && c.users !== null && !Array.isArray(c.users), 'dns.users.set needs users')
+      const entries = Object.entries(c.users as Record<string, unknown>)
+      check(entries.length >= 1 && entries.length <= MAX_USERS_PER_COMMAND, `dns.users.set takes 1 to ${MAX_USERS_PER_COMMAND} users`)
+      for (const [user, core] of entries) {
+        check(isValidNodeName(user), `"${user}" is not a valid username (a DNS label)`)
+        check(isStr(core) && isValidNodeName(core), `the core of "${user}" must be a node name`)
+      }
+      break
+    }
+    case 'dns.users.remove':
+      check(Array.isArray(c.usernames) && c.usernames.length >= 1 && c.usernames.length <= MAX_USERS_PER_COMMAND && c.usernames.every(isStr), 'dns.users.remove needs usernames')
+      break
+    case 'acme.set':
+      check(isStr(c.name) && ACME_NAME.test(c.name), 'acme.set needs a name starting with _acme-challenge')
+      check(isStr(c.value) && c.value.length <= 255, 'acme.set needs a value of at most 255 characters')
+      check(isTime(c.expiresAt), 'acme.set needs expiresAt')
+      break
+    case 'acme.remove':
+      check(isStr(c.name), 'acme.remove needs a name')
+      check(c.value === undefined || isStr(c.value), 'acme.remove value must be a string')
       break
     default:
       throw new InvalidCommandError(`unknown command kind ${JSON.stringify(c.kind)}`)

@@ -1,13 +1,13 @@
 import type { StampedCommand } from './commands.js'
-import type { InviteRecord, Member, PlatformState } from './types.js'
+import type { CollectionName, InviteRecord, Member, PlatformState } from './types.js'
 
 export type Refusal = { readonly ok: false, readonly code: string, readonly message: string }
 
 /** Outcome of one command. A refused command still consumes its revision: the log is the history. */
 export type ApplyResult = { readonly ok: true, readonly value?: unknown } | Refusal
 
-/** Which records of the state a command touched, so the store persists only those. */
-export type StateChange = { readonly type: 'member' | 'invite', readonly id: string } | { readonly type: 'platform' }
+/** Which records of the state a command touched (a record now absent was deleted), so the store persists only those. */
+export type StateChange = { readonly type: CollectionName, readonly id: string } | { readonly type: 'platform' }
 
 export interface ApplyOutcome {
   readonly result: ApplyResult
@@ -45,6 +45,18 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       return state.invites.has(cmd.id) ? refusal('PRYV_INVITE_EXISTS', 'an invite with this id exists') : undefined
     case 'invite.revoke':
       return state.invites.has(cmd.id) ? undefined : refusal('PRYV_INVITE_UNKNOWN', `no invite has the id "${cmd.id}"`)
+    case 'dns.users.set': {
+      const names = new Set([...state.members.values()].map((m) => m.name))
+      for (const [user, core] of Object.entries(cmd.users)) {
+        if (!names.has(core)) return refusal('PRYV_DNS_UNKNOWN_CORE', `"${core}" (core of user "${user}") is not a member of the platform`)
+        if (names.has(user)) return refusal('PRYV_DNS_NAME_CLASH', `"${user}" is the name of a node, so it cannot be a username`)
+      }
+      return undefined
+    }
+    case 'dns.users.remove':
+    case 'acme.set':
+    case 'acme.remove':
+      return undefined
   }
 }
 
@@ -102,5 +114,46 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       state.invites.set(invite.id, { ...invite, revoked: true })
       return { result: { ok: true }, changes: [{ type: 'invite', id: invite.id }] }
     }
+    case 'dns.users.set': {
+      const changes: StateChange[] = []
+      for (const [user, core] of Object.entries(cmd.users)) {
+        state.dnsUsers.set(user, core)
+        changes.push({ type: 'dnsUser', id: user })
+      }
+      return { result: { ok: true, value: { count: changes.length } }, changes }
+    }
+    case 'dns.users.remove': {
+      const changes: StateChange[] = []
+      for (const user of cmd.usernames) if (state.dnsUsers.delete(user)) changes.push({ type: 'dnsUser', id: user })
+      return { result: { ok: true, value: { removed: changes.length } }, changes }
+    }
+    case 'acme.set': {
+      const changes = pruneExpiredChallenges(state, cmd.at)
+      const id = `${cmd.name} ${cmd.value}`
+      state.acmeChallenges.set(id, { name: cmd.name, value: cmd.value, expiresAt: cmd.expiresAt })
+      return { result: { ok: true }, changes: [...changes, { type: 'acme', id }] }
+    }
+    case 'acme.remove': {
+      const changes = pruneExpiredChallenges(state, cmd.at)
+      for (const [id, c] of state.acmeChallenges) {
+        if (c.name === cmd.name && (cmd.value === undefined || c.value === cmd.value)) {
+          state.acmeChallenges.delete(id)
+          changes.push({ type: 'acme', id })
+        }
+      }
+      return { result: { ok: true, value: { removed: changes.length } }, changes }
+    }
   }
+}
+
+/** Expired challenges are dropped whenever challenges change, by the entry's time (deterministic). */
+function pruneExpiredChallenges(state: PlatformState, at: number): StateChange[] {
+  const changes: StateChange[] = []
+  for (const [id, c] of state.acmeChallenges) {
+    if (c.expiresAt <= at) {
+      state.acmeChallenges.delete(id)
+      changes.push({ type: 'acme', id })
+    }
+  }
+  return changes
 }

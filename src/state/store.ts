@@ -2,11 +2,10 @@ import { Level } from 'level'
 import { ExitCode, OperatorError } from '../errors.js'
 import type { SignedEntry } from './entry.js'
 import type { StateChange } from './machine.js'
-import { emptyState, type InviteRecord, type Member, type PlatformInfo, type PlatformState } from './types.js'
+import { type CollectionName, collections, emptyState, type PlatformInfo, type PlatformState } from './types.js'
 
 const LOG = 'log/'
-const MEMBER = 'state/member/'
-const INVITE = 'state/invite/'
+const COLLECTION = 'state/c/'
 const PLATFORM = 'state/platform'
 const HEAD = 'state/head'
 
@@ -50,24 +49,27 @@ export class StateStore {
     state.headHash = head.hash
     state.writers = head.writers
     state.platform = (await this.db.get(PLATFORM)) as PlatformInfo | undefined
-    for await (const [, value] of this.db.iterator({ gte: MEMBER, lt: `${MEMBER}\xff` })) {
-      const m = value as Member
-      state.members.set(m.peerId, m)
-    }
-    for await (const [, value] of this.db.iterator({ gte: INVITE, lt: `${INVITE}\xff` })) {
-      const i = value as InviteRecord
-      state.invites.set(i.id, i)
+    for (const name of Object.keys(collections) as CollectionName[]) {
+      const map = collections[name](state) as Map<string, unknown>
+      const prefix = `${COLLECTION}${name}/`
+      for await (const [key, value] of this.db.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
+        map.set(key.slice(prefix.length), value)
+      }
     }
     return state
   }
 
   /** Persists an applied entry with the records it changed, durably (fsync) before returning. */
   async commit(entry: SignedEntry, state: PlatformState, changes: readonly StateChange[]): Promise<void> {
-    const ops: Array<{ type: 'put', key: string, value: unknown }> = [{ type: 'put', key: logKey(entry.revision), value: entry }]
+    const ops: Array<{ type: 'put', key: string, value: unknown } | { type: 'del', key: string }> = [{ type: 'put', key: logKey(entry.revision), value: entry }]
     for (const c of changes) {
-      if (c.type === 'platform') ops.push({ type: 'put', key: PLATFORM, value: state.platform })
-      else if (c.type === 'member') ops.push({ type: 'put', key: MEMBER + c.id, value: state.members.get(c.id) })
-      else ops.push({ type: 'put', key: INVITE + c.id, value: state.invites.get(c.id) })
+      if (c.type === 'platform') {
+        ops.push({ type: 'put', key: PLATFORM, value: state.platform })
+        continue
+      }
+      const key = `${COLLECTION}${c.type}/${c.id}`
+      const value = (collections[c.type](state) as Map<string, unknown>).get(c.id)
+      ops.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value })
     }
     ops.push({ type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, writers: state.writers } })
     await this.db.batch(ops, { sync: true })

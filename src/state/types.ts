@@ -32,6 +32,14 @@ export interface PlatformInfo {
   readonly founder: string
 }
 
+/** A TXT record for an ACME DNS-01 challenge; it vanishes from DNS answers after `expiresAt`. */
+export interface AcmeChallenge {
+  /** Relative to the domain, e.g. "_acme-challenge" or "_acme-challenge.reg". */
+  readonly name: string
+  readonly value: string
+  readonly expiresAt: number
+}
+
 export interface PlatformState {
   /** Revision of the last applied entry; 0 before the first. Invariant: equals the log's head. */
   revision: number
@@ -42,10 +50,24 @@ export interface PlatformState {
   writers: string[]
   readonly members: Map<string, Member>
   readonly invites: Map<string, InviteRecord>
+  /** username → name of the core node that hosts the user (answered as `<username>.<domain>`). */
+  readonly dnsUsers: Map<string, string>
+  /** keyed by `${name} ${value}` */
+  readonly acmeChallenges: Map<string, AcmeChallenge>
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function emptyState(): PlatformState {
-  return { revision: 0, headHash: GENESIS_HASH, writers: [], members: new Map(), invites: new Map() }
+  return { revision: 0, headHash: GENESIS_HASH, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map() }
 }
+
+/** The keyed collections of the state, each persisted as one record per key. */
+export const collections = {
+  member: (s: PlatformState) => s.members,
+  invite: (s: PlatformState) => s.invites,
+  dnsUser: (s: PlatformState) => s.dnsUsers,
+  acme: (s: PlatformState) => s.acmeChallenges
+} as const satisfies Record<string, (s: PlatformState) => Map<string, unknown>>
+
+export type CollectionName = keyof typeof collections

@@ -1,0 +1,87 @@
+import { DnsServer } from '../dns/server.js'
+import type { DnsCountersSnapshot } from '../dns/counters.js'
+import { compileZone } from '../dns/compile.js'
+import { ExitCode, OperatorError } from '../errors.js'
+import type { NodeContext } from './context.js'
+import type { Membership } from './membership.js'
+import { zoneFromState } from './zone.js'
+
+/**
+ * Runs the node's authoritative DNS server on the zone derived from the replicated state: users are
+ * updated one by one as they change, everything else recompiles the zone, and member liveness marks
+ * weighted targets up or down within a second.
+ */
+export class DnsService {
+  private server?: DnsServer
+  private timer?: NodeJS.Timeout
+  private readonly alive = new Map<string, boolean>()
+
+  constructor(private readonly ctx: NodeContext, private readonly membership: Membership) {}
+
+  /** Bound UDP addresses ("host:port"), once started. */
+  bound: string[] = []
+
+  async start(listen: readonly string[]): Promise<void> {
+    if (listen.length === 0) return
+    const server = new DnsServer(compileZone(this.spec()), { udpThreads: 'auto', onError: (err) => this.ctx.log.debug({ err: err.message }, 'dns request failed') })
+    const addresses = listen.map(parseHostPort)
+    try {
+      const bound = await server.start({ udp: addresses, tcp: addresses })
+      this.bound = bound.udp.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`))
+    } catch (err) {
+      const text = `${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`
+      throw new OperatorError(/EADDRINUSE/.test(text) ? 'PRYV_PORT_IN_USE' : 'PRYV_DNS_LISTEN_FAILED', `The DNS server cannot listen on ${listen.join(', ')}: ${(err as Error).message}.`, {
+        hint: /EACCES/.test(text) ? 'Port 53 needs root (or CAP_NET_BIND_SERVICE); or choose another port with --dns.' : 'Stop what uses that port, or choose another one with --dns (or --dns none).',
+        exitCode: ExitCode.environment,
+        cause: err
+      })
+    }
+    this.server = server
+    this.ctx.replica.on('applied', (_entry, command) => {
+      if (command.kind === 'dns.users.set') {
+        for (const [user, core] of Object.entries(command.users)) server.setUser(user, core)
+      } else if (command.kind === 'dns.users.remove') {
+        for (const user of command.usernames) server.setUser(user, null)
+      } else {
+        this.recompile()
+      }
+    })
+    this.timer = setInterval(() => this.updateHealth(), 500)
+    this.timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    await this.server?.stop()
+    this.server = undefined
+  }
+
+  counters(): DnsCountersSnapshot | undefined {
+    return this.server?.counters()
+  }
+
+  private spec(): ReturnType<typeof zoneFromState> {
+    const self = { peerId: this.ctx.selfId, name: this.ctx.config.name, role: 'full' as const, addresses: [], joinedAt: 0 }
+    return zoneFromState(this.ctx.config.domain, this.ctx.replica.state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses))
+  }
+
+  private recompile(): void {
+    const error = this.server?.applySpec(this.spec())
+    if (error) this.ctx.log.error({ err: error.message }, 'the new DNS zone does not compile; still serving the previous one')
+  }
+
+  private updateHealth(): void {
+    for (const m of this.ctx.replica.state.members.values()) {
+      const alive = this.membership.view(m.peerId).alive
+      if (this.alive.get(m.peerId) !== alive) {
+        this.alive.set(m.peerId, alive)
+        this.server?.setTargetHealth(m.peerId, alive)
+      }
+    }
+  }
+}
+
+function parseHostPort(text: string): { host: string, port: number } {
+  const i = text.lastIndexOf(':')
+  return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) }
+}
