@@ -43,8 +43,13 @@ export class Writes {
     }, errorReply)
   }
 
+  /** The one node that appends to the log (the founder, until the writer set replaces it). */
+  private leader(): string | undefined {
+    return this.ctx.replica.state.platform?.founder
+  }
+
   isWriter(): boolean {
-    return this.ctx.replica.state.writers.includes(this.ctx.selfId)
+    return this.leader() === this.ctx.selfId
   }
 
   async submit(command: Command): Promise<WriteOutcome> {
@@ -61,7 +66,7 @@ export class Writes {
     if (this.isWriter()) {
       outcome = await this.proposeLocally(request)
     } else {
-      const writer = this.ctx.replica.state.writers[0]
+      const writer = this.leader()
       if (!writer) throw new OperatorError('PRYV_NO_WRITER', 'This node does not know the platform yet, so it cannot write.', { exitCode: ExitCode.unreachable })
       let reply: unknown
       try {

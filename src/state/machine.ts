@@ -85,6 +85,8 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       const invite = state.invites.get(cmd.inviteId)!
       const member: Member = { ...cmd.member, role: invite.role, joinedAt: cmd.at }
       state.members.set(member.peerId, member)
+      // Every full member may sign committed entries; observers only read them.
+      if (member.role === 'full') state.writers = [...state.writers, member.peerId]
       state.invites.set(invite.id, { ...invite, usedBy: [...invite.usedBy, member.peerId] })
       return { result: { ok: true, value: member }, changes: [{ type: 'member', id: member.peerId }, { type: 'invite', id: invite.id }] }
     }

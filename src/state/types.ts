@@ -46,7 +46,7 @@ export interface PlatformState {
   /** Hash of the last applied entry; the chain every new entry must extend. */
   headHash: string
   platform?: PlatformInfo
-  /** PeerIds allowed to sign committed entries. */
+  /** PeerIds allowed to sign committed entries: the full members. */
   writers: string[]
   readonly members: Map<string, Member>
   readonly invites: Map<string, InviteRecord>

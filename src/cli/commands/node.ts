@@ -1,0 +1,91 @@
+import type { Command } from 'commander'
+import { createLogger } from '../../log.js'
+import { DataDir } from '../../node/data-dir.js'
+import { initPlatform, joinPlatform, type RunningNode, startNode } from '../../node/lifecycle.js'
+import type { CliContext } from '../context.js'
+import { defaultNodeName, devDefaults, productionDefaults } from '../defaults.js'
+import { runUntilSignalled } from '../foreground.js'
+import { parseDuration, parseHostPorts, parseListen } from '../parse.js'
+
+/** init-platform, join-platform, start and dev: the commands that run a node in the foreground. */
+export function registerNodeCommands(program: Command, ctx: CliContext): void {
+  const foreground = async (start: () => Promise<RunningNode>, announce: (r: RunningNode) => Promise<void>): Promise<void> => {
+    const running = await start()
+    await announce(running)
+    ctx.setExitCode(await runUntilSignalled(running, ctx.io))
+  }
+  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[] }) => ({
+    dataDir: ctx.globals().dataDir,
+    name: o.name,
+    listen: o.listen,
+    announce: o.announce,
+    dns: o.dns,
+    log: createLogger(ctx.globals().logLevel)
+  })
+  const addNodeOptions = (cmd: Command): Command => cmd
+    .option('--name <name>', 'this node\'s name, a DNS label (<name>.<domain>)', defaultNodeName())
+    .option('--listen <addrs>', 'mesh listen addresses (multiaddrs or ip:port, comma-separated)', parseListen, parseListen(productionDefaults.listen))
+    .option('--announce <addrs>', 'addresses to announce to other members instead of the listen ones', parseListen)
+    .option('--dns <host:port,...>', 'DNS listen addresses (UDP and TCP), or none', parseHostPorts, parseHostPorts(productionDefaults.dns))
+    .option('--json', 'print machine-readable JSON lines on stdout')
+
+  addNodeOptions(program.command('init-platform')
+    .description('Create a new platform with this machine as its first member, print an invite, and run the node.')
+    .requiredOption('--domain <domain>', 'the DNS domain the platform answers for'))
+    .option('--invite-ttl <duration>', 'lifetime of the printed invite', parseDuration, 3_600_000)
+    .addHelpText('after', '\nExample:\n  pryv-node init-platform --domain pryv.example.com --name core1')
+    .action(async (o) => {
+      await foreground(() => initPlatform({ ...nodeOptions(o), domain: o.domain }), async (running) => {
+        const invite = await running.node.createInvite({ role: 'full', ttlMs: o.inviteTtl, uses: 1 })
+        const status = running.node.status() as { platform: { id: string, domain: string } }
+        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', platformId: status.platform.id, peerId: running.node.selfId, addresses: running.node.addresses(), dns: running.node.dns.bound, invite: invite.invite }))
+        else {
+          ctx.io.out(`Platform ${status.platform.id} created for ${status.platform.domain}; this node is "${o.name}".`)
+          ctx.io.out(`Invite for the next machine (full member, valid until ${invite.expiresAt}, single use):\n\n  ${invite.invite}\n`)
+          ctx.io.out(`On that machine run:  pryv-node join-platform '<invite>' --name <its-name>`)
+          ctx.io.out('More invites: pryv-node invite create. The node runs until SIGTERM or Ctrl-C.')
+        }
+      })
+    })
+
+  addNodeOptions(program.command('join-platform')
+    .description('Join an existing platform with an invite from one of its members, then run the node.')
+    .argument('<invite>', 'the invite line printed by init-platform or invite create'))
+    .addHelpText('after', '\nExample:\n  pryv-node join-platform \'pryv1.eyJw…\' --name core2')
+    .action(async (invite: string, o) => {
+      await foreground(() => joinPlatform({ ...nodeOptions(o), invite }), async (running) => {
+        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
+        else ctx.io.out(`Joined the platform as "${o.name}" (revision ${running.node.replica.revision}). The node runs until SIGTERM or Ctrl-C.`)
+      })
+    })
+
+  program.command('start')
+    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).')
+    .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
+    .option('--announce <addrs>', 'override the announced addresses', parseListen)
+    .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
+    .option('--json', 'print machine-readable JSON lines on stdout')
+    .action(async (o) => {
+      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(ctx.globals().logLevel) }), async (running) => {
+        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
+        else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
+      })
+    })
+
+  program.command('dev')
+    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}.`)
+    .option('--json', 'print machine-readable JSON lines on stdout')
+    .action(async (o) => {
+      const dataDir = program.getOptionValueSource('dataDir') === 'default' ? devDefaults.dataDir : ctx.globals().dataDir
+      const log = createLogger(ctx.globals().logLevel)
+      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), log }
+      const initialised = await new DataDir(dataDir).isInitialised()
+      await foreground(() => initialised ? startNode(opts) : initPlatform({ ...opts, domain: devDefaults.domain }), async (running) => {
+        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound }))
+        else {
+          ctx.io.out(`Development platform ${devDefaults.domain} running from ./${dataDir} (mesh ${devDefaults.listen}, DNS ${devDefaults.dns}).`)
+          ctx.io.out(`Try: PRYV_NODE_DATA_DIR=${dataDir} npx pryv-node status`)
+        }
+      })
+    })
+}

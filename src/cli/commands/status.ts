@@ -1,0 +1,13 @@
+import type { Command } from 'commander'
+import type { CliContext } from '../context.js'
+import { formatStatus } from '../format.js'
+
+export function registerStatusCommand(program: Command, ctx: CliContext): void {
+  program.command('status')
+    .description('Show the platform as this node sees it: members, roles, addresses, liveness, revisions.')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const status = await ctx.control('status')
+      ctx.io.out(o.json ? JSON.stringify(status, null, 2) : formatStatus(status as Parameters<typeof formatStatus>[0]))
+    })
+}
