@@ -1,0 +1,28 @@
+/** Labels on every container the node manages; together they say who owns it. */
+export const LABEL_PLATFORM = 'io.pryv.platform'
+export const LABEL_NODE = 'io.pryv.node'
+export const LABEL_SERVICE = 'io.pryv.service'
+export const LABEL_SPEC_HASH = 'io.pryv.spec-hash'
+
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock'
+/** Detection waits this long for `/_ping`. */
+export const DETECT_TIMEOUT_MS = 300
+
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000
+export const DEFAULT_CONFIG_MOUNT = '/app/conf'
+export const DEFAULT_DATA_MOUNT = '/app/data'
+export const ENV_CONFIG_DIR = 'PRYV_CONFIG_DIR'
+export const ENV_DATA_DIR = 'PRYV_DATA_DIR'
+
+export const DEFAULT_HEALTH = { intervalMs: 5_000, timeoutMs: 3_000, retries: 3, startPeriodMs: 0 } as const
+
+/** Process backend: crash restarts wait initialMs · 2^n, up to maxMs; n resets after a run of resetAfterMs. */
+export const DEFAULT_BACKOFF = { initialMs: 100, maxMs: 30_000, resetAfterMs: 10_000 } as const
+/** Process backend: output.log is rotated past this size, keeping LOG_FILES_KEPT older files. */
+export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024
+export const LOG_FILES_KEPT = 3
+
+/** Followers poll the engine this often while a stopped container has not started again. */
+export const FOLLOW_POLL_MS = 200
+/** waitHealthy polls status this often. */
+export const HEALTH_POLL_MS = 100
