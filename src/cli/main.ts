@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander'
 import { ExitCode } from '../errors.js'
+import { registerConfigCommands } from './commands/config.js'
 import { registerDnsCommands } from './commands/dns.js'
 import { registerInviteCommands } from './commands/invite.js'
 import { registerNodeCommands } from './commands/node.js'
@@ -35,6 +36,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerStatusCommand(program, ctx)
   registerInviteCommands(program, ctx)
   registerDnsCommands(program, ctx)
+  registerConfigCommands(program, ctx)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

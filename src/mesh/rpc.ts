@@ -18,6 +18,15 @@ export class RpcError extends Error {
   override name = 'RpcError'
 }
 
+/** A call that failed; `requestSent` tells whether the peer may have received (and acted on) it. */
+export class RpcFailedError extends Error {
+  static override name = 'RpcFailedError'
+  override name = 'RpcFailedError'
+  constructor(message: string, readonly requestSent: boolean, options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
 export type RpcHandler = (request: unknown, remote: PeerId, connection: Connection) => Promise<unknown>
 
 /** Serves `protocol`: decodes one request, answers with the handler's value, or `{ error }` if it throws. */
@@ -48,9 +57,16 @@ export async function handleRpc(node: MeshNode, protocol: string, handler: RpcHa
 
 /** Sends one request on a new stream to `peer` and returns the decoded reply. */
 export async function callRpc(node: MeshNode, peer: PeerId | Multiaddr | Multiaddr[], protocol: string, request: unknown, signal: AbortSignal): Promise<unknown> {
-  const stream = await node.dialProtocol(peer, protocol, { signal })
+  let stream: Stream
+  try {
+    stream = await node.dialProtocol(peer, protocol, { signal })
+  } catch (err) {
+    throw new RpcFailedError((err as Error).message, false, { cause: err })
+  }
+  let sent = false
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+    sent = true
     await lp.write(encodeJson(request), { signal })
     const raw = await lp.read({ signal })
     await stream.close({ signal }).catch(() => undefined)
@@ -59,6 +75,7 @@ export async function callRpc(node: MeshNode, peer: PeerId | Multiaddr | Multiad
     return reply
   } catch (err) {
     stream.abort(err as Error)
-    throw err
+    if (err instanceof RpcError) throw err
+    throw new RpcFailedError((err as Error).message, sent, { cause: err })
   }
 }

@@ -1,7 +1,17 @@
 /** Says in an operator's words why dialling a member failed. */
 export function explainDialError(err: unknown): string {
-  const e = err as { name?: string, message?: string, code?: string, errors?: unknown[] }
-  const all = [e, ...(Array.isArray(e?.errors) ? (e.errors as typeof e[]) : [])]
+  type Failure = { name?: string, message?: string, code?: string, errors?: unknown[], cause?: unknown }
+  const e = err as Failure
+  // The cause chain and aggregated errors hold the transport's own error (e.g. EncryptionFailedError).
+  const all: Failure[] = []
+  const visit = (x: unknown, depth: number): void => {
+    if (!x || typeof x !== 'object' || depth > 5) return
+    const f = x as Failure
+    all.push(f)
+    if (Array.isArray(f.errors)) for (const inner of f.errors) visit(inner, depth + 1)
+    visit(f.cause, depth + 1)
+  }
+  visit(err, 0)
   const text = all.map((x) => `${x?.name ?? ''} ${x?.code ?? ''} ${x?.message ?? ''}`).join(' ')
   if (/EncryptionFailed/.test(text)) return 'the platform key does not match (the invite is for another platform, or its key changed)'
   if (/ECONNREFUSED/.test(text)) return 'connection refused (no pryv-node listens there)'

@@ -10,6 +10,9 @@ import { DataDir, type NodeConfig } from './data-dir.js'
 import { explainDialError } from './dial-errors.js'
 import type { JoinRequest } from './join-service.js'
 import type { MembershipTimings } from './membership.js'
+import type { WriterSetPolicy } from './writer-set/policy.js'
+import type { SettingsValues } from '../config/layers.js'
+import type { LocalSettings } from './settings-local.js'
 import { newPlatformId, PlatformNode } from './platform-node.js'
 
 export interface CommonNodeOptions {
@@ -20,6 +23,10 @@ export interface CommonNodeOptions {
   readonly dns: readonly string[]
   readonly log: Logger
   readonly timings?: MembershipTimings
+  readonly writerSetPolicy?: Partial<WriterSetPolicy>
+  readonly onFatal?: (err: unknown) => void
+  /** Local settings layers (env, --set) and how services run. */
+  readonly settings?: LocalSettings
 }
 
 export interface RunningNode {
@@ -29,7 +36,7 @@ export interface RunningNode {
 }
 
 /** Creates a new platform with this machine as its first member. Changes nothing if it fails. */
-export async function initPlatform(opts: CommonNodeOptions & { domain: string }): Promise<RunningNode> {
+export async function initPlatform(opts: CommonNodeOptions & { domain: string, baseSettings?: SettingsValues }): Promise<RunningNode> {
   checkName(opts.name)
   checkDomain(opts.domain)
   const dataDir = await claimFreshDataDir(opts.dataDir)
@@ -39,6 +46,8 @@ export async function initPlatform(opts: CommonNodeOptions & { domain: string })
     platformKeyHex: newPlatformKeyHex()
   }, async (node) => {
     await node.found()
+    // The platform's first settings: the base file (checked by the caller) and generated secrets.
+    await node.settings.commitBase(opts.baseSettings ?? {})
   })
 }
 
@@ -68,6 +77,7 @@ export async function joinPlatform(opts: CommonNodeOptions & { invite: string })
       if (reply.error) throw operatorErrorFromJSON(reply.error)
       const memberPeer = address.split('/p2p/')[1]
       await node.replication.syncFrom(memberPeer, reply.revision ?? 0)
+      if (node.replica.state.members.get(node.selfId)?.role === 'full') await node.startWriterSet(false)
       opts.log.info({ revision: node.replica.revision }, 'joined the platform')
       return
     }
@@ -84,14 +94,14 @@ export async function joinPlatform(opts: CommonNodeOptions & { invite: string })
 }
 
 /** Starts a node that was initialised or joined before: same identity, same membership. */
-export async function startNode(opts: Partial<Pick<CommonNodeOptions, 'listen' | 'dns' | 'announce'>> & Pick<CommonNodeOptions, 'dataDir' | 'log' | 'timings'>): Promise<RunningNode> {
+export async function startNode(opts: Partial<Pick<CommonNodeOptions, 'listen' | 'dns' | 'announce'>> & Pick<CommonNodeOptions, 'dataDir' | 'log' | 'timings' | 'settings' | 'writerSetPolicy' | 'onFatal'>): Promise<RunningNode> {
   const dataDir = new DataDir(opts.dataDir)
   const stored = await dataDir.readConfig()
   const config: NodeConfig = { ...stored, listen: opts.listen ?? stored.listen, dns: opts.dns ?? stored.dns, announce: opts.announce ?? stored.announce }
   const identity = await dataDir.readIdentity()
   const release = await dataDir.lock()
   try {
-    const node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings })
+    const node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings, settings: opts.settings, writerSetPolicy: opts.writerSetPolicy, onFatal: opts.onFatal })
     return { node, stop: async () => { await node.stop(); await release() } }
   } catch (err) {
     await release()
@@ -126,14 +136,14 @@ async function createNode(
   const identity = await newIdentity()
   let node: PlatformNode | undefined
   try {
-    node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings })
+    node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings, settings: opts.settings, writerSetPolicy: opts.writerSetPolicy, onFatal: opts.onFatal })
     await setup(node)
     await dataDir.writeNode(config, identity)
     const running = node
     return { node: running, stop: async () => { await running.stop(); await release() } }
   } catch (err) {
     await node?.stop().catch(() => undefined)
-    await Promise.all([dataDir.stateDir, dataDir.configFile, dataDir.identityFile].map((p) => fs.rm(p, { recursive: true, force: true })))
+    await Promise.all([dataDir.stateDir, dataDir.configFile, dataDir.identityFile, dataDir.servicesDir].map((p) => fs.rm(p, { recursive: true, force: true })))
     await release()
     throw err
   }

@@ -16,6 +16,10 @@ import { JoinService } from './join-service.js'
 import { defaultTimings, Membership, type MembershipTimings } from './membership.js'
 import { DnsService } from './dns-service.js'
 import { Replication } from './replication.js'
+import type { WriterSetPolicy } from './writer-set/policy.js'
+import { WriterSet } from './writer-set/writer-set.js'
+import { type LocalSettings, NO_LOCAL_SETTINGS } from './settings-local.js'
+import { SettingsService } from './settings-service.js'
 import { Writes } from './writes.js'
 
 export interface PlatformNodeInit {
@@ -24,6 +28,11 @@ export interface PlatformNodeInit {
   readonly identity: PrivateKey
   readonly log: Logger
   readonly timings?: MembershipTimings
+  readonly writerSetPolicy?: Partial<WriterSetPolicy>
+  /** Called after a fatal failure (the CLI exits non-zero so a supervisor restarts the node). */
+  readonly onFatal?: (err: unknown) => void
+  /** Local settings layers (env, --set) and how services run; none by default. */
+  readonly settings?: LocalSettings
 }
 
 export interface InviteOptions {
@@ -44,8 +53,10 @@ export class PlatformNode {
   readonly replication: Replication
   readonly membership: Membership
   readonly dns: DnsService
+  readonly settings: SettingsService
   private readonly control: ControlServer
   private stopped = false
+  private writerSet?: WriterSet
   private addressRefresh?: NodeJS.Timeout
   private refreshingAddresses = false
 
@@ -63,10 +74,11 @@ export class PlatformNode {
       monotonic: () => performance.now() - started
     }
     this.replication = new Replication(this.ctx, store)
-    this.writes = new Writes(this.ctx, (entry) => this.replication.publish(entry))
     this.membership = new Membership(this.ctx, init.timings ?? defaultTimings)
+    this.writes = new Writes(this.ctx, this.membership)
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
     this.dns = new DnsService(this.ctx, this.membership)
+    this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command))
     this.control = new ControlServer(init.dataDir.controlSocket, {
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
@@ -77,7 +89,12 @@ export class PlatformNode {
       'dns.users.get': async (p) => this.dnsUsers(p.usernames as string[] | undefined),
       'acme.set': async (p) => this.submit({ kind: 'acme.set', name: String(p.name), value: String(p.value), expiresAt: Date.now() + Number(p.ttlMs ?? 600_000) }),
       'acme.remove': async (p) => this.submit({ kind: 'acme.remove', name: String(p.name), value: p.value === undefined ? undefined : String(p.value) }),
-      'dns.counters': async () => this.dns.counters() ?? null
+      'dns.counters': async () => this.dns.counters() ?? null,
+      'settings.get': async (p) => this.settings.get(p),
+      'settings.change': async (p) => this.settings.change(p),
+      'settings.rollback': async (p) => this.settings.rollback(p as { revision: number }),
+      'settings.history': async () => this.settings.history(),
+      'settings.diff': async (p) => this.settings.diff(p)
     }, init.log)
   }
 
@@ -109,7 +126,9 @@ export class PlatformNode {
     await this.writes.start()
     await new JoinService(this.ctx, this.writes).start()
     this.membership.start()
+    if (this.replica.state.members.get(this.selfId)?.role === 'full') await this.startWriterSet(false)
     await this.dns.start(this.init.config.dns)
+    await this.settings.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
     await this.control.start()
@@ -120,22 +139,49 @@ export class PlatformNode {
     if (this.stopped) return
     this.stopped = true
     clearInterval(this.addressRefresh)
+    // First, so a leader hands over while the mesh is still up.
+    await this.writerSet?.stop()
+    this.writes.stop()
     this.membership.stop()
     await this.control.stop()
     await this.dns.stop()
+    await this.settings.stop()
     await this.mesh.stop()
     await this.store.close()
     this.init.log.info({ name: this.init.config.name }, 'node stopped')
   }
 
-  /** Creates the platform's first entry: this node founds it and becomes its first member and writer. */
+  /**
+   * Creates the platform's first entry: this node starts the writer set as its only voter, then
+   * founds the platform and becomes its first member.
+   */
   async found(): Promise<void> {
-    await this.replica.append({
+    await this.startWriterSet(true)
+    await this.writes.proposeAsLeader({
       kind: 'platform.create',
       id: this.init.config.platformId,
       domain: this.init.config.domain,
       founder: { peerId: this.selfId, name: this.init.config.name, role: 'full', addresses: this.addresses() }
-    }, this.init.identity, this.selfId, Date.now())
+    })
+  }
+
+  /** Full nodes take part in the writer set; a node that just joined as a full member starts it here. */
+  async startWriterSet(bootstrap: boolean): Promise<void> {
+    if (this.writerSet) return
+    const writerSet = await WriterSet.open(this.ctx, this.store, this.membership, {
+      publish: (entry) => this.replication.publish(entry),
+      policy: this.init.writerSetPolicy,
+      onFatal: (err) => this.fatal(err)
+    }, bootstrap)
+    await writerSet.start()
+    this.writerSet = writerSet
+    this.writes.attach(writerSet)
+  }
+
+  /** A failure that makes it unsafe to go on (disk full, diverged log): stop, to restart from disk. */
+  private fatal(err: unknown): void {
+    this.init.log.fatal({ err: (err as Error).message }, 'stopping: the node cannot safely continue (check free disk space and the logs, then restart it)')
+    this.init.onFatal?.(err)
   }
 
   addresses(): string[] {
@@ -254,6 +300,8 @@ export class PlatformNode {
       appliedOn: { count: members.filter((m) => m.revision !== null && m.revision >= state.revision).length, of: members.length },
       members,
       dns: this.dns.bound,
+      writerSet: this.writerSet?.status() ?? null,
+      settings: this.settings.status(),
       dropped: this.replication.dropped
     }
   }

@@ -1,114 +1,162 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ExitCode, OperatorError, operatorErrorFromJSON } from '../errors.js'
-import { callRpc, handleRpc, Protocols } from '../mesh/rpc.js'
+import { ExitCode, isOperatorError, OperatorError, operatorErrorFromJSON } from '../errors.js'
+import { callRpc, handleRpc, Protocols, RpcFailedError } from '../mesh/rpc.js'
 import { tokenMatches } from '../membership/invite.js'
-import { type Command, InvalidCommandError, type NewMember, parseCommand } from '../state/commands.js'
-import type { ApplyResult } from '../state/machine.js'
+import { type Command, InvalidCommandError, type NewMember, parseCommand, type StampedCommand } from '../state/commands.js'
+import { type ApplyResult, checkCommand } from '../state/machine.js'
 import type { NodeContext } from './context.js'
+import type { Membership } from './membership.js'
 import { errorReply } from './wire-errors.js'
+import type { WriterSet } from './writer-set/writer-set.js'
 
 export interface WriteOutcome {
   readonly revision: number
   readonly result: ApplyResult
 }
 
-/** A join to be checked by the writer: the token is verified there and never enters the log. */
+/** A join to be checked by the leader: the token is verified there and never enters the log. */
 export interface JoinProposal {
   readonly inviteId: string
   readonly token: string
   readonly member: NewMember
 }
 
-type ProposeRequest = { command: Command } | { join: JoinProposal }
+type WriteRequest = { command: Command } | { join: JoinProposal }
+
+interface ProposeMessage {
+  readonly request: WriteRequest
+  /** The node the write was made on, recorded as its author. */
+  readonly origin: string
+  /** How many times it was forwarded: an observer → a full node → the leader at most. */
+  readonly hops: number
+}
 
 const WRITE_TIMEOUT_MS = 10_000
+const MAX_HOPS = 2
 
 /**
- * Routes writes to the platform's writer and returns once the entry is committed and applied on
- * this node (read-your-writes). Until the writer set exists, the writer is the platform's founder.
+ * Routes writes to the writer set's leader and returns once the entry is committed and applied on
+ * this node (read-your-writes). A full node forwards to the leader it knows; an observer goes
+ * through the nearest full node (lowest measured round trip). While there is no leader (an
+ * election), a write waits and retries until its deadline.
  */
 export class Writes {
-  constructor(
-    private readonly ctx: NodeContext,
-    /** Publishes a committed entry to the mesh (set by replication). */
-    private readonly publish: (entry: import('../state/entry.js').SignedEntry) => void
-  ) {}
+  private writerSet?: WriterSet
+  private readonly rttMs = new Map<string, number>()
+  private rttTimer?: NodeJS.Timeout
+
+  constructor(private readonly ctx: NodeContext, private readonly membership: Membership) {}
 
   async start(): Promise<void> {
-    await handleRpc(this.ctx.mesh, Protocols.propose, async (request, remote) => {
+    await handleRpc(this.ctx.mesh, Protocols.propose, async (raw, remote) => {
       if (!this.ctx.replica.state.members.has(remote.toString())) {
         return errorReply(new OperatorError('PRYV_NOT_A_MEMBER', 'only members may propose writes', { exitCode: ExitCode.conflict }))
       }
-      return this.proposeLocally(request as ProposeRequest)
+      return this.serve(raw as ProposeMessage)
     }, errorReply)
+    this.rttTimer = setInterval(() => void this.measureRtt(), 5000)
+    this.rttTimer.unref()
   }
 
-  /** The one node that appends to the log (the founder, until the writer set replaces it). */
-  private leader(): string | undefined {
-    return this.ctx.replica.state.platform?.founder
+  stop(): void {
+    clearInterval(this.rttTimer)
   }
 
-  isWriter(): boolean {
-    return this.leader() === this.ctx.selfId
+  /** Set on full nodes once their writer set runs. */
+  attach(writerSet: WriterSet): void {
+    this.writerSet = writerSet
   }
 
-  async submit(command: Command): Promise<WriteOutcome> {
+  submit(command: Command): Promise<WriteOutcome> {
     return this.route({ command })
   }
 
-  async submitJoin(join: JoinProposal): Promise<WriteOutcome> {
+  submitJoin(join: JoinProposal): Promise<WriteOutcome> {
     return this.route({ join })
   }
 
-  private async route(request: ProposeRequest): Promise<WriteOutcome> {
-    const signal = AbortSignal.timeout(WRITE_TIMEOUT_MS)
-    let outcome: WriteOutcome
-    if (this.isWriter()) {
-      outcome = await this.proposeLocally(request)
-    } else {
-      const writer = this.leader()
-      if (!writer) throw new OperatorError('PRYV_NO_WRITER', 'This node does not know the platform yet, so it cannot write.', { exitCode: ExitCode.unreachable })
-      let reply: unknown
+  /** Proposes on this node, which must lead; used to found the platform. */
+  async proposeAsLeader(command: Command): Promise<WriteOutcome> {
+    const deadline = Date.now() + WRITE_TIMEOUT_MS
+    while (!this.writerSet?.isLeader()) {
+      if (Date.now() > deadline) throw new OperatorError('PRYV_NO_WRITER', 'This node did not become the writer set\'s leader in time.', { exitCode: ExitCode.unreachable })
+      await sleep(20)
+    }
+    return this.proposeHere({ command }, this.ctx.selfId)
+  }
+
+  private async route(request: WriteRequest): Promise<WriteOutcome> {
+    const deadline = Date.now() + WRITE_TIMEOUT_MS
+    for (;;) {
       try {
-        reply = await callRpc(this.ctx.mesh, peerIdFromString(writer), Protocols.propose, request, signal)
+        const outcome = await this.serve({ request, origin: this.ctx.selfId, hops: 0 })
+        await this.ctx.replica.waitFor(outcome.revision, AbortSignal.timeout(Math.max(1000, deadline - Date.now()))).catch(() => {
+          throw new OperatorError('PRYV_WRITE_NOT_APPLIED', `The write was committed as revision ${outcome.revision} but this node has not applied it yet.`, {
+            hint: 'It will arrive through replication; check `pryv-node status`.',
+            exitCode: ExitCode.unreachable
+          })
+        })
+        return outcome
       } catch (err) {
-        throw new OperatorError('PRYV_WRITER_UNREACHABLE', `The platform's writer (${this.memberName(writer)}) cannot be reached: ${(err as Error).message}.`, {
-          hint: 'Check that the writer node runs and that this node can reach it (`pryv-node status`).',
+        if (!isOperatorError(err) || !RETRYABLE.has(err.code) || Date.now() > deadline) throw err
+        await sleep(100)
+      }
+    }
+  }
+
+  /** Proposes here if this node leads, else forwards one hop toward the leader. */
+  private async serve(msg: ProposeMessage): Promise<WriteOutcome> {
+    if (this.writerSet?.isLeader()) return this.proposeHere(msg.request, msg.origin)
+    if (msg.hops >= MAX_HOPS) throw notLeader()
+    const target = this.writerSet ? this.writerSet.leaderId() : this.nearestFullMember()
+    if (!target || target === this.ctx.selfId) {
+      throw new OperatorError('PRYV_NO_WRITER', 'No leader of the writer set is known to this node right now.', {
+        hint: 'A majority of the full nodes must be up and reachable; check `pryv-node status`.',
+        exitCode: ExitCode.unreachable
+      })
+    }
+    let reply: unknown
+    try {
+      reply = await callRpc(this.ctx.mesh, peerIdFromString(target), Protocols.propose, { ...msg, hops: msg.hops + 1 }, AbortSignal.timeout(WRITE_TIMEOUT_MS))
+    } catch (err) {
+      if (err instanceof RpcFailedError && err.requestSent) {
+        throw new OperatorError('PRYV_WRITE_OUTCOME_UNKNOWN', `The connection to ${this.memberName(target)} failed after the write was sent; it may or may not have been applied.`, {
+          hint: 'Check with `pryv-node status` before retrying.',
           exitCode: ExitCode.unreachable,
           cause: err
         })
       }
-      outcome = parseWriteReply(reply)
-    }
-    await this.ctx.replica.waitFor(outcome.revision, signal).catch(() => {
-      throw new OperatorError('PRYV_WRITE_NOT_APPLIED', `The write was committed as revision ${outcome.revision} but this node has not applied it yet.`, {
-        hint: 'It will arrive through replication; check `pryv-node status`.',
-        exitCode: ExitCode.unreachable
+      throw new OperatorError('PRYV_NO_WRITER', `The writer set cannot be reached through ${this.memberName(target)}: ${(err as Error).message}.`, {
+        hint: 'A majority of the full nodes must be up and reachable; check `pryv-node status`.',
+        exitCode: ExitCode.unreachable,
+        cause: err
       })
-    })
-    return outcome
+    }
+    return parseWriteReply(reply)
   }
 
-  /** Runs on the writer: validates, appends, publishes. */
-  private async proposeLocally(request: ProposeRequest): Promise<WriteOutcome> {
-    if (!this.isWriter()) throw new OperatorError('PRYV_NOT_WRITER', 'this node is not a writer', { exitCode: ExitCode.conflict })
-    let command: Command
-    if ('join' in request && request.join) {
-      command = this.joinCommand(request.join)
-    } else if ('command' in request && request.command) {
-      command = request.command
-    } else {
-      throw new OperatorError('PRYV_RPC_MALFORMED', 'the proposal holds neither a command nor a join')
-    }
+  /** On the leader: validates, stamps, checks against the state, proposes and waits for the commit. */
+  private async proposeHere(request: WriteRequest, origin: string): Promise<WriteOutcome> {
+    const writerSet = this.writerSet
+    if (!writerSet) throw notLeader()
+    const command = 'join' in request && request.join ? this.joinCommand(request.join) : 'command' in request ? request.command : undefined
+    if (!command) throw new OperatorError('PRYV_RPC_MALFORMED', 'the proposal holds neither a command nor a join')
+    let stamped: StampedCommand
     try {
-      parseCommand({ ...command, at: 0, author: this.ctx.selfId })
+      stamped = parseCommand({ ...command, at: this.ctx.now(), author: origin })
     } catch (err) {
       if (err instanceof InvalidCommandError) throw new OperatorError('PRYV_COMMAND_INVALID', `The write is not valid: ${err.message}.`)
       throw err
     }
-    const { entry, result } = await this.ctx.replica.append(command, this.ctx.identity, this.ctx.selfId, this.ctx.now())
-    if (entry) this.publish(entry)
-    return { revision: entry?.revision ?? this.ctx.replica.revision, result }
+    // Refused here, a write never enters the log; applying re-checks, for entries proposed concurrently.
+    const refused = checkCommand(this.ctx.replica.state, stamped)
+    if (refused) return { revision: this.ctx.replica.revision, result: refused }
+    try {
+      return await writerSet.propose(JSON.stringify(stamped))
+    } catch (err) {
+      if ((err as Error).name === 'NotLeaderError' || (err as Error).name === 'ProposalDroppedError') throw notLeader()
+      throw err
+    }
   }
 
   private joinCommand(join: JoinProposal): Command {
@@ -122,9 +170,39 @@ export class Writes {
     return { kind: 'member.join', inviteId: join.inviteId, member: join.member }
   }
 
+  /** The full member with the lowest measured round trip among those that are up. */
+  private nearestFullMember(): string | undefined {
+    const candidates = [...this.ctx.replica.state.members.values()]
+      .filter((m) => m.role === 'full' && m.peerId !== this.ctx.selfId && this.membership.view(m.peerId).alive)
+      .map((m) => m.peerId)
+    return candidates.sort((a, b) => (this.rttMs.get(a) ?? 1e9) - (this.rttMs.get(b) ?? 1e9))[0]
+  }
+
+  private async measureRtt(): Promise<void> {
+    if (this.writerSet) return
+    for (const m of this.ctx.replica.state.members.values()) {
+      if (m.role !== 'full' || m.peerId === this.ctx.selfId) continue
+      try {
+        this.rttMs.set(m.peerId, await this.ctx.mesh.services.ping.ping(peerIdFromString(m.peerId), { signal: AbortSignal.timeout(2000) }))
+      } catch {
+        this.rttMs.delete(m.peerId)
+      }
+    }
+  }
+
   private memberName(peerId: string): string {
     return this.ctx.replica.state.members.get(peerId)?.name ?? peerId
   }
+}
+
+const RETRYABLE = new Set(['PRYV_NOT_LEADER', 'PRYV_NO_WRITER', 'PRYV_WRITE_LOST'])
+
+function notLeader(): OperatorError {
+  return new OperatorError('PRYV_NOT_LEADER', 'This node does not lead the writer set (an election may be under way).', { exitCode: ExitCode.unreachable })
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
 }
 
 function parseWriteReply(reply: unknown): WriteOutcome {

@@ -1,3 +1,4 @@
+import type { ChangeTarget } from '../config/change.js'
 import type { MemberRole } from './types.js'
 
 /**
@@ -16,6 +17,8 @@ export type Command =
   | { kind: 'acme.set', name: string, value: string, expiresAt: number }
   /** Without `value`, every challenge of that name. */
   | { kind: 'acme.remove', name: string, value?: string }
+  /** Typed values (validated again by every node); a machine is targeted by its node name; `origin` names the proposing node. */
+  | { kind: 'settings.change', target: ChangeTarget, set?: Record<string, unknown>, unset?: string[], message?: string, origin?: string }
 
 export interface NewMember {
   peerId: string
@@ -108,6 +111,15 @@ export function parseCommand(raw: unknown): StampedCommand {
       check(isStr(c.name), 'acme.remove needs a name')
       check(c.value === undefined || isStr(c.value), 'acme.remove value must be a string')
       break
+    case 'settings.change': {
+      const t = c.target as Record<string, unknown> | null
+      check(typeof t === 'object' && t !== null && (t.kind === 'platform' || (t.kind === 'machine' && isStr(t.nodeId))), 'settings.change needs a target: platform, or machine with nodeId')
+      check(c.set === undefined || (typeof c.set === 'object' && c.set !== null && !Array.isArray(c.set)), 'settings.change set must be an object')
+      check(c.unset === undefined || (Array.isArray(c.unset) && c.unset.length <= 1000 && c.unset.every(isStr)), 'settings.change unset must be a list of keys')
+      check(c.message === undefined || (typeof c.message === 'string' && c.message.length <= 1000), 'settings.change message must be a string of at most 1000 characters')
+      check(c.origin === undefined || isStr(c.origin), 'settings.change origin must be a node name')
+      break
+    }
     default:
       throw new InvalidCommandError(`unknown command kind ${JSON.stringify(c.kind)}`)
   }

@@ -1,5 +1,9 @@
+import { targetValues } from '../config/change.js'
+import { formatProblem } from '../config/errors.js'
+import { checkLoggedChange, replicatedSettings } from '../config/platform.js'
+import type { ChangeValidation } from '../config/validate.js'
 import type { StampedCommand } from './commands.js'
-import type { CollectionName, InviteRecord, Member, PlatformState } from './types.js'
+import { type CollectionName, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, settingsHistoryKey } from './types.js'
 
 export type Refusal = { readonly ok: false, readonly code: string, readonly message: string }
 
@@ -57,7 +61,22 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
     case 'acme.set':
     case 'acme.remove':
       return undefined
+    case 'settings.change': {
+      const outcome = settingsOutcome(state, cmd)
+      if ('refusal' in outcome) return outcome.refusal
+      return outcome.ok ? undefined : refusal('PRYV_SETTINGS_INVALID', outcome.problems.map(formatProblem).join('; '))
+    }
   }
+}
+
+/** A settings change checked with the platform's release against every member's effective settings. */
+function settingsOutcome(state: PlatformState, cmd: StampedCommand & { kind: 'settings.change' }): ChangeValidation | { refusal: Refusal } {
+  const names = [...state.members.values()].map((m) => m.name)
+  if (cmd.target.kind === 'machine' && !names.includes(cmd.target.nodeId)) {
+    return { refusal: refusal('PRYV_NODE_UNKNOWN', `no member is named "${cmd.target.nodeId}"`) }
+  }
+  const current = replicatedSettings(state.platformSettings.get(PLATFORM_SETTINGS_KEY), state.machineSettings, names)
+  return checkLoggedChange(current, cmd)
 }
 
 /** A joiner retrying after a lost reply must get the same answer, not "invite used". */
@@ -144,6 +163,21 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
         }
       }
       return { result: { ok: true, value: { removed: changes.length } }, changes }
+    }
+    case 'settings.change': {
+      const outcome = settingsOutcome(state, cmd) as ChangeValidation & { ok: true }
+      const values = targetValues(outcome.next, outcome.change.target)
+      const revision = state.revision + 1
+      const change: StateChange = cmd.target.kind === 'platform'
+        ? { type: 'platformSettings', id: PLATFORM_SETTINGS_KEY }
+        : { type: 'machineSettings', id: cmd.target.nodeId }
+      const layer = cmd.target.kind === 'platform' ? state.platformSettings : state.machineSettings
+      if (Object.keys(values).length === 0 && cmd.target.kind === 'machine') layer.delete(change.id)
+      else layer.set(change.id, values)
+      const id = settingsHistoryKey(revision)
+      const author = cmd.origin ?? state.members.get(cmd.author)?.name ?? cmd.author
+      state.settingsHistory.set(id, { revision, at: cmd.at, author, target: cmd.target, message: cmd.message ?? '', diff: outcome.diff, values })
+      return { result: { ok: true, value: { revision, diff: outcome.diff } }, changes: [change, { type: 'settingsHistory', id }] }
     }
   }
 }

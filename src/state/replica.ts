@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { PrivateKey } from '@libp2p/interface'
-import { type Command, InvalidCommandError, parseCommand, type StampedCommand } from './commands.js'
-import { type CommittedEntry, entryHash, type SignedEntry, signEntry, verifyEntrySignature } from './entry.js'
-import { type ApplyResult, applyCommand, checkCommand } from './machine.js'
+import { InvalidCommandError, parseCommand, type StampedCommand } from './commands.js'
+import { entryHash, type SignedEntry, signEntry, verifyEntrySignature } from './entry.js'
+import { type ApplyResult, applyCommand } from './machine.js'
 import type { StateStore } from './store.js'
 import type { PlatformState } from './types.js'
 
@@ -11,6 +11,12 @@ export type Rejection = 'stale' | 'gap' | 'broken-chain' | 'not-a-writer' | 'bad
 
 export type OfferOutcome = { readonly applied: true, readonly result: ApplyResult } | { readonly applied: false, readonly reason: Rejection }
 
+/** This node's log disagrees with the writer set's: it must stop rather than serve wrong state. */
+export class DivergenceError extends Error {
+  static override name = 'DivergenceError'
+  override name = 'DivergenceError'
+}
+
 export interface ReplicaEvents {
   applied: [entry: SignedEntry, command: StampedCommand, result: ApplyResult]
 }
@@ -18,7 +24,8 @@ export interface ReplicaEvents {
 /**
  * The node's copy of the platform state. Entries are applied strictly in order, one at a time, each
  * checked (hash chain, writer signature, command shape) and persisted before the in-memory state
- * moves on. Both the local writer and entries received from the mesh go through `offer`.
+ * moves on. Entries committed by this node's writer set go through `applyCommitted`, entries
+ * received from the mesh through `offer`.
  */
 export class Replica extends EventEmitter<ReplicaEvents> {
   private queue: Promise<unknown> = Promise.resolve()
@@ -43,21 +50,38 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   /**
-   * Appends a new entry as a writer of the platform: stamps, signs, applies and persists it.
-   * A command the state would refuse is answered without entering the log (`entry` undefined).
+   * Applies what the writer set committed at consensus index `index` (`payload` undefined for entries
+   * that carry no command). The next revision is signed by this node, a writer, and applied; a
+   * revision that already arrived by gossip must hold the same command, or the logs have diverged.
    */
-  append(command: Command, key: PrivateKey, self: string, now: number): Promise<{ entry?: SignedEntry, result: ApplyResult }> {
+  applyCommitted(index: number, payload: string | undefined, key: PrivateKey, self: string): Promise<{ revision?: number, result?: ApplyResult, entry?: SignedEntry }> {
     return this.serialize(async () => {
-      const stamped: StampedCommand = { ...command, at: now, author: self }
-      const refused = checkCommand(this.state, stamped)
-      if (refused) return { result: refused }
-      const payload = JSON.stringify(stamped)
-      const unsigned: CommittedEntry = { revision: this.state.revision + 1, prevHash: this.state.headHash, payload }
-      const entry = await signEntry(unsigned, key, self)
+      const cursor = this.state.raft ?? { index: 0, revision: 0 }
+      if (index <= cursor.index) return {}
+      if (payload === undefined) {
+        this.state.raft = { index, revision: cursor.revision }
+        return {}
+      }
+      const revision = cursor.revision + 1
+      if (revision <= this.state.revision) {
+        const stored = await this.store.getEntry(revision)
+        if (stored && stored.payload !== payload) {
+          throw new DivergenceError(`revision ${revision} holds a different command here than the writer set committed`)
+        }
+        this.state.raft = { index, revision }
+        return { revision }
+      }
+      this.state.raft = { index, revision }
+      const entry = await signEntry({ revision, prevHash: this.state.headHash, payload }, key, self)
       const outcome = await this.applyChecked(entry)
-      if (!outcome.applied) throw new Error(`local append refused: ${outcome.reason}`)
-      return { entry, result: outcome.result }
+      if (!outcome.applied) throw new DivergenceError(`the committed entry for revision ${revision} was refused here: ${outcome.reason}`)
+      return { revision, result: outcome.result, entry }
     })
+  }
+
+  /** Sets where the writer set's log starts for this node (after installing its snapshot). */
+  setRaftCursor(index: number, revision: number): void {
+    this.state.raft = { index, revision }
   }
 
   /** Resolves once this node has applied `revision` (read-your-writes for callers). */

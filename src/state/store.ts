@@ -2,7 +2,7 @@ import { Level } from 'level'
 import { ExitCode, OperatorError } from '../errors.js'
 import type { SignedEntry } from './entry.js'
 import type { StateChange } from './machine.js'
-import { type CollectionName, collections, emptyState, type PlatformInfo, type PlatformState } from './types.js'
+import { type CollectionName, collections, emptyState, type PlatformInfo, type PlatformState, type RaftCursor } from './types.js'
 
 const LOG = 'log/'
 const COLLECTION = 'state/c/'
@@ -43,11 +43,12 @@ export class StateStore {
 
   async loadState(): Promise<PlatformState> {
     const state = emptyState()
-    const head = (await this.db.get(HEAD)) as { revision: number, hash: string, writers: string[] } | undefined
+    const head = (await this.db.get(HEAD)) as { revision: number, hash: string, writers: string[], raft?: RaftCursor } | undefined
     if (!head) return state
     state.revision = head.revision
     state.headHash = head.hash
     state.writers = head.writers
+    if (head.raft) state.raft = head.raft
     state.platform = (await this.db.get(PLATFORM)) as PlatformInfo | undefined
     for (const name of Object.keys(collections) as CollectionName[]) {
       const map = collections[name](state) as Map<string, unknown>
@@ -71,8 +72,25 @@ export class StateStore {
       const value = (collections[c.type](state) as Map<string, unknown>).get(c.id)
       ops.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value })
     }
-    ops.push({ type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, writers: state.writers } })
+    ops.push({ type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, writers: state.writers, raft: state.raft } })
     await this.db.batch(ops, { sync: true })
+  }
+
+  async getEntry(revision: number): Promise<SignedEntry | undefined> {
+    return (await this.db.get(logKey(revision))) as SignedEntry | undefined
+  }
+
+  /** Raw records under `prefix` (for the consensus log kept beside the state). */
+  async readPrefix(prefix: string): Promise<Array<[string, unknown]>> {
+    return this.db.iterator({ gte: prefix, lt: `${prefix}\xff` }).all()
+  }
+
+  async get(key: string): Promise<unknown> {
+    return this.db.get(key)
+  }
+
+  async write(ops: ReadonlyArray<{ type: 'put', key: string, value: unknown } | { type: 'del', key: string }>, sync: boolean): Promise<void> {
+    if (ops.length > 0) await this.db.batch([...ops], { sync })
   }
 
   /** Entries with revision in [from, from + limit). */

@@ -1,5 +1,8 @@
 /** The replicated platform state: what every node holds, applied from the platform log in order. */
 
+import type { ChangeTarget } from '../config/change.js'
+import type { SettingDiff } from '../config/diff.js'
+
 export type MemberRole = 'full' | 'observer'
 
 export interface Member {
@@ -40,6 +43,30 @@ export interface AcmeChallenge {
   readonly expiresAt: number
 }
 
+/**
+ * Where applying the writer set's log has reached: its last applied index, and the revision that the
+ * last normal entry up to it became. Entries that arrived by gossip first are skipped by revision.
+ */
+export interface RaftCursor {
+  index: number
+  revision: number
+}
+
+/** One applied `settings.change`, kept for `config history`, `config diff` and `config rollback`. */
+export interface SettingsHistoryRecord {
+  readonly revision: number
+  /** Time of the entry (milliseconds since the epoch). */
+  readonly at: number
+  /** Name of the node the change was proposed on. */
+  readonly author: string
+  readonly target: ChangeTarget
+  readonly message: string
+  /** The target layer's changes, secrets masked. */
+  readonly diff: readonly SettingDiff[]
+  /** The target layer's values after the change (secrets in clear, like the layer itself); never shown unmasked without --reveal. */
+  readonly values: Readonly<Record<string, unknown>>
+}
+
 export interface PlatformState {
   /** Revision of the last applied entry; 0 before the first. Invariant: equals the log's head. */
   revision: number
@@ -48,18 +75,26 @@ export interface PlatformState {
   platform?: PlatformInfo
   /** PeerIds allowed to sign committed entries: the full members. */
   writers: string[]
+  /** Full nodes only: progress through the writer set's log. */
+  raft?: RaftCursor
   readonly members: Map<string, Member>
   readonly invites: Map<string, InviteRecord>
   /** username → name of the core node that hosts the user (answered as `<username>.<domain>`). */
   readonly dnsUsers: Map<string, string>
   /** keyed by `${name} ${value}` */
   readonly acmeChallenges: Map<string, AcmeChallenge>
+  /** The platform settings layer, under the single key `platform`. */
+  readonly platformSettings: Map<string, Readonly<Record<string, unknown>>>
+  /** Machine overrides by node name; a node without overrides has no record. */
+  readonly machineSettings: Map<string, Readonly<Record<string, unknown>>>
+  /** keyed by the revision, zero-padded (settingsHistoryKey) so stored order is revision order */
+  readonly settingsHistory: Map<string, SettingsHistoryRecord>
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function emptyState(): PlatformState {
-  return { revision: 0, headHash: GENESIS_HASH, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map() }
+  return { revision: 0, headHash: GENESIS_HASH, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map() }
 }
 
 /** The keyed collections of the state, each persisted as one record per key. */
@@ -67,7 +102,16 @@ export const collections = {
   member: (s: PlatformState) => s.members,
   invite: (s: PlatformState) => s.invites,
   dnsUser: (s: PlatformState) => s.dnsUsers,
-  acme: (s: PlatformState) => s.acmeChallenges
+  acme: (s: PlatformState) => s.acmeChallenges,
+  platformSettings: (s: PlatformState) => s.platformSettings,
+  machineSettings: (s: PlatformState) => s.machineSettings,
+  settingsHistory: (s: PlatformState) => s.settingsHistory
 } as const satisfies Record<string, (s: PlatformState) => Map<string, unknown>>
 
 export type CollectionName = keyof typeof collections
+
+export const PLATFORM_SETTINGS_KEY = 'platform'
+
+export function settingsHistoryKey(revision: number): string {
+  return String(revision).padStart(12, '0')
+}

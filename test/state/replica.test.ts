@@ -86,11 +86,20 @@ describe('a replica applies only the next entry, signed by a writer', () => {
     expect((await store.readEntries(1, 10)).map((e) => e.revision)).toEqual([1, 2])
   })
 
-  it('as a writer, refuses without appending what the state would refuse', async () => {
-    await replica.offer(first)
-    const out = await replica.append({ kind: 'invite.revoke', id: 'nope' }, founder.key, founder.id, 5000)
-    expect(out.entry).toBeUndefined()
-    expect(out.result).toMatchObject({ ok: false, code: 'PRYV_INVITE_UNKNOWN' })
-    expect(replica.revision).toBe(1)
+  it('applies what its writer set commits, skips what gossip already brought, and detects divergence', async () => {
+    replica.setRaftCursor(1, 0)
+    const applied = await replica.applyCommitted(2, genesis(founder).payload, founder.key, founder.id)
+    expect(applied.revision).toBe(1)
+    expect(applied.entry?.signer).toBe(founder.id)
+    expect(await replica.applyCommitted(3, undefined, founder.key, founder.id)).toEqual({})
+
+    const gossiped = await next(founder)
+    expect((await replica.offer(gossiped)).applied).toBe(true)
+    expect(await replica.applyCommitted(4, gossiped.payload, founder.key, founder.id)).toEqual({ revision: 2 })
+    expect(replica.revision).toBe(2)
+
+    const other = await next(founder, founder, entryHash(gossiped), 3)
+    await replica.offer(other)
+    await expect(replica.applyCommitted(5, gossiped.payload, founder.key, founder.id)).rejects.toMatchObject({ name: 'DivergenceError' })
   })
 })

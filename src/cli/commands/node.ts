@@ -1,6 +1,7 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import { createLogger } from '../../log.js'
 import { DataDir } from '../../node/data-dir.js'
+import { type LocalSettings, parseLocalSettings, readBaseSettings, type ServicesMode } from '../../node/settings-local.js'
 import { initPlatform, joinPlatform, type RunningNode, startNode } from '../../node/lifecycle.js'
 import type { CliContext } from '../context.js'
 import { defaultNodeName, devDefaults, productionDefaults } from '../defaults.js'
@@ -14,15 +15,26 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     await announce(running)
     ctx.setExitCode(await runUntilSignalled(running, ctx.io))
   }
-  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[] }) => ({
+  // The environment and --set are the node's local settings layers; parsed before anything starts.
+  const localSettings = (o: { set: string[], services: ServicesMode }): LocalSettings => {
+    const { settings, warnings } = parseLocalSettings(process.env, o.set, o.services)
+    for (const w of warnings) ctx.io.err(`warning: ${w}`)
+    return settings
+  }
+  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], set: string[], services: ServicesMode }) => ({
     dataDir: ctx.globals().dataDir,
     name: o.name,
     listen: o.listen,
     announce: o.announce,
     dns: o.dns,
-    log: createLogger(ctx.globals().logLevel)
+    log: createLogger(ctx.globals().logLevel),
+    settings: localSettings(o)
   })
-  const addNodeOptions = (cmd: Command): Command => cmd
+  const collect = (value: string, previous: string[]): string[] => [...previous, value]
+  const addSettingsOptions = (cmd: Command, services: ServicesMode): Command => cmd
+    .option('--set <key=value>', 'a local setting of this node, above replicated values (repeatable)', collect, [])
+    .addOption(new Option('--services <runtime>', 'run the rendered services as child processes, or only render them').choices(['process', 'none']).default(services))
+  const addNodeOptions = (cmd: Command): Command => addSettingsOptions(cmd, 'none')
     .option('--name <name>', 'this node\'s name, a DNS label (<name>.<domain>)', defaultNodeName())
     .option('--listen <addrs>', 'mesh listen addresses (multiaddrs or ip:port, comma-separated)', parseListen, parseListen(productionDefaults.listen))
     .option('--announce <addrs>', 'addresses to announce to other members instead of the listen ones', parseListen)
@@ -33,9 +45,12 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .description('Create a new platform with this machine as its first member, print an invite, and run the node.')
     .requiredOption('--domain <domain>', 'the DNS domain the platform answers for'))
     .option('--invite-ttl <duration>', 'lifetime of the printed invite', parseDuration, 3_600_000)
-    .addHelpText('after', '\nExample:\n  pryv-node init-platform --domain pryv.example.com --name core1')
+    .option('--settings <file.yml>', 'the platform\'s base settings (YAML); missing secrets are generated')
+    .addHelpText('after', '\nExample:\n  pryv-node init-platform --domain pryv.example.com --name core1 --settings base.yml')
     .action(async (o) => {
-      await foreground(() => initPlatform({ ...nodeOptions(o), domain: o.domain }), async (running) => {
+      const baseSettings = o.settings === undefined ? {} : await readBaseSettings(o.settings)
+      const options = nodeOptions(o)
+      await foreground(() => initPlatform({ ...options, domain: o.domain, baseSettings }), async (running) => {
         const invite = await running.node.createInvite({ role: 'full', ttlMs: o.inviteTtl, uses: 1 })
         const status = running.node.status() as { platform: { id: string, domain: string } }
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', platformId: status.platform.id, peerId: running.node.selfId, addresses: running.node.addresses(), dns: running.node.dns.bound, invite: invite.invite }))
@@ -59,26 +74,27 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       })
     })
 
-  program.command('start')
-    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).')
+  addSettingsOptions(program.command('start')
+    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none')
     .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
-      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(ctx.globals().logLevel) }), async (running) => {
+      const settings = localSettings(o)
+      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(ctx.globals().logLevel), settings }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       })
     })
 
-  program.command('dev')
-    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}.`)
+  addSettingsOptions(program.command('dev')
+    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process')
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const dataDir = program.getOptionValueSource('dataDir') === 'default' ? devDefaults.dataDir : ctx.globals().dataDir
       const log = createLogger(ctx.globals().logLevel)
-      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), log }
+      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), log, settings: localSettings(o) }
       const initialised = await new DataDir(dataDir).isInitialised()
       await foreground(() => initialised ? startNode(opts) : initPlatform({ ...opts, domain: devDefaults.domain }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound }))

@@ -1,0 +1,473 @@
+import { decodeMessage, encodeMessage } from '../codec.js'
+import type { ConsensusLogger } from '../config.js'
+import { RaftCore } from '../raft.js'
+import { MemoryStorage } from '../storage.js'
+import type { Entry, Membership, Message, NodeId, Snapshot } from '../types.js'
+import type { LogView } from './checker.js'
+import { SafetyChecker, SafetyViolationError } from './checker.js'
+import { SeededRandom } from './random.js'
+
+/**
+ * A deliberately broken driver, to prove the checker can fail: `forgetVote` loses the persisted vote on
+ * restart (so a node can vote twice in one term); `lossyDisk` loses every log entry after the latest
+ * snapshot on a crash, although the Ready said they were durable.
+ */
+export type DriverBug = 'forgetVote' | 'lossyDisk'
+
+export interface SimOptions {
+  readonly seed: number
+  /** Initial voters: 3, 5 or 7. Two more nodes are kept as spares that join as learners. */
+  readonly voters: number
+  /** Ticks of random faults before the healing phase. */
+  readonly steps: number
+  readonly bug?: DriverBug
+  /** Receives every core log line and every fault, prefixed with the tick. */
+  readonly trace?: (line: string) => void
+}
+
+export interface SimResult {
+  readonly seed: number
+  readonly voters: number
+  readonly ticks: number
+  readonly elections: number
+  /** Writes acknowledged to a client (committed and applied on the proposing leader). */
+  readonly commits: number
+  readonly proposals: number
+  readonly crashes: number
+  readonly snapshotsInstalled: number
+  readonly membershipChanges: number
+  readonly messages: number
+  /** Set when an invariant failed or the cluster did not recover after healing. */
+  readonly violation?: string
+}
+
+const HEARTBEAT_TICKS = 2
+const ELECTION_TICKS = 8
+/** After healing, a leader must be elected and a write applied everywhere within this many ticks. */
+export const LIVENESS_TICKS = 60 * ELECTION_TICKS
+const MAX_DELIVERY_ROUNDS_PER_TICK = 4
+const SPARES = 2
+
+interface AppState {
+  index: number
+  hash: number
+  readonly writes: Set<string>
+}
+
+interface SimNode {
+  readonly id: NodeId
+  storage: MemoryStorage
+  core: RaftCore | null
+  app: AppState
+  incarnation: number
+}
+
+interface InFlight {
+  readonly to: NodeId
+  readonly from: NodeId
+  readonly bytes: Uint8Array
+  readonly deliverAt: number
+}
+
+interface Ticket {
+  readonly write: string
+  readonly term: number
+  readonly incarnation: number
+}
+
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder()
+
+function fnv(hash: number, value: number): number {
+  return Math.imul(hash ^ value, 16777619) >>> 0
+}
+
+function nextState(hash: number, e: Entry): number {
+  let h = fnv(fnv(hash, e.index), e.term)
+  h = fnv(h, e.kind === 'normal' ? 1 : 2)
+  for (const b of e.data) h = fnv(h, b)
+  return h
+}
+
+function encodeApp(app: AppState): Uint8Array {
+  return utf8.encode(JSON.stringify({ index: app.index, hash: app.hash, writes: [...app.writes] }))
+}
+
+function decodeApp(data: Uint8Array): AppState {
+  if (data.length === 0) return { index: 1, hash: 0, writes: new Set() }
+  const v = JSON.parse(fromUtf8.decode(data)) as { index: number; hash: number; writes: string[] }
+  return { index: v.index, hash: v.hash, writes: new Set(v.writes) }
+}
+
+/** One seeded schedule: N cores, a lossy, reordering, partitionable network, crashes, proposals and membership changes. */
+export class Simulation {
+  private readonly rng: SeededRandom
+  private readonly checker = new SafetyChecker()
+  private readonly nodes = new Map<NodeId, SimNode>()
+  private readonly spares: NodeId[] = []
+  private inFlight: InFlight[] = []
+  private readonly blocked = new Set<string>()
+  private readonly tickets = new Map<string, Ticket>()
+  private readonly acked = new Map<string, number>()
+  private readonly leaders = new Set<string>()
+  private now = 0
+  private nextWrite = 0
+  private loss: number
+  private duplication: number
+  private readonly maxDelay: number
+  private readonly snapshotEvery: number
+  private readonly faultRate: number
+  private stats = { proposals: 0, crashes: 0, snapshotsInstalled: 0, membershipChanges: 0, messages: 0 }
+
+  constructor(private readonly options: SimOptions) {
+    this.rng = new SeededRandom(options.seed)
+    this.loss = this.rng.next() * 0.15
+    this.duplication = this.rng.next() * 0.05
+    this.maxDelay = this.rng.int(4)
+    this.snapshotEvery = 5 + this.rng.int(40)
+    this.faultRate = 0.5 + this.rng.next()
+    const voters = Array.from({ length: options.voters }, (_, i) => `n${i + 1}`)
+    for (const id of voters) this.addNode(id, MemoryStorage.bootstrap(voters))
+    for (let i = 1; i <= SPARES; i++) this.spares.push(`n${options.voters + i}`)
+  }
+
+  run(): SimResult {
+    let violation: string | undefined
+    try {
+      for (let t = 0; t < this.options.steps; t++) {
+        this.injectFaults()
+        this.advanceTick()
+      }
+      this.heal()
+      this.checkLiveness()
+    } catch (err) {
+      // A core that throws (an invariant check inside it) fails the schedule like a violation, replayable by seed.
+      const message = err instanceof SafetyViolationError ? err.message : `unexpected ${(err as Error).name}: ${(err as Error).message}`
+      violation = `${message} (at tick ${this.now})`
+    }
+    return {
+      seed: this.options.seed,
+      voters: this.options.voters,
+      ticks: this.now,
+      elections: this.leaders.size,
+      commits: this.acked.size,
+      ...this.stats,
+      ...(violation ? { violation } : {})
+    }
+  }
+
+  // ---- nodes and the driver loop ----
+
+  private addNode(id: NodeId, storage: MemoryStorage): SimNode {
+    const n: SimNode = { id, storage, core: null, app: decodeApp(new Uint8Array(0)), incarnation: 0 }
+    this.nodes.set(id, n)
+    this.start(n)
+    return n
+  }
+
+  private start(n: SimNode): void {
+    if (this.options.bug === 'forgetVote') n.storage.setHardState({ ...n.storage.hardState(), vote: null })
+    const snapshot = n.storage.snapshot()
+    n.app = decodeApp(snapshot.data)
+    n.app.index = snapshot.index
+    n.incarnation++
+    const trace = this.options.trace
+    const logger: ConsensusLogger | undefined = trace && {
+      info: (line) => trace(`[${this.now}] ${line}`),
+      debug: (line) => trace(`[${this.now}]   ${line}`)
+    }
+    const random = this.rng.fork()
+    n.core = new RaftCore(
+      { id: n.id, random: () => random.next(), applied: snapshot.index, heartbeatTicks: HEARTBEAT_TICKS, electionTicks: ELECTION_TICKS, maxInflightAppends: 4, maxAppendBytes: 256, ...(logger ? { logger } : {}) },
+      n.storage
+    )
+  }
+
+  /** Persist, send, apply, advance, check, as a real driver would. A crash never interrupts this. */
+  private drive(n: SimNode): void {
+    const core = n.core
+    if (core === null) return
+    while (core.hasReady()) {
+      const rd = core.ready()
+      if (rd.snapshot) n.storage.applySnapshot(rd.snapshot)
+      if (rd.entries.length > 0) {
+        this.checker.appended(n.id, rd.entries, this.termAt(core, rd.entries[0]!.index - 1))
+        n.storage.append(rd.entries)
+      }
+      if (rd.hardState) n.storage.setHardState(rd.hardState)
+      for (const m of rd.messages) this.send(m)
+      if (rd.snapshot) this.restoreApp(n, rd.snapshot)
+      for (const e of rd.committedEntries) this.apply(n, core, e)
+      core.advance()
+      this.maybeCompact(n, core)
+    }
+    if (core.softState().role === 'leader') {
+      const term = core.hardState().term
+      this.leaders.add(`${n.id}@${term}`)
+      this.checker.leader(n.id, term, (): LogView => {
+        const st = core.status()
+        return { firstIndex: st.firstIndex, lastIndex: st.lastIndex, termAt: (i) => this.termAt(core, i) }
+      })
+    }
+  }
+
+  private termAt(core: RaftCore, index: number): number | undefined {
+    try {
+      return core.termAt(index)
+    } catch {
+      return undefined
+    }
+  }
+
+  private restoreApp(n: SimNode, snapshot: Snapshot): void {
+    const app = decodeApp(snapshot.data)
+    app.index = snapshot.index
+    n.app = app
+    this.stats.snapshotsInstalled++
+    this.checker.restored(n.id, snapshot.index, app.hash)
+  }
+
+  private apply(n: SimNode, core: RaftCore, e: Entry): void {
+    if (e.index !== n.app.index + 1) {
+      throw new SafetyViolationError('state machine safety', `${n.id} applied index ${e.index} right after ${n.app.index}`)
+    }
+    n.app.index = e.index
+    n.app.hash = nextState(n.app.hash, e)
+    const write = e.kind === 'normal' && e.data.length > 0 ? fromUtf8.decode(e.data) : undefined
+    if (write !== undefined) n.app.writes.add(write)
+    this.checker.applied(n.id, core.hardState().term, e, n.app.hash)
+    const key = `${n.id}/${e.index}`
+    const ticket = this.tickets.get(key)
+    if (ticket === undefined) return
+    this.tickets.delete(key)
+    if (ticket.incarnation === n.incarnation && ticket.term === e.term && ticket.write === write) {
+      this.checker.acknowledged(e.index, e.term, e)
+      this.acked.set(ticket.write, e.index)
+    }
+  }
+
+  private maybeCompact(n: SimNode, core: RaftCore): void {
+    const snapIndex = n.storage.snapshot().index
+    if (n.app.index - snapIndex < this.snapshotEvery) return
+    n.storage.createSnapshot(n.app.index, core.membership(), encodeApp(n.app))
+    n.storage.compact(n.app.index - this.rng.int(4))
+  }
+
+  // ---- network ----
+
+  private send(m: Message): void {
+    this.stats.messages++
+    if (this.rng.chance(this.loss)) return
+    const bytes = encodeMessage(m)
+    const copies = this.rng.chance(this.duplication) ? 2 : 1
+    for (let i = 0; i < copies; i++) this.inFlight.push({ from: m.from, to: m.to, bytes, deliverAt: this.now + this.rng.int(this.maxDelay + 1) })
+  }
+
+  private deliverDue(): boolean {
+    const due: InFlight[] = []
+    const later: InFlight[] = []
+    for (const f of this.inFlight) (f.deliverAt <= this.now ? due : later).push(f)
+    if (due.length === 0) return false
+    this.inFlight = later
+    for (const f of this.rng.shuffle(due)) {
+      const target = this.nodes.get(f.to)
+      if (target?.core == null || this.blocked.has(`${f.from}>${f.to}`)) continue
+      target.core.step(decodeMessage(f.bytes))
+      this.drive(target)
+    }
+    return true
+  }
+
+  private advanceTick(): void {
+    for (const n of this.nodes.values()) {
+      // Occasionally skipping a tick models clock drift between machines.
+      if (n.core === null || this.rng.chance(0.05)) continue
+      n.core.tick()
+      this.drive(n)
+    }
+    for (let round = 0; round < MAX_DELIVERY_ROUNDS_PER_TICK && this.deliverDue(); round++) {}
+    this.now++
+  }
+
+  // ---- faults and client activity ----
+
+  private trace(line: string): void {
+    this.options.trace?.(`[${this.now}] sim: ${line}`)
+  }
+
+  private leader(): SimNode | undefined {
+    let best: SimNode | undefined
+    let bestTerm = -1
+    for (const n of this.nodes.values()) {
+      if (n.core?.softState().role !== 'leader') continue
+      const term = n.core.hardState().term
+      if (term > bestTerm) {
+        best = n
+        bestTerm = term
+      }
+    }
+    return best
+  }
+
+  private injectFaults(): void {
+    const r = this.rng
+    const f = this.faultRate
+    const all = [...this.nodes.values()]
+    const up = all.filter((n) => n.core !== null)
+    const down = all.filter((n) => n.core === null)
+    if (r.chance(0.012 * f) && up.length > 0) {
+      const leader = this.leader()
+      const victim = leader && r.chance(0.5) ? leader : r.pick(up)
+      this.trace(`crash ${victim.id}`)
+      victim.core = null
+      this.stats.crashes++
+      if (this.options.bug === 'lossyDisk') {
+        const { term, vote } = victim.storage.hardState()
+        victim.storage = new MemoryStorage(victim.storage.snapshot())
+        victim.storage.setHardState({ term, vote, commit: victim.storage.lastIndex() })
+      }
+    }
+    for (const n of down) {
+      if (r.chance(0.06)) {
+        this.trace(`restart ${n.id}`)
+        this.start(n)
+      }
+    }
+    if (r.chance(0.01 * f)) {
+      const ids = all.map((n) => n.id)
+      const side = new Set(ids.filter(() => r.chance(0.5)))
+      this.trace(`partition ${[...side].join(',')} | ${ids.filter((i) => !side.has(i)).join(',')}`)
+      for (const a of ids) for (const b of ids) if (side.has(a) !== side.has(b)) this.blocked.add(`${a}>${b}`)
+    }
+    if (r.chance(0.008 * f)) {
+      const a = r.pick(all).id
+      const b = r.pick(all).id
+      if (a !== b) {
+        this.trace(`cut ${a} -> ${b}`)
+        this.blocked.add(`${a}>${b}`)
+      }
+    }
+    if (this.blocked.size > 0 && r.chance(0.03)) {
+      this.trace('heal network')
+      this.blocked.clear()
+    }
+    if (r.chance(0.5)) {
+      const leader = this.leader()
+      this.propose(leader && r.chance(0.8) ? leader : r.pick(all))
+    }
+    if (r.chance(0.03 * f)) this.changeMembership()
+    if (r.chance(0.005 * f)) this.transfer()
+  }
+
+  private propose(n: SimNode): void {
+    if (n.core === null) return
+    const write = `w${this.nextWrite++}`
+    try {
+      const ticket = n.core.propose(utf8.encode(write))
+      this.tickets.set(`${n.id}/${ticket.index}`, { write, term: ticket.term, incarnation: n.incarnation })
+      this.stats.proposals++
+      this.drive(n)
+    } catch (err) {
+      if (!isRefusal(err)) throw err
+    }
+  }
+
+  private changeMembership(): void {
+    const leader = this.leader()
+    if (leader?.core == null) return
+    const m: Membership = leader.core.membership()
+    const r = this.rng
+    const options: (() => void)[] = []
+    const propose = (kind: 'addLearner' | 'promote' | 'remove', node: NodeId): void => {
+      try {
+        leader.core!.proposeMembershipChange({ kind, node })
+        this.trace(`propose ${kind} ${node} via ${leader.id}`)
+        this.stats.membershipChanges++
+        this.drive(leader)
+      } catch (err) {
+        if (!isRefusal(err)) throw err
+      }
+    }
+    for (const l of m.learners) options.push(() => propose('promote', l))
+    const joinable = this.spares.filter((s) => !m.voters.includes(s) && !m.learners.includes(s))
+    if (joinable.length > 0 && m.learners.length === 0) {
+      options.push(() => {
+        const id = joinable[0]!
+        if (!this.nodes.has(id)) this.addNode(id, new MemoryStorage())
+        propose('addLearner', id)
+      })
+    }
+    if (m.voters.length > 3) options.push(() => propose('remove', r.pick(m.voters)))
+    if (options.length > 0) r.pick(options)()
+  }
+
+  private transfer(): void {
+    const leader = this.leader()
+    if (leader?.core == null) return
+    const voters = leader.core.membership().voters.filter((v) => v !== leader.id)
+    if (voters.length === 0) return
+    const to = this.rng.pick(voters)
+    this.trace(`transfer leadership ${leader.id} -> ${to}`)
+    leader.core.transferLeadership(to)
+    this.drive(leader)
+  }
+
+  // ---- healing and liveness ----
+
+  private heal(): void {
+    this.trace('heal: network repaired, every node restarted')
+    this.blocked.clear()
+    this.loss = 0
+    this.duplication = 0
+    for (const n of this.nodes.values()) {
+      if (n.core === null) this.start(n)
+    }
+  }
+
+  /** After healing: a leader appears, a fresh write commits, and every member applies it, within LIVENESS_TICKS. */
+  private checkLiveness(): void {
+    let final: { write: string; leader: NodeId } | undefined
+    const deadline = this.now + LIVENESS_TICKS
+    while (this.now < deadline) {
+      this.advanceTick()
+      const leader = this.leader()
+      if (leader?.core == null) continue
+      const index = final && this.acked.get(final.write)
+      if (index === undefined) {
+        // (Re)propose when there is no live proposal at the current leader.
+        if (final === undefined || final.leader !== leader.id || !this.hasTicket(final.write)) {
+          const write = `w${this.nextWrite}`
+          this.propose(leader)
+          if (this.hasTicket(write)) final = { write, leader: leader.id }
+        }
+        continue
+      }
+      const members = leader.core.membership()
+      const lagging = [...members.voters, ...members.learners].filter((id) => (this.nodes.get(id)?.app.index ?? 0) < index)
+      if (lagging.length > 0) continue
+      for (const id of [...members.voters, ...members.learners]) {
+        const app = this.nodes.get(id)!.app
+        for (const [write, at] of this.acked) {
+          if (at <= app.index && !app.writes.has(write)) {
+            throw new SafetyViolationError('durability', `acknowledged write ${write} (index ${at}) is missing on ${id}`)
+          }
+        }
+      }
+      return
+    }
+    const st = [...this.nodes.values()].map((n) => {
+      const s = n.core?.status()
+      return s ? `${n.id}:${s.role}@${s.term} commit ${s.commit} applied ${n.app.index}` : `${n.id}:down`
+    })
+    throw new SafetyViolationError('liveness', `no write was applied by every member within ${LIVENESS_TICKS} ticks of healing (${st.join('; ')})`)
+  }
+
+  private hasTicket(write: string): boolean {
+    for (const t of this.tickets.values()) if (t.write === write) return true
+    return false
+  }
+}
+
+function isRefusal(err: unknown): boolean {
+  return err instanceof Error && ['NotLeaderError', 'ProposalDroppedError', 'MembershipChangeError', 'LeadershipTransferError'].includes(err.name)
+}

@@ -1,0 +1,80 @@
+import { RCODE, TYPE } from './constants.js'
+
+const TYPE_NAMES = new Map<number, string>(Object.entries(TYPE).map(([k, v]) => [v, k]))
+const RCODE_NAMES = new Map<number, string>(Object.entries(RCODE).map(([k, v]) => [v, k]))
+
+/** Plain-data counter values, for a metrics endpoint (pryv_dns_*_total). */
+export interface DnsCountersSnapshot {
+  /** Parsed questions by QTYPE mnemonic ("A", "AAAA", "TYPE65"). */
+  queriesByType: Record<string, number>
+  /** Responses sent by RCODE mnemonic, BADVERS included ("NOERROR", "NXDOMAIN", "RCODE9"). */
+  responsesByRcode: Record<string, number>
+  /** weighted name → target id → number of answers that contained the target. */
+  weightedAnswers: Record<string, Record<string, number>>
+  /** Requests not answered: runts, responses (QR=1), packets that threw. */
+  dropped: number
+  /** UDP replies sent with TC=1. */
+  truncated: number
+}
+
+/** Hot-path counters: typed arrays indexed by number, one map for weighted targets. */
+export class DnsCounters {
+  private readonly qtypes = new Float64Array(65536)
+  private readonly rcodes = new Float64Array(4096)
+  private readonly targets = new Map<string, number>()
+  dropped = 0
+  truncated = 0
+
+  query(qtype: number): void {
+    this.qtypes[qtype]!++
+  }
+
+  response(rcode: number): void {
+    this.rcodes[rcode]!++
+  }
+
+  target(counterKey: string): void {
+    this.targets.set(counterKey, (this.targets.get(counterKey) ?? 0) + 1)
+  }
+
+  snapshot(): DnsCountersSnapshot {
+    const s: DnsCountersSnapshot = {
+      queriesByType: {},
+      responsesByRcode: {},
+      weightedAnswers: {},
+      dropped: this.dropped,
+      truncated: this.truncated
+    }
+    this.qtypes.forEach((n, t) => {
+      if (n > 0) s.queriesByType[TYPE_NAMES.get(t) ?? `TYPE${t}`] = n
+    })
+    this.rcodes.forEach((n, r) => {
+      if (n > 0) s.responsesByRcode[RCODE_NAMES.get(r) ?? `RCODE${r}`] = n
+    })
+    for (const [key, n] of this.targets) {
+      const sp = key.indexOf(' ')
+      const name = key.slice(0, sp)
+      s.weightedAnswers[name] ??= {}
+      s.weightedAnswers[name][key.slice(sp + 1)] = n
+    }
+    return s
+  }
+}
+
+/** Sums snapshots (main thread + worker threads). */
+export function addSnapshots(a: DnsCountersSnapshot, b: DnsCountersSnapshot): DnsCountersSnapshot {
+  const sum = (x: Record<string, number>, y: Record<string, number>): Record<string, number> => {
+    const out = { ...x }
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v
+    return out
+  }
+  const weighted: Record<string, Record<string, number>> = { ...a.weightedAnswers }
+  for (const [name, t] of Object.entries(b.weightedAnswers)) weighted[name] = sum(weighted[name] ?? {}, t)
+  return {
+    queriesByType: sum(a.queriesByType, b.queriesByType),
+    responsesByRcode: sum(a.responsesByRcode, b.responsesByRcode),
+    weightedAnswers: weighted,
+    dropped: a.dropped + b.dropped,
+    truncated: a.truncated + b.truncated
+  }
+}

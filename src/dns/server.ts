@@ -1,0 +1,273 @@
+import type { Socket as UdpSocket } from 'node:dgram'
+import { statSync } from 'node:fs'
+import type { Server, Socket } from 'node:net'
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { compileZone } from './compile.js'
+import type { CompiledZone } from './zone.js'
+import { DEFAULT_MAX_TCP_CONNECTIONS, DEFAULT_MAX_UDP_PAYLOAD, DEFAULT_TCP_IDLE_TIMEOUT_MS } from './constants.js'
+import { addSnapshots, DnsCounters, type DnsCountersSnapshot } from './counters.js'
+import { ZoneSpecError } from './errors.js'
+import type { ListenAddress } from './listen-address.js'
+import type { RespondContext } from './respond.js'
+import { closeTcp, listenTcp } from './tcp.js'
+import { bindUdp, closeUdp, udpReusePortSupported } from './udp.js'
+import type { FromWorker, ToWorker, ZoneTransfer } from './worker-messages.js'
+import type { ZoneSpec } from './zone-spec.js'
+
+export interface DnsServerInit {
+  /** Source of weighted draws in the main thread; inject a seeded one in tests. Default Math.random. */
+  random?: () => number
+  /** Clock for ACME expiry (epoch ms). Default Date.now. */
+  now?: () => number
+  /** EDNS payload size advertised and used as the UDP reply cap. Default 1232. */
+  maxUdpPayload?: number
+  /** TCP connections idle longer than this are closed. Default 10 000. */
+  tcpIdleTimeoutMs?: number
+  /** Concurrent TCP connections per listener. Default 1000. */
+  maxTcpConnections?: number
+  /**
+   * UDP sockets per UDP address, one per thread (the main thread plus workers), sharing the
+   * port with SO_REUSEPORT. Needs dgram `reusePort` (Node ≥ 22.12 on Linux) and the compiled
+   * build (dist/dns/worker.js); otherwise 1. "auto" = availableParallelism(). Default 1.
+   */
+  udpThreads?: number | 'auto'
+  recvBufferSize?: number
+  /** Socket errors and exceptions from the request path (the packet is dropped). */
+  onError?: (err: Error) => void
+}
+
+export interface DnsListenSpec {
+  udp?: ListenAddress[]
+  tcp?: ListenAddress[]
+}
+
+export interface DnsBound {
+  udp: ListenAddress[]
+  tcp: ListenAddress[]
+  /** UDP sockets per UDP address actually running (1 without reusePort). */
+  udpThreads: number
+}
+
+interface WorkerHandle {
+  worker: Worker
+  counters: DnsCountersSnapshot | undefined
+}
+
+/**
+ * Authoritative server for one compiled zone. start() binds, setZone() swaps one reference
+ * (requests in flight finish on the old zone), stop() closes everything. Startable-style.
+ */
+export class DnsServer {
+  private readonly counters_ = new DnsCounters()
+  private readonly ctx: RespondContext
+  private readonly init: Required<Omit<DnsServerInit, 'recvBufferSize' | 'random'>> & { recvBufferSize?: number }
+  private readonly health = new Map<string, boolean>()
+  private udp: UdpSocket[] = []
+  private tcp: Server[] = []
+  private readonly connections = new Set<Socket>()
+  private workers: WorkerHandle[] = []
+  /** Final counters of stopped workers. */
+  private retired: DnsCountersSnapshot | undefined
+  private expiryTimer: NodeJS.Timeout | undefined
+
+  constructor(zone: CompiledZone, init: DnsServerInit = {}) {
+    this.init = {
+      now: init.now ?? Date.now,
+      maxUdpPayload: init.maxUdpPayload ?? DEFAULT_MAX_UDP_PAYLOAD,
+      tcpIdleTimeoutMs: init.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS,
+      maxTcpConnections: init.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS,
+      udpThreads: init.udpThreads ?? 1,
+      recvBufferSize: init.recvBufferSize,
+      onError: init.onError ?? (() => {})
+    }
+    this.ctx = {
+      zone,
+      random: init.random ?? Math.random,
+      counters: this.counters_,
+      maxUdpPayload: this.init.maxUdpPayload
+    }
+    this.armExpiry()
+  }
+
+  get zone(): CompiledZone {
+    return this.ctx.zone
+  }
+
+  async start(listen: DnsListenSpec): Promise<DnsBound> {
+    if (this.udp.length + this.tcp.length > 0) throw new Error('DnsServer already started')
+    const { onError } = this.init
+    const wanted = this.init.udpThreads === 'auto' ? availableParallelism() : this.init.udpThreads
+    const threads = wanted > 1 && (await udpReusePortSupported()) && workerEntryExists() ? wanted : 1
+    try {
+      for (const a of listen.udp ?? []) {
+        this.udp.push(
+          await bindUdp(a, this.ctx, { reusePort: threads > 1, recvBufferSize: this.init.recvBufferSize, onError })
+        )
+      }
+      const udp = this.udp.map(boundAddress)
+      const tcpOpts = {
+        idleTimeoutMs: this.init.tcpIdleTimeoutMs,
+        maxConnections: this.init.maxTcpConnections,
+        onError
+      }
+      for (const a of listen.tcp ?? []) {
+        // Port 0 on a host that also has UDP: try the UDP port first, so one port serves both.
+        const same = a.port === 0 ? udp.find((u) => u.host === a.host) : undefined
+        let server: Server | undefined
+        if (same) server = await listenTcp(same, this.ctx, tcpOpts, this.connections).catch(() => undefined)
+        this.tcp.push(server ?? (await listenTcp(a, this.ctx, tcpOpts, this.connections)))
+      }
+      for (let i = 1; i < threads && udp.length > 0; i++) this.workers.push(await this.spawnWorker(udp))
+      return { udp, tcp: this.tcp.map(boundAddress), udpThreads: udp.length > 0 ? 1 + this.workers.length : 0 }
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.expiryTimer)
+    this.expiryTimer = undefined
+    const workers = this.workers
+    this.workers = []
+    await Promise.all(workers.map((w) => this.stopWorker(w)))
+    for (const c of this.connections) c.destroy()
+    await Promise.all([...this.udp.map(closeUdp), ...this.tcp.map(closeTcp)])
+    this.udp = []
+    this.tcp = []
+  }
+
+  /** Serves `zone` from the next packet on, with the current health overrides applied. */
+  setZone(zone: CompiledZone): void {
+    for (const [id, healthy] of this.health) zone.setTargetHealth(id, healthy)
+    this.ctx.zone = zone
+    this.armExpiry()
+    this.broadcast({ t: 'zone', zone: this.transfer() })
+  }
+
+  /** Compiles and swaps; on an invalid spec keeps serving the current zone and returns the error. */
+  applySpec(spec: ZoneSpec): ZoneSpecError | undefined {
+    let zone: CompiledZone
+    try {
+      zone = compileZone(spec, this.init.now())
+    } catch (err) {
+      return err instanceof ZoneSpecError ? err : new ZoneSpecError('zone failed to compile', { cause: err })
+    }
+    this.setZone(zone)
+    return undefined
+  }
+
+  /** One user added/moved (core = node name) or removed (null), without recompiling. */
+  setUser(username: string, core: string | null): void {
+    this.ctx.zone.setUser(username, core)
+    this.broadcast({ t: 'user', username, core })
+  }
+
+  /**
+   * Liveness override for a weighted target id; kept across setZone() until cleared with null,
+   * which restores the spec's `healthy` flag. Takes effect on the next query.
+   */
+  setTargetHealth(targetId: string, healthy: boolean | null): void {
+    let value = healthy
+    if (value === null) {
+      this.health.delete(targetId)
+      value = specHealth(this.ctx.zone.spec, targetId)
+    } else {
+      this.health.set(targetId, value)
+    }
+    this.ctx.zone.setTargetHealth(targetId, value)
+    this.broadcast({ t: 'health', id: targetId, healthy: value })
+  }
+
+  /** Recompiles the current spec so expired ACME records vanish; users and health are kept. */
+  refreshExpired(): void {
+    const old = this.ctx.zone
+    const zone = compileZone({ ...old.spec, users: undefined }, this.init.now())
+    for (const [k, v] of old.users) zone.users.set(k, v)
+    this.setZone(zone)
+  }
+
+  /** Totals since start over all threads (worker figures lag by up to one second). */
+  counters(): DnsCountersSnapshot {
+    let s = this.counters_.snapshot()
+    if (this.retired) s = addSnapshots(s, this.retired)
+    for (const w of this.workers) if (w.counters) s = addSnapshots(s, w.counters)
+    return s
+  }
+
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer)
+    const next = this.ctx.zone.nextExpiryMs
+    if (!Number.isFinite(next)) return
+    const delay = Math.min(Math.max(0, next - this.init.now()) + 1, 0x7fffffff)
+    this.expiryTimer = setTimeout(() => this.refreshExpired(), delay)
+    this.expiryTimer.unref()
+  }
+
+  private transfer(): ZoneTransfer {
+    const z = this.ctx.zone
+    return { spec: { ...z.spec, users: undefined }, nowMs: z.compiledAtMs, users: z.users, health: [...this.health] }
+  }
+
+  private broadcast(m: ToWorker): void {
+    for (const w of this.workers) w.worker.postMessage(m)
+  }
+
+  private spawnWorker(udp: ListenAddress[]): Promise<WorkerHandle> {
+    const worker = new Worker(WORKER_URL, {
+      workerData: {
+        udp,
+        maxUdpPayload: this.init.maxUdpPayload,
+        recvBufferSize: this.init.recvBufferSize,
+        zone: this.transfer()
+      }
+    })
+    const handle: WorkerHandle = { worker, counters: undefined }
+    worker.on('error', this.init.onError)
+    worker.on('message', (m: FromWorker) => {
+      if (m.t === 'counters') handle.counters = m.counters
+    })
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.t === 'ready') resolve(handle)
+        else if (m.t === 'error') reject(new Error(`DNS worker failed: ${m.message}`))
+      })
+      worker.once('error', reject)
+    })
+  }
+
+  private async stopWorker(w: WorkerHandle): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      w.worker.on('message', (m: FromWorker) => {
+        if (m.t === 'counters' && m.final) resolve()
+      })
+      w.worker.once('exit', () => resolve())
+    })
+    w.worker.postMessage({ t: 'stop' } satisfies ToWorker)
+    await done
+    if (w.counters) this.retired = this.retired ? addSnapshots(this.retired, w.counters) : w.counters
+    await w.worker.terminate()
+  }
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url)
+
+function workerEntryExists(): boolean {
+  try {
+    return statSync(WORKER_URL).isFile()
+  } catch {
+    return false
+  }
+}
+
+function boundAddress(s: UdpSocket | Server): ListenAddress {
+  const a = s.address()
+  if (a === null || typeof a === 'string') throw new Error('listener has no address')
+  return { host: a.address, port: a.port }
+}
+
+function specHealth(spec: ZoneSpec, id: string): boolean {
+  for (const w of spec.weighted ?? []) for (const t of w.targets) if (t.id === id) return t.healthy
+  return true
+}

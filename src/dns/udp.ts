@@ -1,0 +1,93 @@
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram'
+import { isIP, isIPv6 } from 'node:net'
+import { DnsListenError } from './errors.js'
+import type { ListenAddress } from './listen-address.js'
+import { type RespondContext, respond } from './respond.js'
+
+export interface UdpOptions {
+  reusePort: boolean
+  recvBufferSize?: number
+  onError: (err: Error) => void
+}
+
+/** One UDP socket answering with respond(); never lets a packet throw out of the handler. */
+export async function bindUdp(addr: ListenAddress, ctx: RespondContext, opts: UdpOptions): Promise<Socket> {
+  if (isIP(addr.host) === 0) throw new DnsListenError(`UDP host must be an IP address, got '${addr.host}'`)
+  const v6 = isIPv6(addr.host)
+  const sock = createSocket({
+    type: v6 ? 'udp6' : 'udp4',
+    lookup: literalLookup,
+    ipv6Only: v6,
+    reusePort: opts.reusePort,
+    recvBufferSize: opts.recvBufferSize
+  })
+  sock.on('message', (msg, rinfo) => {
+    if (rinfo.port === 0) return
+    let out: Buffer | null
+    try {
+      out = respond(msg, false, ctx)
+    } catch (err) {
+      ctx.counters.dropped++
+      opts.onError(err as Error)
+      return
+    }
+    if (out !== null) sock.send(out, rinfo.port, rinfo.address)
+  })
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: Error): void =>
+      reject(new DnsListenError(`cannot bind UDP ${addr.host}:${addr.port}: ${err.message}`, { cause: err }))
+    sock.once('error', fail)
+    sock.bind(addr.port, addr.host, () => {
+      sock.off('error', fail)
+      resolve()
+    })
+  })
+  sock.on('error', opts.onError)
+  return sock
+}
+
+export function closeUdp(sock: Socket): Promise<void> {
+  return new Promise((resolve) => sock.close(() => resolve()))
+}
+
+/**
+ * Every address this socket sees is an IP literal (listen hosts are checked, replies go to
+ * rinfo.address), so skip dns.lookup's per-send isIP test and nextTick.
+ */
+const literalLookup = ((address: string, _family: unknown, cb: (err: null, address: string, family: number) => void): void =>
+  cb(null, address, isIPv6(address) ? 6 : 4)) as unknown as SocketOptions['lookup']
+
+let reusePortSupport: Promise<boolean> | undefined
+
+/** Feature test: can two UDP sockets share a port (dgram reusePort, Node ≥ 22.12 / 23.1 on Linux)? */
+export function udpReusePortSupported(): Promise<boolean> {
+  reusePortSupport ??= (async () => {
+    const a = createSocket({ type: 'udp4', reusePort: true })
+    const b = createSocket({ type: 'udp4', reusePort: true })
+    a.on('error', () => {})
+    b.on('error', () => {})
+    try {
+      await new Promise<void>((res, rej) => {
+        a.once('error', rej)
+        a.bind(0, '127.0.0.1', res)
+      })
+      const port = a.address().port
+      await new Promise<void>((res, rej) => {
+        b.once('error', rej)
+        b.bind(port, '127.0.0.1', res)
+      })
+      return true
+    } catch {
+      return false
+    } finally {
+      for (const s of [a, b]) {
+        try {
+          s.close()
+        } catch {
+          // never bound
+        }
+      }
+    }
+  })()
+  return reusePortSupport
+}

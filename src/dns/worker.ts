@@ -1,0 +1,46 @@
+// Worker-thread entry: one more UDP socket on the same ports (SO_REUSEPORT), its own zone copy.
+import { parentPort, workerData } from 'node:worker_threads'
+import { compileZone } from './compile.js'
+import type { CompiledZone } from './zone.js'
+import { DnsCounters } from './counters.js'
+import type { RespondContext } from './respond.js'
+import { bindUdp, closeUdp } from './udp.js'
+import type { FromWorker, ToWorker, WorkerInit, ZoneTransfer } from './worker-messages.js'
+
+const init = workerData as WorkerInit
+const port = parentPort!
+const post = (m: FromWorker): void => port.postMessage(m)
+
+function load(z: ZoneTransfer): CompiledZone {
+  const zone = compileZone({ ...z.spec, users: undefined }, z.nowMs)
+  for (const [k, v] of z.users) zone.users.set(k, v)
+  for (const [id, healthy] of z.health) zone.setTargetHealth(id, healthy)
+  return zone
+}
+
+const counters = new DnsCounters()
+const ctx: RespondContext = { zone: load(init.zone), random: Math.random, counters, maxUdpPayload: init.maxUdpPayload }
+const onError = (): void => {}
+
+const sockets = await Promise.all(
+  init.udp.map((a) => bindUdp(a, ctx, { reusePort: true, recvBufferSize: init.recvBufferSize, onError }))
+).catch((err: Error) => {
+  post({ t: 'error', message: err.message })
+  return null
+})
+if (sockets) {
+  const timer = setInterval(() => post({ t: 'counters', counters: counters.snapshot(), final: false }), 1000)
+  timer.unref()
+  port.on('message', async (m: ToWorker) => {
+    if (m.t === 'zone') ctx.zone = load(m.zone)
+    else if (m.t === 'user') ctx.zone.setUser(m.username, m.core)
+    else if (m.t === 'health') ctx.zone.setTargetHealth(m.id, m.healthy)
+    else {
+      clearInterval(timer)
+      await Promise.all(sockets.map(closeUdp))
+      post({ t: 'counters', counters: counters.snapshot(), final: true })
+      port.close()
+    }
+  })
+  post({ t: 'ready' })
+}

@@ -1,0 +1,469 @@
+import { join } from 'node:path'
+import { type ChangeTarget, type PlatformSettings, targetValues } from '../config/change.js'
+import { diffSettings, restoreValues, type SettingDiff } from '../config/diff.js'
+import { SettingsInvalidError } from '../config/errors.js'
+import { type EffectiveSettings, effectiveSettings, type Explanation, explain, type SettingsLayers, type SettingsValues } from '../config/layers.js'
+import { maskSecrets } from '../config/mask.js'
+import { platformRelease, replicatedSettings } from '../config/platform.js'
+import { type RenderedFiles, tryRenderService } from '../config/render.js'
+import { unknownMessage } from '../config/suggest.js'
+import { validateChange } from '../config/validate.js'
+import { plannedChanges, servicesToRestart, type WritePlan, writeRenderedFiles } from '../config/write.js'
+import { ExitCode, OperatorError } from '../errors.js'
+import { ENV_CONFIG_DIR } from '../runtime/constants.js'
+import { processRuntime } from '../runtime/process.js'
+import type { Runtime } from '../runtime/runtime.js'
+import type { Command } from '../state/commands.js'
+import { PLATFORM_SETTINGS_KEY, type PlatformState, type SettingsHistoryRecord } from '../state/types.js'
+import type { NodeContext } from './context.js'
+import { initialPlatformValues, type LocalSettings } from './settings-local.js'
+
+/** What one render of this node's services did; shown in `status` (field `settings`). */
+export interface RenderReport {
+  /** State revision rendered. */
+  readonly revision: number
+  /** Revision of the last settings change included. */
+  readonly settingsRevision: number
+  readonly at: string
+  readonly durationMs: number
+  /** `service/path` of files written and removed. */
+  readonly written: readonly string[]
+  readonly removed: readonly string[]
+  /** Services whose files changed: they must restart. */
+  readonly restart: readonly string[]
+  /** Services the runtime restarted (empty when services are not run: `--services none`). */
+  readonly restarted: readonly string[]
+  /** Services the runtime started (the first render after the node starts). */
+  readonly started: readonly string[]
+  readonly services: LocalSettings['services']
+  readonly failures: readonly { readonly service?: string; readonly code: string; readonly message: string }[]
+}
+
+/** Per node: which files a change would rewrite and which services it would restart (`--dry-run`). */
+export interface NodePlan {
+  readonly node: string
+  readonly files: readonly string[]
+  readonly restart: readonly string[]
+  readonly problems: readonly string[]
+}
+
+export interface ChangeRequest {
+  /** Node name or peer id; absent = the platform values. */
+  readonly machine?: string
+  readonly set?: Readonly<Record<string, unknown>>
+  readonly unset?: readonly string[]
+  /** `text`: values from the command line, coerced to each setting's type. */
+  readonly input?: 'text' | 'typed'
+  readonly message?: string
+  readonly dryRun?: boolean
+}
+
+const RENDER_REPORTS_KEPT = 50
+const STOP_TIMEOUT_MS = 2000
+
+/**
+ * A stand-in service for the demo release: reads its conf/ once at start, logs what it loaded, and
+ * runs until stopped or until its node is gone. It listens on nothing, so several nodes can share
+ * one machine in tests.
+ */
+const DEMO_SERVICE = `
+const fs = require('node:fs'), path = require('node:path'), crypto = require('node:crypto');
+const dir = process.env.${ENV_CONFIG_DIR};
+const hash = crypto.createHash('sha256');
+for (const f of fs.readdirSync(dir).sort()) hash.update(f).update(fs.readFileSync(path.join(dir, f)));
+console.log('started pid=' + process.pid + ' conf=' + hash.digest('hex').slice(0, 12));
+process.on('SIGTERM', () => process.exit(0));
+// Ends with the node even when the node is killed (the process runtime cannot reap it then).
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(0) }, 500);
+`
+
+/**
+ * Renders the release's templates for this node on start and whenever the replicated settings or
+ * the membership change, writes them into `<data-dir>/services/<service>/`, and restarts only the
+ * services whose files changed. Also answers the `config` commands of the control socket.
+ */
+export class SettingsService {
+  private runtime?: Runtime
+  private readonly running = new Set<string>()
+  private readonly reports: RenderReport[] = []
+  private dirty = false
+  private loop?: Promise<void>
+  private stopped = false
+  private readonly onApplied = (_entry: unknown, command: { kind: string }): void => {
+    if (command.kind === 'settings.change' || command.kind === 'member.join' || command.kind === 'platform.create') this.schedule()
+  }
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly dataDir: string,
+    private readonly local: LocalSettings,
+    private readonly submit: (command: Command) => Promise<unknown>
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.local.services === 'process') {
+      this.runtime = processRuntime({ dataDir: this.dataDir, baseEnv: { PATH: process.env.PATH ?? '' } })
+    }
+    this.ctx.replica.on('applied', this.onApplied)
+    this.schedule()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.ctx.replica.off('applied', this.onApplied)
+    await this.loop
+    await this.runtime?.close({ timeoutMs: STOP_TIMEOUT_MS })
+  }
+
+  /** The last render's report, for `status`; null before the platform has settings. */
+  status(): RenderReport | null {
+    return this.reports.at(-1) ?? null
+  }
+
+  /** At init-platform, right after the platform is created: the base values plus generated secrets. */
+  async commitBase(base: SettingsValues): Promise<readonly string[]> {
+    const { values, generated } = initialPlatformValues(base)
+    await this.change({ set: values, input: 'typed', message: 'initial settings' }, true)
+    return generated
+  }
+
+  // ----- rendering ---------------------------------------------------------------------------
+
+  private schedule(): void {
+    this.dirty = true
+    this.loop ??= this.drain()
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.resolve()
+    try {
+      while (this.dirty && !this.stopped) {
+        this.dirty = false
+        try {
+          await this.render()
+        } catch (err) {
+          this.ctx.log.error({ err: (err as Error).message }, 'rendering the service configuration failed')
+        }
+      }
+    } finally {
+      this.loop = undefined
+    }
+  }
+
+  private async render(): Promise<void> {
+    const state = this.ctx.replica.state
+    // Until the platform's first settings are applied (founding, joining), there is nothing to render.
+    if (state.settingsHistory.size === 0) return
+    const startedMs = performance.now()
+    // Read synchronously, before any await: the replica keeps applying entries while files are written.
+    const revision = state.revision
+    const settingsRevision = lastSettingsRevision(state)
+    const { templates } = platformRelease()
+    const effective = this.effective(state, this.ctx.config.name, true)
+    const failures: Array<RenderReport['failures'][number]> = []
+    const results: Record<string, WritePlan> = {}
+    const written: string[] = []
+    const removed: string[] = []
+    for (const t of templates) {
+      const outcome = tryRenderService(t, effective.values)
+      if (outcome.problems.length > 0) {
+        for (const p of outcome.problems) failures.push({ service: t.service, code: p.code, message: p.message })
+        continue
+      }
+      try {
+        const result = await writeRenderedFiles(this.serviceDir(t.service), outcome.files)
+        results[t.service] = result
+        written.push(...result.write.map((f) => `${t.service}/${f}`))
+        removed.push(...result.remove.map((f) => `${t.service}/${f}`))
+      } catch (err) {
+        failures.push({ service: t.service, code: (err as OperatorError).code ?? 'PRYV_CONFIG_WRITE_FAILED', message: (err as Error).message })
+      }
+    }
+    const restart = servicesToRestart(results)
+    const restarted: string[] = []
+    const started: string[] = []
+    if (this.runtime) {
+      for (const service of Object.keys(results).sort()) {
+        if (this.stopped) break
+        try {
+          if (!this.running.has(service)) {
+            await this.startService(service)
+            started.push(service)
+          } else if (restart.includes(service)) {
+            await this.runtime.restart(service, { timeoutMs: STOP_TIMEOUT_MS })
+            restarted.push(service)
+          }
+        } catch (err) {
+          failures.push({ service, code: (err as OperatorError).code ?? 'PRYV_SERVICE_RESTART_FAILED', message: (err as Error).message })
+        }
+      }
+    }
+    const report: RenderReport = {
+      revision,
+      settingsRevision,
+      at: new Date(this.ctx.now()).toISOString(),
+      durationMs: Math.round(performance.now() - startedMs),
+      written,
+      removed,
+      restart,
+      restarted,
+      started,
+      services: this.local.services,
+      failures
+    }
+    this.reports.push(report)
+    if (this.reports.length > RENDER_REPORTS_KEPT) this.reports.shift()
+    if (written.length > 0 || removed.length > 0 || failures.length > 0) {
+      const level = failures.length > 0 ? 'warn' : 'info'
+      this.ctx.log[level]({ revision, written: written.length, removed: removed.length, restart, restarted, failures: failures.map((f) => f.message) }, 'service configuration rendered')
+    }
+  }
+
+  private async startService(service: string): Promise<void> {
+    const runtime = this.runtime!
+    await runtime.ensure({
+      name: service,
+      command: process.execPath,
+      args: ['-e', DEMO_SERVICE],
+      configDir: join(this.serviceDir(service), 'conf'),
+      restart: { policy: 'on-failure', maxRetries: 5 },
+      stopTimeoutMs: STOP_TIMEOUT_MS
+    })
+    await runtime.start(service)
+    this.running.add(service)
+  }
+
+  private serviceDir(service: string): string {
+    return join(this.dataDir, 'services', service)
+  }
+
+  /** A node's effective settings; the local layers (env, --set) are known only for this node. */
+  private effective(state: PlatformState, node: string, withLocal: boolean, settings = this.replicated(state)): EffectiveSettings {
+    return effectiveSettings(platformRelease().schema, this.layers(settings, node, withLocal))
+  }
+
+  private layers(settings: PlatformSettings, node: string, withLocal: boolean): SettingsLayers {
+    return {
+      platform: settings.platform,
+      machine: settings.machines[node],
+      ...(withLocal ? { env: this.local.env, cli: this.local.cli } : {})
+    }
+  }
+
+  private replicated(state: PlatformState): PlatformSettings {
+    return replicatedSettings(state.platformSettings.get(PLATFORM_SETTINGS_KEY), state.machineSettings, memberNames(state))
+  }
+
+  // ----- the config commands -----------------------------------------------------------------
+
+  /**
+   * `config get`: a layer's values (the platform's, or one node's overrides), a node's effective
+   * settings, or one key explained layer by layer. Secrets masked unless `reveal`.
+   */
+  get(p: { key?: string; machine?: string; effective?: boolean; explain?: boolean; reveal?: boolean }): unknown {
+    const state = this.ctx.replica.state
+    const { schema } = platformRelease()
+    if (p.key !== undefined) this.checkKey(p.key)
+    const settings = this.replicated(state)
+    if (p.explain) {
+      if (p.key === undefined) throw new OperatorError('PRYV_USAGE', '--explain needs a KEY.', { exitCode: ExitCode.usage })
+      const node = p.machine === undefined ? this.ctx.config.name : this.resolveNode(p.machine)
+      const explanation: Explanation = explain(schema, p.key, this.layers(settings, node, node === this.ctx.config.name), { reveal: p.reveal === true })
+      return { revision: state.revision, node, local: node === this.ctx.config.name, explanation }
+    }
+    const pick = (values: SettingsValues): Record<string, unknown> => {
+      const shown = p.reveal ? { ...values } : maskSecrets(schema, values)
+      return p.key === undefined ? shown : Object.hasOwn(shown, p.key) ? { [p.key]: shown[p.key] } : {}
+    }
+    if (p.effective) {
+      const node = p.machine === undefined ? this.ctx.config.name : this.resolveNode(p.machine)
+      const local = node === this.ctx.config.name
+      const eff = this.effective(state, node, local, settings)
+      const values = pick(eff.values)
+      const sources = Object.fromEntries(Object.keys(values).map((k) => [k, eff.sources[k]]))
+      return { revision: state.revision, layer: 'effective', node, local, values, sources, missing: eff.missing }
+    }
+    if (p.machine !== undefined) {
+      const node = this.resolveNode(p.machine)
+      return { revision: state.revision, layer: 'machine', node, values: pick(settings.machines[node] ?? {}) }
+    }
+    return { revision: state.revision, layer: 'platform', values: pick(settings.platform) }
+  }
+
+  /**
+   * `config set/unset/import`: validates against every node (all problems at once), then commits
+   * through the writer, or with `dryRun` only says what each node would rewrite and restart.
+   */
+  async change(request: ChangeRequest, internal = false): Promise<unknown> {
+    const state = this.ctx.replica.state
+    const { schema, templates } = platformRelease()
+    const target: ChangeTarget = request.machine === undefined ? { kind: 'platform' } : { kind: 'machine', nodeId: this.resolveNode(request.machine) }
+    const current = this.replicated(state)
+    const checked = validateChange(schema, current, { target, set: request.set, unset: request.unset, input: request.input ?? 'typed' }, { templates })
+    if (!checked.ok) throw new SettingsInvalidError(checked.problems)
+    const base = { target: describeTarget(target), diff: checked.diff }
+    if (checked.diff.length === 0 && !internal) return { ...base, revision: state.revision, unchanged: true, nodes: [] }
+    const nodes = await this.plan(current, checked.next)
+    if (request.dryRun) return { ...base, revision: state.revision, dryRun: true, nodes }
+    const committed = (await this.submit({
+      kind: 'settings.change',
+      target,
+      ...(checked.change.set && Object.keys(checked.change.set).length > 0 ? { set: { ...checked.change.set } } : {}),
+      ...(checked.change.unset ? { unset: [...checked.change.unset] } : {}),
+      ...(request.message ? { message: request.message } : {}),
+      origin: this.ctx.config.name
+    })) as { revision: number }
+    return { ...base, revision: committed.revision, nodes }
+  }
+
+  /** `config rollback REV`: a new change bringing the platform values (or one node's overrides) back to what they were at REV. */
+  async rollback(p: { revision: number; machine?: string; message?: string; dryRun?: boolean }): Promise<unknown> {
+    const state = this.ctx.replica.state
+    const revision = this.checkRevision(p.revision)
+    const target: ChangeTarget = p.machine === undefined ? { kind: 'platform' } : { kind: 'machine', nodeId: this.resolveNode(p.machine) }
+    const then = layerAt(state, target, revision)
+    const { set, unset } = restoreValues(targetValues(this.replicated(state), target), then)
+    return this.change({
+      ...(p.machine !== undefined ? { machine: p.machine } : {}),
+      set,
+      unset,
+      input: 'typed',
+      message: p.message ?? `rollback to revision ${revision}`,
+      dryRun: p.dryRun
+    })
+  }
+
+  /** `config history`: every settings change, newest last, with this node's render results. */
+  history(): unknown {
+    const state = this.ctx.replica.state
+    const records = [...state.settingsHistory.values()].map((r) => ({
+      revision: r.revision,
+      at: new Date(r.at).toISOString(),
+      author: r.author,
+      target: describeTarget(r.target),
+      message: r.message,
+      diff: r.diff
+    }))
+    return { revision: state.revision, node: this.ctx.config.name, records, rendered: this.reports.map(({ revision, settingsRevision, restart, restarted, failures }) => ({ revision, settingsRevision, restart, restarted, failures: failures.length })) }
+  }
+
+  /** `config diff [FROM] [TO]`: a layer's values between two revisions (default: the last change of that layer). */
+  diff(p: { from?: number; to?: number; machine?: string }): unknown {
+    const state = this.ctx.replica.state
+    const target: ChangeTarget = p.machine === undefined ? { kind: 'platform' } : { kind: 'machine', nodeId: this.resolveNode(p.machine) }
+    let from: number
+    let to: number
+    if (p.from === undefined) {
+      const last = [...state.settingsHistory.values()].findLast((r) => sameTarget(r.target, target))
+      if (!last) return { target: describeTarget(target), from: 0, to: 0, diff: [] }
+      from = last.revision - 1
+      to = last.revision
+    } else {
+      from = this.checkRevision(p.from)
+      to = p.to === undefined ? state.revision : this.checkRevision(p.to)
+    }
+    const { schema } = platformRelease()
+    const diff: SettingDiff[] = diffSettings(schema, layerAt(state, target, from), layerAt(state, target, to))
+    return { target: describeTarget(target), from, to, diff }
+  }
+
+  // ----- helpers -----------------------------------------------------------------------------
+
+  /** Which files and services a change from `current` to `next` touches on every member. */
+  private async plan(current: PlatformSettings, next: PlatformSettings): Promise<NodePlan[]> {
+    const { schema, templates } = platformRelease()
+    const plans: NodePlan[] = []
+    for (const node of Object.keys(next.machines).sort()) {
+      const self = node === this.ctx.config.name
+      const before = effectiveSettings(schema, this.layers(current, node, self)).values
+      const after = effectiveSettings(schema, this.layers(next, node, self)).values
+      const files: string[] = []
+      const restart: string[] = []
+      const problems: string[] = []
+      for (const t of templates) {
+        const rendered = tryRenderService(t, after)
+        if (rendered.problems.length > 0) {
+          problems.push(...rendered.problems.map((x) => x.message))
+          continue
+        }
+        const changed = self
+          ? await this.localPlan(t.service, rendered.files)
+          : changedFiles(tryRenderService(t, before).files, rendered.files)
+        if (changed.length > 0) restart.push(t.service)
+        files.push(...changed.map((f) => `${t.service}/${f}`))
+      }
+      plans.push({ node, files, restart, problems })
+    }
+    return plans
+  }
+
+  /** On this node, against the files actually on disk. */
+  private async localPlan(service: string, files: RenderedFiles): Promise<string[]> {
+    const plan = await plannedChanges(this.serviceDir(service), files)
+    return [...plan.write, ...plan.remove].sort()
+  }
+
+  private checkKey(key: string): void {
+    const { schema } = platformRelease()
+    if (!schema.settings.has(key)) {
+      throw new SettingsInvalidError([{ code: 'PRYV_SETTING_UNKNOWN', key, message: unknownMessage('setting', key, schema.settings.keys()), hint: 'run `pryv-node config schema` to list every setting' }])
+    }
+  }
+
+  private checkRevision(revision: number): number {
+    const head = this.ctx.replica.state.revision
+    if (!Number.isSafeInteger(revision) || revision < 0 || revision > head) {
+      throw new OperatorError('PRYV_REVISION_UNKNOWN', `Revision ${revision} does not exist (the platform is at revision ${head}).`, {
+        hint: 'List the settings revisions with `pryv-node config history`.',
+        exitCode: ExitCode.invalidInput
+      })
+    }
+    return revision
+  }
+
+  /** A node name or peer id → the member's name. */
+  private resolveNode(nameOrId: string): string {
+    for (const m of this.ctx.replica.state.members.values()) {
+      if (m.name === nameOrId || m.peerId === nameOrId) return m.name
+    }
+    const names = memberNames(this.ctx.replica.state)
+    throw new OperatorError('PRYV_NODE_UNKNOWN', `${unknownMessage('node', nameOrId, names)}.`, {
+      hint: `Name a member of the platform: ${names.join(', ')}.`,
+      exitCode: ExitCode.invalidInput
+    })
+  }
+}
+
+function memberNames(state: PlatformState): string[] {
+  return [...state.members.values()].map((m) => m.name).sort()
+}
+
+function lastSettingsRevision(state: PlatformState): number {
+  let last = 0
+  for (const r of state.settingsHistory.values()) last = Math.max(last, r.revision)
+  return last
+}
+
+/** A layer's values as they were right after `revision`: the last change to it at or before then. */
+function layerAt(state: PlatformState, target: ChangeTarget, revision: number): SettingsValues {
+  let values: SettingsValues = {}
+  for (const r of state.settingsHistory.values() as Iterable<SettingsHistoryRecord>) {
+    if (r.revision > revision) break
+    if (sameTarget(r.target, target)) values = r.values
+  }
+  return values
+}
+
+function sameTarget(a: ChangeTarget, b: ChangeTarget): boolean {
+  return a.kind === b.kind && (a.kind === 'platform' || a.nodeId === (b as { nodeId: string }).nodeId)
+}
+
+function describeTarget(target: ChangeTarget): string {
+  return target.kind === 'platform' ? 'platform' : `machine ${target.nodeId}`
+}
+
+function changedFiles(before: RenderedFiles, after: RenderedFiles): string[] {
+  const paths = new Set([...Object.keys(before), ...Object.keys(after)])
+  return [...paths].filter((p) => before[p] !== after[p]).sort()
+}

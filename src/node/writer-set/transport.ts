@@ -1,0 +1,106 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { decodeMessage, encodeMessage, type Message } from '../../consensus/index.js'
+import type { Logger } from '../../log.js'
+import type { MeshNode } from '../../mesh/libp2p.js'
+
+export const RAFT_PROTOCOL = '/pryv/raft/1.0.0'
+const MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+export interface TransportEvents {
+  /** A decoded message from an authorised peer; `from` is already checked against the connection. */
+  onMessage(m: Message): void
+  /** Whether a peer may take part in consensus (a full member). */
+  isAllowed(peerId: string): boolean
+  /** Counts messages dropped as malformed or spoofed. */
+  onDropped(reason: string, from: string): void
+}
+
+/**
+ * Carries consensus messages between full nodes: one long-lived stream per peer, one length-prefixed
+ * frame per message. Sending is best effort (the core tolerates loss); a broken stream is reopened on
+ * the next send. Incoming frames are decoded and validated, and a message whose `from` is not the
+ * peer at the other end of the connection is dropped.
+ */
+export class RaftTransport {
+  private readonly outbound = new Map<string, Promise<LengthPrefixedStream<Stream> | undefined>>()
+
+  constructor(private readonly mesh: MeshNode, private readonly events: TransportEvents, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    await this.mesh.handle(RAFT_PROTOCOL, (stream, connection) => void this.receive(stream, connection), { maxInboundStreams: 4 })
+  }
+
+  async stop(): Promise<void> {
+    await this.mesh.unhandle(RAFT_PROTOCOL).catch(() => undefined)
+    for (const pending of this.outbound.values()) {
+      void pending.then((lp) => lp?.unwrap().abort(new Error('stopping')))
+    }
+    this.outbound.clear()
+  }
+
+  /** Sends one message; resolves true when it was written to the stream (not that it arrived). */
+  async send(m: Message): Promise<boolean> {
+    const lp = await this.streamTo(m.to)
+    if (!lp) return false
+    try {
+      await lp.write(encodeMessage(m), { signal: AbortSignal.timeout(5000) })
+      return true
+    } catch (err) {
+      this.outbound.delete(m.to)
+      lp.unwrap().abort(err as Error)
+      return false
+    }
+  }
+
+  private streamTo(peer: string): Promise<LengthPrefixedStream<Stream> | undefined> {
+    let pending = this.outbound.get(peer)
+    if (!pending) {
+      pending = this.mesh.dialProtocol(peerIdFromString(peer), RAFT_PROTOCOL, { signal: AbortSignal.timeout(3000) }).then(
+        (stream) => {
+          stream.addEventListener('close', () => this.outbound.delete(peer))
+          return lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+        },
+        (err) => {
+          this.log.debug({ peer, err: err.message }, 'consensus peer not reachable')
+          setTimeout(() => this.outbound.delete(peer), 200).unref()
+          return undefined
+        }
+      )
+      this.outbound.set(peer, pending)
+    }
+    return pending
+  }
+
+  private async receive(stream: Stream, connection: Connection): Promise<void> {
+    const remote: PeerId = connection.remotePeer
+    const from = remote.toString()
+    if (!this.events.isAllowed(from)) {
+      this.events.onDropped('not-a-full-member', from)
+      stream.abort(new Error('not a full member'))
+      return
+    }
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    try {
+      for (;;) {
+        const frame = await lp.read()
+        let m: Message
+        try {
+          m = decodeMessage(frame.subarray())
+        } catch (err) {
+          this.events.onDropped('malformed', from)
+          this.log.warn({ from, err: (err as Error).message }, 'dropped a malformed consensus message')
+          continue
+        }
+        if (m.from !== from) {
+          this.events.onDropped('spoofed-sender', from)
+          continue
+        }
+        this.events.onMessage(m)
+      }
+    } catch {
+      // The stream ended or broke; the sender reopens one when it next sends.
+    }
+  }
+}

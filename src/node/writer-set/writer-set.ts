@@ -1,0 +1,260 @@
+import {
+  type Entry,
+  type Message,
+  NotLeaderError,
+  ProposalDroppedError,
+  RaftCore,
+  type Ready,
+  type Snapshot,
+  SUGGESTED_TICK_MS
+} from '../../consensus/index.js'
+import { ExitCode, OperatorError } from '../../errors.js'
+import type { ApplyResult } from '../../state/machine.js'
+import type { SignedEntry } from '../../state/entry.js'
+import type { StateStore } from '../../state/store.js'
+import type { NodeContext } from '../context.js'
+import type { Membership } from '../membership.js'
+import { DurableRaftLog } from './raft-log.js'
+import { RaftTransport } from './transport.js'
+import { planMembershipChange, type WriterSetPolicy } from './policy.js'
+
+export interface WriterSetInit {
+  /** Milliseconds per consensus tick. */
+  readonly tickMs?: number
+  readonly policy?: Partial<WriterSetPolicy>
+  /** Called with each entry this node applied while leading: it is published to observers. */
+  readonly publish: (entry: SignedEntry) => void
+  /** A failure that leaves this node unable to continue safely (disk, divergence). */
+  readonly onFatal: (err: unknown) => void
+}
+
+export interface CommitOutcome {
+  readonly revision: number
+  readonly result: ApplyResult
+}
+
+interface Ticket {
+  readonly term: number
+  readonly resolve: (outcome: CommitOutcome) => void
+  readonly reject: (err: unknown) => void
+}
+
+const DEFAULT_POLICY: WriterSetPolicy = { maxVoters: 7, targetVoters: undefined, deadVoterAfterMs: 30_000 }
+
+/**
+ * A full node's part in the writer set: drives the pure consensus core (src/consensus) with a timer,
+ * the node's LevelDB and a libp2p protocol, applies what it commits to the replica, and, on the
+ * leader, grows and heals the voter set from the full members.
+ */
+export class WriterSet {
+  readonly dropped: Record<string, number> = {}
+  private readonly core: RaftCore
+  private readonly transport: RaftTransport
+  private readonly tickets = new Map<number, Ticket>()
+  private readonly policy: WriterSetPolicy
+  private readonly timers: NodeJS.Timeout[] = []
+  private processing = false
+  private again = false
+  private stopped = false
+  private leader: string | null = null
+  private changeInFlight = false
+
+  private constructor(private readonly ctx: NodeContext, private readonly log: DurableRaftLog, private readonly membership: Membership, private readonly init: WriterSetInit) {
+    this.policy = { ...DEFAULT_POLICY, ...init.policy }
+    this.core = new RaftCore({
+      id: ctx.selfId,
+      random: Math.random,
+      applied: Math.max(ctx.replica.state.raft?.index ?? 0, log.firstIndex() - 1),
+      logger: { info: (line) => ctx.log.info(line), debug: (line) => ctx.log.debug(line) }
+    }, log)
+    this.transport = new RaftTransport(ctx.mesh, {
+      onMessage: (m) => this.step(m),
+      isAllowed: (peer) => ctx.replica.state.members.get(peer)?.role === 'full',
+      onDropped: (reason) => { this.dropped[reason] = (this.dropped[reason] ?? 0) + 1 }
+    }, ctx.log)
+  }
+
+  /** Opens a full node's consensus log; `bootstrap` makes this node the first and only voter. */
+  static async open(ctx: NodeContext, store: StateStore, membership: Membership, init: WriterSetInit, bootstrap: boolean): Promise<WriterSet> {
+    const log = await DurableRaftLog.open(store, bootstrap ? [ctx.selfId] : undefined)
+    if (bootstrap) ctx.replica.setRaftCursor(log.snapshot().index, 0)
+    return new WriterSet(ctx, log, membership, init)
+  }
+
+  async start(): Promise<void> {
+    await this.transport.start()
+    const tickMs = this.init.tickMs ?? SUGGESTED_TICK_MS
+    this.timers.push(setInterval(() => {
+      this.core.tick()
+      this.kick()
+    }, tickMs))
+    this.timers.push(setInterval(() => this.manageVoters(), 1000))
+    for (const t of this.timers) t.unref()
+    this.kick()
+  }
+
+  /** Hands leadership to another voter first (graceful shutdown), then stops. */
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    if (this.isLeader()) await this.transferLeadership(1500)
+    this.stopped = true
+    for (const t of this.timers) clearInterval(t)
+    await this.transport.stop()
+    for (const t of this.tickets.values()) t.reject(unknownOutcome('the node is stopping'))
+    this.tickets.clear()
+  }
+
+  isLeader(): boolean {
+    return this.leader === this.ctx.selfId
+  }
+
+  leaderId(): string | null {
+    return this.leader
+  }
+
+  status(): Record<string, unknown> {
+    const s = this.core.status()
+    return { role: s.role, term: s.term, leader: s.leader, commit: s.commit, applied: s.applied, voters: s.membership.voters, learners: s.membership.learners, dropped: this.dropped }
+  }
+
+  /**
+   * Proposes a command (its JSON text, already stamped) on the leader and resolves once it is
+   * committed and applied here. Throws NotLeaderError when this node does not lead.
+   */
+  propose(payload: string, timeoutMs = 10_000): Promise<CommitOutcome> {
+    const ticket = this.core.propose(new TextEncoder().encode(payload))
+    this.kick()
+    return new Promise<CommitOutcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.tickets.delete(ticket.index)
+        reject(unknownOutcome(`the write was not committed within ${timeoutMs / 1000} s`))
+      }, timeoutMs)
+      this.tickets.set(ticket.index, {
+        term: ticket.term,
+        resolve: (o) => { clearTimeout(timer); resolve(o) },
+        reject: (e) => { clearTimeout(timer); reject(e) }
+      })
+    })
+  }
+
+  private step(m: Message): void {
+    if (this.stopped) return
+    this.core.step(m)
+    this.kick()
+  }
+
+  /** Runs the Ready loop unless it is running; a run in progress loops again. */
+  private kick(): void {
+    if (this.stopped) return
+    if (this.processing) {
+      this.again = true
+      return
+    }
+    this.processing = true
+    void this.drain()
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      do {
+        this.again = false
+        while (!this.stopped && this.core.hasReady()) await this.handle(this.core.ready())
+      } while (this.again && !this.stopped)
+    } catch (err) {
+      this.stopped = true
+      for (const t of this.timers) clearInterval(t)
+      this.init.onFatal(err)
+    } finally {
+      this.processing = false
+    }
+  }
+
+  /** The order is the core's contract: persist, then send, then apply, then advance. */
+  private async handle(rd: Ready): Promise<void> {
+    await this.log.persist(rd)
+    for (const m of rd.messages) this.send(m)
+    if (rd.snapshot) this.installSnapshot(rd.snapshot)
+    for (const e of rd.committedEntries) await this.apply(e)
+    if (rd.softState) this.leader = rd.softState.leader
+    this.core.advance()
+  }
+
+  private send(m: Message): void {
+    void this.transport.send(m).then((ok) => {
+      if (m.type === 'snapshot') {
+        this.core.reportSnapshot(m.to, ok ? 'delivered' : 'failed')
+        this.kick()
+      }
+    })
+  }
+
+  /**
+   * Only the writer set's first snapshot (the founding membership, no data) exists: the log is not
+   * compacted yet, so a new full node replays it from the start.
+   */
+  private installSnapshot(snapshot: Snapshot): void {
+    if (snapshot.data.length > 0) throw new Error('restoring state from a consensus snapshot is not supported yet')
+    this.ctx.replica.setRaftCursor(snapshot.index, 0)
+  }
+
+  private async apply(e: Entry): Promise<void> {
+    const payload = e.kind === 'normal' && e.data.length > 0 ? new TextDecoder().decode(e.data) : undefined
+    const out = await this.ctx.replica.applyCommitted(e.index, payload, this.ctx.identity, this.ctx.selfId)
+    if (out.entry && this.isLeader()) this.init.publish(out.entry)
+    const ticket = this.tickets.get(e.index)
+    if (!ticket) return
+    this.tickets.delete(e.index)
+    if (ticket.term !== e.term || out.revision === undefined) {
+      ticket.reject(new OperatorError('PRYV_WRITE_LOST', 'The write was lost in a change of leader and not committed.', { hint: 'Retry it.', exitCode: ExitCode.unreachable }))
+    } else {
+      ticket.resolve({ revision: out.revision, result: out.result ?? { ok: true } })
+    }
+  }
+
+  /** On the leader: one membership change at a time, from the policy. */
+  private manageVoters(): void {
+    if (!this.isLeader() || this.changeInFlight || this.stopped) return
+    const status = this.core.status()
+    const change = planMembershipChange({
+      self: this.ctx.selfId,
+      membership: status.membership,
+      fullMembers: [...this.ctx.replica.state.members.values()].filter((m) => m.role === 'full').map((m) => m.peerId),
+      liveness: (peer) => this.membership.view(peer),
+      caughtUp: (peer) => (status.peers.get(peer)?.match ?? 0) >= status.commit,
+      policy: this.policy
+    })
+    if (!change) return
+    try {
+      this.changeInFlight = true
+      this.core.proposeMembershipChange(change)
+      this.ctx.log.info({ change: change.kind, node: this.ctx.replica.state.members.get(change.node)?.name ?? change.node }, 'writer set change proposed')
+      this.kick()
+    } catch (err) {
+      if (!(err instanceof ProposalDroppedError) && !(err instanceof NotLeaderError)) this.ctx.log.warn({ err: (err as Error).message }, 'writer set change refused')
+    } finally {
+      this.changeInFlight = false
+    }
+  }
+
+  private async transferLeadership(waitMs: number): Promise<void> {
+    const status = this.core.status()
+    const candidates = status.membership.voters.filter((v) => v !== this.ctx.selfId && this.membership.view(v).alive)
+    const to = candidates.sort((a, b) => (status.peers.get(b)?.match ?? 0) - (status.peers.get(a)?.match ?? 0))[0]
+    if (!to) return
+    try {
+      this.core.transferLeadership(to)
+      this.kick()
+    } catch {
+      return
+    }
+    const deadline = Date.now() + waitMs
+    while (this.isLeader() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+function unknownOutcome(why: string): OperatorError {
+  return new OperatorError('PRYV_WRITE_OUTCOME_UNKNOWN', `${why}; it may or may not have been applied.`, {
+    hint: 'Check with `pryv-node status` before retrying.',
+    exitCode: ExitCode.unreachable
+  })
+}
