@@ -86,7 +86,10 @@ export class PlatformNode {
       'invite.revoke': async (p) => this.revokeInvite(String(p.id ?? '')),
       'dns.users.set': async (p) => this.submit({ kind: 'dns.users.set', users: p.users as Record<string, string> }),
       'dns.users.remove': async (p) => this.submit({ kind: 'dns.users.remove', usernames: p.usernames as string[] }),
-      'dns.users.get': async (p) => this.dnsUsers(p.usernames as string[] | undefined),
+      'dns.users.get': async (p) => {
+        if (p.consistent === true) await this.submit({ kind: 'read.barrier' })
+        return this.dnsUsers(p.usernames as string[] | undefined)
+      },
       'acme.set': async (p) => this.submit({ kind: 'acme.set', name: String(p.name), value: String(p.value), expiresAt: Date.now() + Number(p.ttlMs ?? 600_000) }),
       'acme.remove': async (p) => this.submit({ kind: 'acme.remove', name: String(p.name), value: p.value === undefined ? undefined : String(p.value) }),
       'dns.counters': async () => this.dns.counters() ?? null,

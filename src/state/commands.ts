@@ -11,6 +11,8 @@ export type Command =
   | { kind: 'member.addresses', peerId: string, addresses: string[] }
   | { kind: 'invite.create', id: string, tokenHash: string, role: MemberRole, expiresAt: number, uses: number }
   | { kind: 'invite.revoke', id: string }
+  /** Changes nothing: a consistent read waits until its own barrier is applied locally. */
+  | { kind: 'read.barrier' }
   /** username → core node name; up to MAX_USERS_PER_COMMAND per command. */
   | { kind: 'dns.users.set', users: Record<string, string> }
   | { kind: 'dns.users.remove', usernames: string[] }
@@ -88,6 +90,8 @@ export function parseCommand(raw: unknown): StampedCommand {
       break
     case 'invite.revoke':
       check(isStr(c.id), 'invite.revoke needs id')
+      break
+    case 'read.barrier':
       break
     case 'dns.users.set': {
       check(typeof c.users === 'object' && c.users !== null && !Array.isArray(c.users), 'dns.users.set needs users')

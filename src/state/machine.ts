@@ -58,6 +58,7 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       return undefined
     }
     case 'dns.users.remove':
+    case 'read.barrier':
     case 'acme.set':
     case 'acme.remove':
       return undefined
@@ -135,6 +136,8 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       state.invites.set(invite.id, { ...invite, revoked: true })
       return { result: { ok: true }, changes: [{ type: 'invite', id: invite.id }] }
     }
+    case 'read.barrier':
+      return { result: { ok: true }, changes: [] }
     case 'dns.users.set': {
       const changes: StateChange[] = []
       for (const [user, core] of Object.entries(cmd.users)) {

@@ -23,9 +23,10 @@ export function registerDnsCommands(program: Command, ctx: CliContext): void {
   users.command('get')
     .description('Show the core of the named users (all users when none is named).')
     .argument('[username...]', 'usernames')
+    .option('--consistent', 'read through the writer set: sees every write acknowledged before it (slower)')
     .option('--json', 'print JSON')
     .action(async (names: string[], o) => {
-      const r = await ctx.control('dns.users.get', { usernames: names }) as { users: Record<string, string>, unknown: string[] }
+      const r = await ctx.control('dns.users.get', { usernames: names, consistent: Boolean(o.consistent) }) as { users: Record<string, string>, unknown: string[] }
       if (o.json) ctx.io.out(JSON.stringify(r))
       else {
         ctx.io.out(table(['USER', 'CORE'], Object.entries(r.users)))

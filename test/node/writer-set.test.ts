@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callControl } from '../../src/control/client.js'
+import { isOperatorError } from '../../src/errors.js'
+import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+import { checkLinearizable, type Operation } from '../support/linearizability.js'
+
+const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none']
+
+interface WriterSetStatus { role: string, leader: string | null, voters: string[], learners: string[] }
+interface Status { revision: number, self: { peerId: string }, writerSet: WriterSetStatus | null }
+
+const control = (node: NodeProcess, method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
+  callControl(`${node.dataDir}/control.sock`, method, params, 15_000)
+const status = (node: NodeProcess): Promise<Status> => control(node, 'status') as Promise<Status>
+
+/** Errors after which a write may still have been applied: its outcome is unknown. */
+const UNKNOWN = new Set(['PRYV_WRITE_OUTCOME_UNKNOWN', 'PRYV_WRITE_NOT_APPLIED', 'PRYV_NODE_TIMEOUT', 'PRYV_NODE_INTERNAL', 'PRYV_REMOTE_INTERNAL'])
+
+describe('the writer set: 3 full nodes and 2 observers as separate processes', () => {
+  const nodes: NodeProcess[] = []
+  const cores = ['core1', 'core2', 'core3', 'obs1', 'obs2']
+
+  beforeAll(async () => {
+    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...LOOPBACK])
+    nodes.push(founder)
+    await founder.ready()
+    for (const [name, role] of [['core2', 'full'], ['core3', 'full'], ['obs1', 'observer'], ['obs2', 'observer']] as const) {
+      const { invite } = await control(founder, 'invite.create', { role }) as { invite: string }
+      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...LOOPBACK])
+      nodes.push(node)
+      await node.ready()
+    }
+  })
+
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.kill()))
+    cleanupTempDirs()
+  })
+
+  it('grows to three voters by itself: each full node goes through the learner stage', async () => {
+    await expect.poll(async () => {
+      const leaders = (await Promise.all(nodes.slice(0, 3).map(status))).map((s) => s.writerSet).filter((w) => w?.role === 'leader')
+      return leaders.length === 1 ? { voters: leaders[0]!.voters.length, learners: leaders[0]!.learners.length } : undefined
+    }, { timeout: 20_000, interval: 500 }).toEqual({ voters: 3, learners: 0 })
+    for (const observer of nodes.slice(3)) expect((await status(observer)).writerSet).toBeNull()
+  })
+
+  it('keeps a linearizable history while the leader is killed with SIGKILL and restarted, and loses no acknowledged write', async () => {
+    const history: Operation[] = []
+    const t0 = performance.now()
+    const now = (): number => performance.now() - t0
+    let running = true
+    let seq = 0
+
+    const client = async (id: number): Promise<void> => {
+      while (running) {
+        const node = nodes[Math.floor(Math.random() * nodes.length)]!
+        const key = `user${Math.floor(Math.random() * 3)}`
+        const write = Math.random() < 0.6
+        const invokedAt = now()
+        if (write) {
+          const value = cores[(id + seq++) % cores.length]!
+          try {
+            await control(node, 'dns.users.set', { users: { [key]: value } })
+            history.push({ key, kind: 'write', value, invokedAt, returnedAt: now() })
+          } catch (err) {
+            // A write that surely did not happen is left out; one that may have happened has no return.
+            if (!isOperatorError(err) || UNKNOWN.has(err.code)) history.push({ key, kind: 'write', value, invokedAt })
+          }
+        } else {
+          try {
+            const r = await control(node, 'dns.users.get', { usernames: [key], consistent: true }) as { users: Record<string, string> }
+            history.push({ key, kind: 'read', value: r.users[key], invokedAt, returnedAt: now() })
+          } catch {
+            // A failed read tells nothing.
+          }
+        }
+      }
+    }
+
+    const clients = [0, 1, 2].map(client)
+    await new Promise((r) => setTimeout(r, 2000))
+    const leaderId = (await status(nodes[0]!)).writerSet!.leader
+    const leaderIndex = await Promise.all(nodes.map(status)).then((all) => all.findIndex((s) => s.self.peerId === leaderId))
+    expect(leaderIndex).toBeGreaterThanOrEqual(0)
+    await nodes[leaderIndex]!.kill()
+    await new Promise((r) => setTimeout(r, 4000))
+    const writesAfterKill = history.filter((op) => op.kind === 'write' && op.returnedAt !== undefined && op.invokedAt > 2500).length
+    nodes[leaderIndex] = NodeProcess.start(nodes[leaderIndex]!.dataDir, ['start', '--listen', '127.0.0.1:0', '--dns', 'none'])
+    await nodes[leaderIndex]!.ready()
+    await new Promise((r) => setTimeout(r, 2000))
+    running = false
+    await Promise.all(clients)
+
+    expect(writesAfterKill).toBeGreaterThan(0)
+    // Every node ends with the same revision and the same data.
+    await expect.poll(async () => new Set((await Promise.all(nodes.map(status))).map((s) => s.revision)).size, { timeout: 20_000, interval: 500 }).toBe(1)
+    const finals = await Promise.all(nodes.map((n) => control(n, 'dns.users.get', {}) as Promise<{ users: Record<string, string> }>))
+    for (const f of finals) expect(f.users).toEqual(finals[0]!.users)
+    for (const [key, value] of Object.entries(finals[0]!.users)) history.push({ key, kind: 'read', value, invokedAt: now(), returnedAt: now() })
+
+    expect(history.filter((op) => op.kind === 'write' && op.returnedAt !== undefined).length).toBeGreaterThan(20)
+    console.log(`history: ${history.length} ops, ${history.filter((o) => o.kind === "write" && o.returnedAt !== undefined).length} acknowledged writes, ${history.filter((o) => o.returnedAt === undefined).length} unknown, ${writesAfterKill} writes after the kill`)
+    expect(checkLinearizable(history)).toEqual({ ok: true })
+  })
+})
