@@ -1,28 +1,38 @@
 import type { RunningNode } from '../node/lifecycle.js'
 import type { Io } from './io.js'
 
+/** Lets the node itself end the foreground run (it left the platform, or hit a fatal failure). */
+export interface ForegroundExit {
+  end?: (exitCode: number) => void
+}
+
 /**
- * Keeps a node running in the foreground (systemd-friendly) until SIGTERM or SIGINT, then stops it
- * gracefully. A second signal during shutdown exits at once.
+ * Keeps a node running in the foreground (systemd-friendly) until SIGTERM or SIGINT, or until the
+ * node ends the run, then stops it gracefully. A second signal during shutdown exits at once.
  */
-export async function runUntilSignalled(running: RunningNode, io: Io): Promise<number> {
+export async function runUntilSignalled(running: RunningNode, io: Io, exit: ForegroundExit = {}): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        io.err(`${signal} again: exiting without a clean shutdown`)
-        process.exit(1)
-      }
+    const finish = (code: number): void => {
+      if (stopping) return
       stopping = true
       running.stop().then(() => {
         process.off('SIGTERM', onSignal)
         process.off('SIGINT', onSignal)
-        resolve(0)
+        resolve(code)
       }, (err) => {
         io.err(`shutdown failed: ${(err as Error).message}`)
         resolve(1)
       })
     }
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        io.err(`${signal} again: exiting without a clean shutdown`)
+        process.exit(1)
+      }
+      finish(0)
+    }
+    exit.end = finish
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
   })

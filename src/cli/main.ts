@@ -3,6 +3,7 @@ import { ExitCode } from '../errors.js'
 import { registerConfigCommands } from './commands/config.js'
 import { registerDnsCommands } from './commands/dns.js'
 import { registerInviteCommands } from './commands/invite.js'
+import { registerMemberCommands } from './commands/members.js'
 import { registerNodeCommands } from './commands/node.js'
 import { registerStatusCommand } from './commands/status.js'
 import { createContext } from './context.js'
@@ -35,6 +36,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerNodeCommands(program, ctx)
   registerStatusCommand(program, ctx)
   registerInviteCommands(program, ctx)
+  registerMemberCommands(program, ctx)
   registerDnsCommands(program, ctx)
   registerConfigCommands(program, ctx)
 

@@ -25,6 +25,7 @@ export interface CommonNodeOptions {
   readonly timings?: MembershipTimings
   readonly writerSetPolicy?: Partial<WriterSetPolicy>
   readonly onFatal?: (err: unknown) => void
+  readonly onLeft?: () => void
   /** Local settings layers (env, --set) and how services run. */
   readonly settings?: LocalSettings
 }
@@ -94,14 +95,14 @@ export async function joinPlatform(opts: CommonNodeOptions & { invite: string })
 }
 
 /** Starts a node that was initialised or joined before: same identity, same membership. */
-export async function startNode(opts: Partial<Pick<CommonNodeOptions, 'listen' | 'dns' | 'announce'>> & Pick<CommonNodeOptions, 'dataDir' | 'log' | 'timings' | 'settings' | 'writerSetPolicy' | 'onFatal'>): Promise<RunningNode> {
+export async function startNode(opts: Partial<Pick<CommonNodeOptions, 'listen' | 'dns' | 'announce'>> & Pick<CommonNodeOptions, 'dataDir' | 'log' | 'timings' | 'settings' | 'writerSetPolicy' | 'onFatal' | 'onLeft'>): Promise<RunningNode> {
   const dataDir = new DataDir(opts.dataDir)
   const stored = await dataDir.readConfig()
   const config: NodeConfig = { ...stored, listen: opts.listen ?? stored.listen, dns: opts.dns ?? stored.dns, announce: opts.announce ?? stored.announce }
   const identity = await dataDir.readIdentity()
   const release = await dataDir.lock()
   try {
-    const node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings, settings: opts.settings, writerSetPolicy: opts.writerSetPolicy, onFatal: opts.onFatal })
+    const node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings, settings: opts.settings, writerSetPolicy: opts.writerSetPolicy, onFatal: opts.onFatal, onLeft: opts.onLeft })
     return { node, stop: async () => { await node.stop(); await release() } }
   } catch (err) {
     await release()
@@ -136,7 +137,7 @@ async function createNode(
   const identity = await newIdentity()
   let node: PlatformNode | undefined
   try {
-    node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings, settings: opts.settings, writerSetPolicy: opts.writerSetPolicy, onFatal: opts.onFatal })
+    node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings, settings: opts.settings, writerSetPolicy: opts.writerSetPolicy, onFatal: opts.onFatal, onLeft: opts.onLeft })
     await setup(node)
     await dataDir.writeNode(config, identity)
     const running = node

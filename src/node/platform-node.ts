@@ -19,7 +19,7 @@ import { Replication } from './replication.js'
 import type { WriterSetPolicy } from './writer-set/policy.js'
 import { WriterSet } from './writer-set/writer-set.js'
 import { type LocalSettings, NO_LOCAL_SETTINGS } from './settings-local.js'
-import { SettingsService } from './settings-service.js'
+import { parseChangeRequest, parseDiffRequest, parseGetRequest, parseRollbackRequest, SettingsService } from './settings-service.js'
 import { Writes } from './writes.js'
 
 export interface PlatformNodeInit {
@@ -31,6 +31,8 @@ export interface PlatformNodeInit {
   readonly writerSetPolicy?: Partial<WriterSetPolicy>
   /** Called after a fatal failure (the CLI exits non-zero so a supervisor restarts the node). */
   readonly onFatal?: (err: unknown) => void
+  /** Called once this node has left the platform (`pryv-node leave`). */
+  readonly onLeft?: () => void
   /** Local settings layers (env, --set) and how services run; none by default. */
   readonly settings?: LocalSettings
 }
@@ -93,11 +95,14 @@ export class PlatformNode {
       'acme.set': async (p) => this.submit({ kind: 'acme.set', name: String(p.name), value: String(p.value), expiresAt: Date.now() + Number(p.ttlMs ?? 600_000) }),
       'acme.remove': async (p) => this.submit({ kind: 'acme.remove', name: String(p.name), value: p.value === undefined ? undefined : String(p.value) }),
       'dns.counters': async () => this.dns.counters() ?? null,
-      'settings.get': async (p) => this.settings.get(p),
-      'settings.change': async (p) => this.settings.change(p),
-      'settings.rollback': async (p) => this.settings.rollback(p as { revision: number }),
+      'members.role': async (p) => this.submit({ kind: 'member.role', peerId: this.memberByName(p.name).peerId, role: p.role === 'full' ? 'full' : 'observer' }),
+      'members.remove': async (p) => this.submit({ kind: 'member.remove', peerId: this.memberByName(p.name).peerId }),
+      leave: async () => this.leave(),
+      'settings.get': async (p) => this.settings.get(parseGetRequest(p)),
+      'settings.change': async (p) => this.settings.change(parseChangeRequest(p)),
+      'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),
       'settings.history': async () => this.settings.history(),
-      'settings.diff': async (p) => this.settings.diff(p)
+      'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p))
     }, init.log)
   }
 
@@ -130,6 +135,12 @@ export class PlatformNode {
     await new JoinService(this.ctx, this.writes).start()
     this.membership.start()
     if (this.replica.state.members.get(this.selfId)?.role === 'full') await this.startWriterSet(false)
+    this.replica.on('applied', (_entry, command) => {
+      if ((command.kind === 'member.role' || command.kind === 'member.remove') && command.peerId === this.selfId) {
+        void this.followOwnRole().catch((err) => this.fatal(err))
+        if (command.kind === 'member.remove') this.init.log.warn('this node was removed from the platform')
+      }
+    })
     await this.dns.start(this.init.config.dns)
     await this.settings.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
@@ -166,6 +177,32 @@ export class PlatformNode {
       domain: this.init.config.domain,
       founder: { peerId: this.selfId, name: this.init.config.name, role: 'full', addresses: this.addresses() }
     })
+  }
+
+  private memberByName(name: unknown): { peerId: string } {
+    const m = [...this.replica.state.members.values()].find((x) => x.name === name)
+    if (!m) throw new OperatorError('PRYV_NOT_A_MEMBER', `No member is named "${String(name)}".`, { hint: 'See the members with `pryv-node status`.', exitCode: ExitCode.conflict })
+    return m
+  }
+
+  /** Leaves the platform gracefully: hands leadership over, removes this member, then stops. */
+  private async leave(): Promise<unknown> {
+    await this.writerSet?.transferLeadership(2000)
+    const out = await this.submit({ kind: 'member.remove', peerId: this.selfId })
+    setTimeout(() => this.init.onLeft?.(), 200).unref()
+    return out
+  }
+
+  /** Follows this node's own role: a full member takes part in the writer set, an observer does not. */
+  private async followOwnRole(): Promise<void> {
+    const role = this.replica.state.members.get(this.selfId)?.role
+    if (role === 'full' && !this.writerSet) await this.startWriterSet(false)
+    else if (role !== 'full' && this.writerSet) {
+      const ws = this.writerSet
+      this.writerSet = undefined
+      this.writes.detach()
+      await ws.stop()
+    }
   }
 
   /** Full nodes take part in the writer set; a node that just joined as a full member starts it here. */

@@ -9,7 +9,9 @@ import { type RenderedFiles, tryRenderService } from '../config/render.js'
 import { unknownMessage } from '../config/suggest.js'
 import { validateChange } from '../config/validate.js'
 import { plannedChanges, servicesToRestart, type WritePlan, writeRenderedFiles } from '../config/write.js'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { ExitCode, OperatorError } from '../errors.js'
+import { callRpc, handleRpc } from '../mesh/rpc.js'
 import { ENV_CONFIG_DIR } from '../runtime/constants.js'
 import { processRuntime } from '../runtime/process.js'
 import type { Runtime } from '../runtime/runtime.js'
@@ -17,6 +19,7 @@ import type { Command } from '../state/commands.js'
 import { PLATFORM_SETTINGS_KEY, type PlatformState, type SettingsHistoryRecord } from '../state/types.js'
 import type { NodeContext } from './context.js'
 import { initialPlatformValues, type LocalSettings } from './settings-local.js'
+import { errorReply } from './wire-errors.js'
 
 /** What one render of this node's services did; shown in `status` (field `settings`). */
 export interface RenderReport {
@@ -60,6 +63,17 @@ export interface ChangeRequest {
 
 const RENDER_REPORTS_KEPT = 50
 const STOP_TIMEOUT_MS = 2000
+/** Members answer with their recent render reports, for `config history` on any node. */
+export const SETTINGS_REPORTS_PROTOCOL = '/pryv/settings-reports/1.0.0'
+const REPORTS_TIMEOUT_MS = 2000
+
+/** One node's render results as `config history` shows them. */
+export interface NodeReports {
+  readonly node: string
+  readonly reports?: readonly RenderReport[]
+  /** Why the node did not answer. */
+  readonly error?: string
+}
 
 /**
  * A stand-in service for the demo release: reads its conf/ once at start, logs what it loaded, and
@@ -106,6 +120,12 @@ export class SettingsService {
       this.runtime = processRuntime({ dataDir: this.dataDir, baseEnv: { PATH: process.env.PATH ?? '' } })
     }
     this.ctx.replica.on('applied', this.onApplied)
+    await handleRpc(this.ctx.mesh, SETTINGS_REPORTS_PROTOCOL, async (_request, remote) => {
+      if (!this.ctx.replica.state.members.has(remote.toString())) {
+        throw new OperatorError('PRYV_NOT_A_MEMBER', 'only members may read render reports', { exitCode: ExitCode.conflict })
+      }
+      return { node: this.ctx.config.name, reports: this.reports }
+    }, errorReply)
     this.schedule()
   }
 
@@ -334,9 +354,10 @@ export class SettingsService {
     })
   }
 
-  /** `config history`: every settings change, newest last, with this node's render results. */
-  history(): unknown {
+  /** `config history`: every settings change, newest last, with every reachable member's render results. */
+  async history(): Promise<unknown> {
     const state = this.ctx.replica.state
+    const nodes = await this.allReports()
     const records = [...state.settingsHistory.values()].map((r) => ({
       revision: r.revision,
       at: new Date(r.at).toISOString(),
@@ -345,7 +366,21 @@ export class SettingsService {
       message: r.message,
       diff: r.diff
     }))
-    return { revision: state.revision, node: this.ctx.config.name, records, rendered: this.reports.map(({ revision, settingsRevision, restart, restarted, failures }) => ({ revision, settingsRevision, restart, restarted, failures: failures.length })) }
+    return { revision: state.revision, node: this.ctx.config.name, records, nodes }
+  }
+
+  /** This node's reports and, asked in parallel, every other member's (those that do not answer say why). */
+  private async allReports(): Promise<NodeReports[]> {
+    const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
+    return Promise.all(members.map(async (m): Promise<NodeReports> => {
+      if (m.peerId === this.ctx.selfId) return { node: m.name, reports: this.reports }
+      try {
+        const reply = await callRpc(this.ctx.mesh, peerIdFromString(m.peerId), SETTINGS_REPORTS_PROTOCOL, {}, AbortSignal.timeout(REPORTS_TIMEOUT_MS)) as { reports?: RenderReport[], error?: { message?: string } }
+        return reply.reports ? { node: m.name, reports: reply.reports } : { node: m.name, error: reply.error?.message ?? 'no reports' }
+      } catch (err) {
+        return { node: m.name, error: (err as Error).message }
+      }
+    }))
   }
 
   /** `config diff [FROM] [TO]`: a layer's values between two revisions (default: the last change of that layer). */
@@ -466,4 +501,48 @@ function describeTarget(target: ChangeTarget): string {
 function changedFiles(before: RenderedFiles, after: RenderedFiles): string[] {
   const paths = new Set([...Object.keys(before), ...Object.keys(after)])
   return [...paths].filter((p) => before[p] !== after[p]).sort()
+}
+
+const usage = (message: string): OperatorError => new OperatorError('PRYV_USAGE', message, { exitCode: ExitCode.usage })
+const optionalString = (v: unknown, what: string): string | undefined => {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'string') throw usage(`${what} must be a string.`)
+  return v
+}
+const optionalRevision = (v: unknown): number | undefined => {
+  if (v === undefined || v === null) return undefined
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw usage('A revision is a whole number.')
+  return v as number
+}
+
+/** Control-socket parameters of `settings.get`. */
+export function parseGetRequest(p: Record<string, unknown>): Parameters<SettingsService['get']>[0] {
+  return { key: optionalString(p.key, 'The key'), machine: optionalString(p.machine, 'The node'), effective: p.effective === true, explain: p.explain === true, reveal: p.reveal === true }
+}
+
+/** Control-socket parameters of `settings.change`. */
+export function parseChangeRequest(p: Record<string, unknown>): ChangeRequest {
+  if (p.set !== undefined && (typeof p.set !== 'object' || p.set === null || Array.isArray(p.set))) throw usage('set must map keys to values.')
+  if (p.unset !== undefined && !(Array.isArray(p.unset) && p.unset.every((k) => typeof k === 'string'))) throw usage('unset must list keys.')
+  if (p.input !== undefined && p.input !== 'text' && p.input !== 'typed') throw usage('input must be text or typed.')
+  return {
+    machine: optionalString(p.machine, 'The node'),
+    set: p.set as Record<string, unknown> | undefined,
+    unset: p.unset as string[] | undefined,
+    input: p.input as 'text' | 'typed' | undefined,
+    message: optionalString(p.message, 'The message'),
+    dryRun: p.dryRun === true
+  }
+}
+
+/** Control-socket parameters of `settings.rollback`. */
+export function parseRollbackRequest(p: Record<string, unknown>): Parameters<SettingsService['rollback']>[0] {
+  const revision = optionalRevision(p.revision)
+  if (revision === undefined) throw usage('Name the revision to roll back to.')
+  return { revision, machine: optionalString(p.machine, 'The node'), message: optionalString(p.message, 'The message'), dryRun: p.dryRun === true }
+}
+
+/** Control-socket parameters of `settings.diff`. */
+export function parseDiffRequest(p: Record<string, unknown>): Parameters<SettingsService['diff']>[0] {
+  return { from: optionalRevision(p.from), to: optionalRevision(p.to), machine: optionalString(p.machine, 'The node') }
 }

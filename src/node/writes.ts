@@ -67,6 +67,10 @@ export class Writes {
     this.writerSet = writerSet
   }
 
+  detach(): void {
+    this.writerSet = undefined
+  }
+
   submit(command: Command): Promise<WriteOutcome> {
     return this.route({ command })
   }
@@ -148,6 +152,8 @@ export class Writes {
       if (err instanceof InvalidCommandError) throw new OperatorError('PRYV_COMMAND_INVALID', `The write is not valid: ${err.message}.`)
       throw err
     }
+    const veto = writerSet.vetoMembershipCommand(stamped)
+    if (veto) throw veto
     // Refused here, a write never enters the log; applying re-checks, for entries proposed concurrently.
     const refused = checkCommand(this.ctx.replica.state, stamped)
     if (refused) return { revision: this.ctx.replica.revision, result: refused }

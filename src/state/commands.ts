@@ -9,6 +9,9 @@ export type Command =
   | { kind: 'platform.create', id: string, domain: string, founder: NewMember }
   | { kind: 'member.join', inviteId: string, member: NewMember }
   | { kind: 'member.addresses', peerId: string, addresses: string[] }
+  /** Promote an observer to a full member (a writer-set candidate), or demote a full member. */
+  | { kind: 'member.role', peerId: string, role: MemberRole }
+  | { kind: 'member.remove', peerId: string }
   | { kind: 'invite.create', id: string, tokenHash: string, role: MemberRole, expiresAt: number, uses: number }
   | { kind: 'invite.revoke', id: string }
   /** Changes nothing: a consistent read waits until its own barrier is applied locally. */
@@ -82,6 +85,12 @@ export function parseCommand(raw: unknown): StampedCommand {
       break
     case 'member.addresses':
       check(isStr(c.peerId) && isStrList(c.addresses), 'member.addresses needs peerId and addresses')
+      break
+    case 'member.role':
+      check(isStr(c.peerId) && isRole(c.role), 'member.role needs peerId and role')
+      break
+    case 'member.remove':
+      check(isStr(c.peerId), 'member.remove needs peerId')
       break
     case 'invite.create':
       check(isStr(c.id) && isStr(c.tokenHash) && isRole(c.role), 'invite.create needs id, tokenHash and role')

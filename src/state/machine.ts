@@ -45,6 +45,15 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
     }
     case 'member.addresses':
       return state.members.has(cmd.peerId) ? undefined : refusal('PRYV_NOT_A_MEMBER', 'no member has this peer id')
+    case 'member.role':
+    case 'member.remove': {
+      const m = state.members.get(cmd.peerId)
+      if (!m) return refusal('PRYV_NOT_A_MEMBER', 'no member has this peer id')
+      const losesFull = m.role === 'full' && (cmd.kind === 'member.remove' || cmd.role === 'observer')
+      const fullLeft = [...state.members.values()].filter((x) => x.role === 'full').length - (losesFull ? 1 : 0)
+      if (fullLeft < 1) return refusal('PRYV_LAST_FULL_MEMBER', `"${m.name}" is the last full member: the platform needs at least one`)
+      return undefined
+    }
     case 'invite.create':
       return state.invites.has(cmd.id) ? refusal('PRYV_INVITE_EXISTS', 'an invite with this id exists') : undefined
     case 'invite.revoke':
@@ -115,6 +124,17 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       state.members.set(m.peerId, { ...m, addresses: [...cmd.addresses] })
       return { result: { ok: true }, changes: [{ type: 'member', id: m.peerId }] }
     }
+    case 'member.role': {
+      const m = state.members.get(cmd.peerId)!
+      state.members.set(m.peerId, { ...m, role: cmd.role })
+      state.writers = fullMembers(state)
+      return { result: { ok: true }, changes: [{ type: 'member', id: m.peerId }] }
+    }
+    case 'member.remove': {
+      state.members.delete(cmd.peerId)
+      state.writers = fullMembers(state)
+      return { result: { ok: true }, changes: [{ type: 'member', id: cmd.peerId }] }
+    }
     case 'invite.create': {
       const invite: InviteRecord = {
         id: cmd.id,
@@ -183,6 +203,10 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       return { result: { ok: true, value: { revision, diff: outcome.diff } }, changes: [change, { type: 'settingsHistory', id }] }
     }
   }
+}
+
+function fullMembers(state: PlatformState): string[] {
+  return [...state.members.values()].filter((m) => m.role === 'full').map((m) => m.peerId)
 }
 
 /** Expired challenges are dropped whenever challenges change, by the entry's time (deterministic). */

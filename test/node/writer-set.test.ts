@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callControl } from '../../src/control/client.js'
 import { isOperatorError } from '../../src/errors.js'
-import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 import { checkLinearizable, type Operation } from '../support/linearizability.js'
 
 const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none']
@@ -102,5 +102,39 @@ describe('the writer set: 3 full nodes and 2 observers as separate processes', (
     expect(history.filter((op) => op.kind === 'write' && op.returnedAt !== undefined).length).toBeGreaterThan(20)
     console.log(`history: ${history.length} ops, ${history.filter((o) => o.kind === "write" && o.returnedAt !== undefined).length} acknowledged writes, ${history.filter((o) => o.returnedAt === undefined).length} unknown, ${writesAfterKill} writes after the kill`)
     expect(checkLinearizable(history)).toEqual({ ok: true })
+  })
+})
+
+describe('membership changes from the CLI', () => {
+  const nodes: NodeProcess[] = []
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.kill()))
+    cleanupTempDirs()
+  })
+
+  it('promotes an observer to a learner, refuses to demote the only voter, and lets a member leave', async () => {
+    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...LOOPBACK])
+    nodes.push(founder)
+    await founder.ready()
+    const { invite } = await control(founder, 'invite.create', { role: 'observer' }) as { invite: string }
+    const observer = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', 'obs1', ...LOOPBACK])
+    nodes.push(observer)
+    await observer.ready()
+
+    const promoted = await runCli(['--data-dir', founder.dataDir, 'members', 'promote', 'obs1'])
+    expect(promoted.code, promoted.stderr).toBe(0)
+    await expect.poll(async () => (await status(founder)).writerSet?.learners.length, { timeout: 10_000, interval: 300 }).toBe(1)
+    expect((await status(observer)).writerSet).not.toBeNull()
+
+    const demote = await runCli(['--data-dir', observer.dataDir, 'members', 'demote', 'core1'])
+    expect(demote.code).toBe(4)
+    expect(demote.stderr).toContain('PRYV_LAST_VOTER')
+
+    const left = await runCli(['--data-dir', observer.dataDir, 'leave'])
+    expect(left.code, left.stderr).toBe(0)
+    expect(await observer.exitCode()).toBe(0)
+    await expect.poll(async () => (await status(founder)).writerSet?.learners.length, { timeout: 10_000, interval: 300 }).toBe(0)
+    const members = (await control(founder, 'status') as { members: Array<{ name: string }> }).members.map((m) => m.name)
+    expect(members).toEqual(['core1'])
   })
 })

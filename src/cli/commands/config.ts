@@ -9,7 +9,7 @@ import { isSecret, SECRET_MASK } from '../../config/mask.js'
 import { platformRelease } from '../../config/platform.js'
 import { parseSettingsYaml } from '../../config/yaml-file.js'
 import { ExitCode, OperatorError } from '../../errors.js'
-import type { NodePlan } from '../../node/settings-service.js'
+import type { NodePlan, NodeReports } from '../../node/settings-service.js'
 import type { CliContext } from '../context.js'
 import { table } from '../format.js'
 
@@ -29,7 +29,7 @@ interface HistoryReply {
   revision: number
   node: string
   records: HistoryRecord[]
-  rendered: Array<{ revision: number, settingsRevision: number, restart: string[], restarted: string[], failures: number }>
+  nodes: NodeReports[]
 }
 interface DiffReply { target: string, from: number, to: number, diff: SettingDiff[] }
 
@@ -211,14 +211,30 @@ function formatChange(r: ChangeReply): string {
   return `${head}\n${formatDiff(r.diff)}\nper node:\n${formatPlans(r.nodes)}`
 }
 
+/** What a node did for one revision: restarted services, failures, pending, or unknown (`-`: not in its recent reports). */
+function renderCell(n: NodeReports, revision: number): string {
+  if (n.reports === undefined) return '?'
+  const report = n.reports.findLast((x) => x.settingsRevision === revision)
+  if (report === undefined) return Math.max(0, ...n.reports.map((x) => x.settingsRevision)) < revision ? 'pending' : '-'
+  if (report.failures.length > 0) return `${report.failures.length} failed`
+  const parts = report.services === 'process'
+    ? [['restarted', report.restarted], ['started', report.started]] as const
+    : [['restart', report.restart]] as const
+  const text = parts.filter(([, list]) => list.length > 0).map(([verb, list]) => `${verb} ${list.join(',')}`).join('; ')
+  return text === '' ? 'unchanged' : text
+}
+
 function formatHistory(r: HistoryReply): string {
   if (r.records.length === 0) return 'No settings changes yet.'
-  const rendered = new Map<number, HistoryReply['rendered'][number]>()
-  for (const x of r.rendered) rendered.set(x.settingsRevision, x)
-  const rows = r.records.map((h) => {
-    const local = rendered.get(h.revision)
-    const here = local === undefined ? '-' : local.failures > 0 ? `${local.failures} failure(s)` : local.restart.length > 0 ? `restart ${local.restart.join(',')}` : 'ok'
-    return [String(h.revision), h.at, h.author, h.target, h.message, h.diff.map((d) => d.key).join(', '), here]
-  })
-  return `${table(['REV', 'TIME', 'AUTHOR', 'TARGET', 'MESSAGE', 'CHANGED', `ON ${r.node.toUpperCase()}`], rows)}`
+  const rows = r.records.map((h) => [
+    String(h.revision), h.at, h.author, h.target, h.message, h.diff.map((d) => d.key).join(', '),
+    ...r.nodes.map((n) => renderCell(n, h.revision))
+  ])
+  const unreachable = r.nodes.filter((n) => n.error !== undefined).map((n) => `${n.node}: ${n.error}`)
+  return [
+    table(['REV', 'TIME', 'AUTHOR', 'TARGET', 'MESSAGE', 'CHANGED', ...r.nodes.map((n) => n.node.toUpperCase())], rows),
+    ...(unreachable.length > 0 ? ['', `not answering (?): ${unreachable.join('; ')}`] : []),
+    '',
+    'per node: services restarted (or to restart, when services are not run) for that revision; - = not in its recent reports'
+  ].join('\n')
 }

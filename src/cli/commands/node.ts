@@ -5,15 +5,25 @@ import { type LocalSettings, parseLocalSettings, readBaseSettings, type Services
 import { initPlatform, joinPlatform, type RunningNode, startNode } from '../../node/lifecycle.js'
 import type { CliContext } from '../context.js'
 import { defaultNodeName, devDefaults, productionDefaults } from '../defaults.js'
-import { runUntilSignalled } from '../foreground.js'
+import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
 import { parseDuration, parseHostPorts, parseListen } from '../parse.js'
 
 /** init-platform, join-platform, start and dev: the commands that run a node in the foreground. */
 export function registerNodeCommands(program: Command, ctx: CliContext): void {
+  const exit: ForegroundExit = {}
+  // The node may end its own run: it left the platform (exit 0) or cannot safely go on (exit 70,
+  // so that a supervisor such as systemd restarts it from disk).
+  const hooks = {
+    onLeft: () => exit.end?.(0),
+    onFatal: (err: unknown) => {
+      ctx.io.err(`error PRYV_NODE_FATAL: the node stopped: ${(err as Error)?.message ?? String(err)}`)
+      exit.end?.(70)
+    }
+  }
   const foreground = async (start: () => Promise<RunningNode>, announce: (r: RunningNode) => Promise<void>): Promise<void> => {
     const running = await start()
     await announce(running)
-    ctx.setExitCode(await runUntilSignalled(running, ctx.io))
+    ctx.setExitCode(await runUntilSignalled(running, ctx.io, exit))
   }
   // The environment and --set are the node's local settings layers; parsed before anything starts.
   const localSettings = (o: { set: string[], services: ServicesMode }): LocalSettings => {
@@ -28,7 +38,8 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     announce: o.announce,
     dns: o.dns,
     log: createLogger(ctx.globals().logLevel),
-    settings: localSettings(o)
+    settings: localSettings(o),
+    ...hooks
   })
   const collect = (value: string, previous: string[]): string[] => [...previous, value]
   const addSettingsOptions = (cmd: Command, services: ServicesMode): Command => cmd
@@ -82,7 +93,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const settings = localSettings(o)
-      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(ctx.globals().logLevel), settings }), async (running) => {
+      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(ctx.globals().logLevel), settings, ...hooks }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       })
@@ -94,7 +105,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .action(async (o) => {
       const dataDir = program.getOptionValueSource('dataDir') === 'default' ? devDefaults.dataDir : ctx.globals().dataDir
       const log = createLogger(ctx.globals().logLevel)
-      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), log, settings: localSettings(o) }
+      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), log, settings: localSettings(o), ...hooks }
       const initialised = await new DataDir(dataDir).isInitialised()
       await foreground(() => initialised ? startNode(opts) : initPlatform({ ...opts, domain: devDefaults.domain }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound }))

@@ -118,6 +118,23 @@ export class WriterSet {
   }
 
   /**
+   * Refuses, on the leader, a demotion or removal that would leave the writer set without a voter:
+   * another full member must become a voter first.
+   */
+  vetoMembershipCommand(command: { kind: string, peerId?: string, role?: string }): OperatorError | undefined {
+    const leaving = command.kind === 'member.remove' || (command.kind === 'member.role' && command.role === 'observer')
+    if (!leaving || !command.peerId) return undefined
+    const voters = this.core.status().membership.voters
+    if (voters.includes(command.peerId) && voters.length === 1) {
+      return new OperatorError('PRYV_LAST_VOTER', 'This member is the writer set\'s only voter: demoting or removing it would stop all writes.', {
+        hint: 'Add or promote another full member first, and wait until `pryv-node status` shows it as a voter.',
+        exitCode: ExitCode.conflict
+      })
+    }
+    return undefined
+  }
+
+  /**
    * Proposes a command (its JSON text, already stamped) on the leader and resolves once it is
    * committed and applied here. Throws NotLeaderError when this node does not lead.
    */
@@ -236,7 +253,8 @@ export class WriterSet {
     }
   }
 
-  private async transferLeadership(waitMs: number): Promise<void> {
+  /** Hands leadership to the most up-to-date living voter, if this node leads; waits up to `waitMs`. */
+  async transferLeadership(waitMs: number): Promise<void> {
     const status = this.core.status()
     const candidates = status.membership.voters.filter((v) => v !== this.ctx.selfId && this.membership.view(v).alive)
     const to = candidates.sort((a, b) => (status.peers.get(b)?.match ?? 0) - (status.peers.get(a)?.match ?? 0))[0]

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Writer-set benchmark on loopback, real node processes:
+//   npm run build && node bench/writer-set.js [commits=300] [failoverTrials=20]
+// - commit latency: one client, sequential writes through a full node's API (its control socket),
+//   then through an observer (one more hop);
+// - failover: SIGKILL the leader, time until a write through a surviving full node succeeds; the
+//   killed node is restarted and the set healed before the next trial.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+const { callControl } = await import('../dist/control/client.js')
+const BIN = resolve(import.meta.dirname, '../bin/pryv-node.js')
+const commits = Number(process.argv[2] ?? 300)
+const trials = Number(process.argv[3] ?? 20)
+const root = mkdtempSync(join(tmpdir(), 'pn-ws-'))
+const procs = new Set()
+
+function startNode(dir, args) {
+  const proc = spawn(process.execPath, [BIN, '--data-dir', dir, ...args, '--listen', '127.0.0.1:0', '--dns', 'none', '--json'], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] })
+  procs.add(proc)
+  proc.on('exit', () => procs.delete(proc))
+  const ready = new Promise((res, rej) => {
+    createInterface({ input: proc.stdout }).on('line', (l) => { try { const e = JSON.parse(l); if (e.event === 'ready') res(e) } catch {} })
+    proc.on('exit', (c) => rej(new Error(`node exited ${c}`)))
+  })
+  return { proc, dir, ready }
+}
+const control = (n, method, params = {}, timeoutMs = 15000) => callControl(join(n.dir, 'control.sock'), method, params, timeoutMs)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] }
+const f1 = (x) => x.toFixed(1)
+
+async function healthy(nodes) {
+  for (;;) {
+    const all = await Promise.all(nodes.map((n) => control(n, 'status').catch(() => undefined)))
+    const leaders = all.filter((s) => s?.writerSet?.role === 'leader')
+    if (all.every(Boolean) && leaders.length === 1 && leaders[0].writerSet.voters.length === 3 && new Set(all.map((s) => s.revision)).size === 1) return all
+    await sleep(100)
+  }
+}
+
+try {
+  const full = [startNode(join(root, 'c1'), ['init-platform', '--domain', 'pryv.test', '--name', 'c1'])]
+  await full[0].ready
+  for (const name of ['c2', 'c3', 'o1']) {
+    const { invite } = await control(full[0], 'invite.create', { role: name.startsWith('o') ? 'observer' : 'full' })
+    const n = startNode(join(root, name), ['join-platform', invite, '--name', name])
+    await n.ready
+    if (name.startsWith('c')) full.push(n)
+    else full.observer = n
+  }
+  let statuses = await healthy(full)
+
+  const leaderOf = (all) => full[all.findIndex((s) => s.writerSet?.role === 'leader')]
+  const latency = async (node) => {
+    const xs = []
+    for (let i = 0; i < commits; i++) {
+      const t = performance.now()
+      await control(node, 'dns.users.set', { users: { [`u${i % 50}`]: 'c1' } })
+      xs.push(performance.now() - t)
+    }
+    return xs
+  }
+  const direct = await latency(leaderOf(statuses))
+  const follower = await latency(full.find((n) => n !== leaderOf(statuses)))
+  const viaObserver = await latency(full.observer)
+
+  const failover = []
+  for (let t = 0; t < trials; t++) {
+    statuses = await healthy(full)
+    const i = full.indexOf(leaderOf(statuses))
+    const survivor = full[(i + 1) % 3]
+    const killedAt = performance.now()
+    full[i].proc.kill('SIGKILL')
+    for (;;) {
+      try {
+        await control(survivor, 'dns.users.set', { users: { failover: 'c1' } }, 3000)
+        break
+      } catch { await sleep(5) }
+    }
+    failover.push(performance.now() - killedAt)
+    const dir = full[i].dir
+    await sleep(200)
+    full[i] = startNode(dir, ['start'])
+    await full[i].ready
+  }
+
+  console.log(`# writer set — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores (${cpus()[0].model})`)
+  console.log(`command: node bench/writer-set.js ${commits} ${trials}`)
+  console.log('')
+  console.log('| figure | p50 ms | p99 ms | goal |')
+  console.log('|---|---|---|---|')
+  console.log(`| commit latency, write on the leader (${commits} sequential) | ${f1(pct(direct, 50))} | ${f1(pct(direct, 99))} | p50 ≤ 5 |`)
+  console.log(`| commit latency, write on a follower (forwarded to the leader) | ${f1(pct(follower, 50))} | ${f1(pct(follower, 99))} | |`)
+  console.log(`| commit latency, write on an observer (nearest full node, then the leader) | ${f1(pct(viaObserver, 50))} | ${f1(pct(viaObserver, 99))} | one extra round trip |`)
+  console.log(`| leader SIGKILL → a write accepted again (${trials} trials) | ${f1(pct(failover, 50))} | ${f1(pct(failover, 99))} | p99 ≤ 1000 |`)
+} finally {
+  for (const p of procs) p.kill('SIGKILL')
+  rmSync(root, { recursive: true, force: true })
+}
