@@ -138,3 +138,41 @@ describe('membership changes from the CLI', () => {
     expect(members).toEqual(['core1'])
   })
 })
+
+describe('a dead voter is replaced with no operator action', () => {
+  const nodes: NodeProcess[] = []
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.kill()))
+    cleanupTempDirs()
+  })
+
+  it('promotes the spare full member and removes the dead voter', async () => {
+    const opts = [...LOOPBACK, '--replace-voters-after', '3s']
+    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...opts])
+    nodes.push(founder)
+    await founder.ready()
+    for (const name of ['core2', 'core3', 'core4']) {
+      const { invite } = await control(founder, 'invite.create', { role: 'full' }) as { invite: string }
+      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...opts])
+      nodes.push(node)
+      await node.ready()
+    }
+    const leaderView = async (): Promise<WriterSetStatus | undefined> =>
+      (await Promise.all(nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null).map(status))).map((s) => s.writerSet).find((w) => w?.role === 'leader') ?? undefined
+    await expect.poll(async () => { const w = await leaderView(); return w && [w.voters.length, w.learners.length] }, { timeout: 20_000, interval: 300 }).toEqual([3, 1])
+
+    const w = (await leaderView())!
+    const all = await Promise.all(nodes.map(status))
+    const victim = nodes[all.findIndex((s) => s.self.peerId !== w.leader && w.voters.includes(s.self.peerId))]!
+    const victimId = (await status(victim)).self.peerId
+    await victim.kill()
+
+    await expect.poll(async () => {
+      const now = await leaderView()
+      return now && { voters: now.voters.length, learners: now.learners.length, victimGone: !now.voters.includes(victimId) }
+    }, { timeout: 20_000, interval: 500 }).toEqual({ voters: 3, learners: 0, victimGone: true })
+    // Writes still commit through the healed set.
+    const r = await runCli(['--data-dir', founder.dataDir, 'dns', 'users', 'set', 'alice=core1'])
+    expect(r.code, r.stderr).toBe(0)
+  })
+})

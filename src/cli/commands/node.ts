@@ -31,7 +31,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     for (const w of warnings) ctx.io.err(`warning: ${w}`)
     return settings
   }
-  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], set: string[], services: ServicesMode }) => ({
+  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], set: string[], services: ServicesMode, replaceVotersAfter: number }) => ({
     dataDir: ctx.globals().dataDir,
     name: o.name,
     listen: o.listen,
@@ -39,13 +39,17 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     dns: o.dns,
     log: createLogger(ctx.globals().logLevel),
     settings: localSettings(o),
+    writerSetPolicy: writerSetPolicy(o),
     ...hooks
   })
   const collect = (value: string, previous: string[]): string[] => [...previous, value]
   const addSettingsOptions = (cmd: Command, services: ServicesMode): Command => cmd
     .option('--set <key=value>', 'a local setting of this node, above replicated values (repeatable)', collect, [])
     .addOption(new Option('--services <runtime>', 'run the rendered services as child processes, or only render them').choices(['process', 'none']).default(services))
-  const addNodeOptions = (cmd: Command): Command => addSettingsOptions(cmd, 'none')
+  const addWriterSetOptions = (cmd: Command): Command => cmd
+    .option('--replace-voters-after <duration>', 'how long a voter of the writer set may be unreachable before another full member replaces it', parseDuration, 30_000)
+  const writerSetPolicy = (o: { replaceVotersAfter: number }) => ({ deadVoterAfterMs: o.replaceVotersAfter })
+  const addNodeOptions = (cmd: Command): Command => addWriterSetOptions(addSettingsOptions(cmd, 'none'))
     .option('--name <name>', 'this node\'s name, a DNS label (<name>.<domain>)', defaultNodeName())
     .option('--listen <addrs>', 'mesh listen addresses (multiaddrs or ip:port, comma-separated)', parseListen, parseListen(productionDefaults.listen))
     .option('--announce <addrs>', 'addresses to announce to other members instead of the listen ones', parseListen)
@@ -85,15 +89,15 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       })
     })
 
-  addSettingsOptions(program.command('start')
-    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none')
+  addWriterSetOptions(addSettingsOptions(program.command('start')
+    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none'))
     .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const settings = localSettings(o)
-      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(ctx.globals().logLevel), settings, ...hooks }), async (running) => {
+      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       })
