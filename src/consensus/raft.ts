@@ -115,6 +115,11 @@ export class RaftCore {
     this.vote = hardState.vote
     this.setMembership(membership)
     this.membershipIndex = snapshotIndex
+    // The application's state already reflects entries up to `applied`, so the membership must too.
+    for (const e of this.log.entries(snapshotIndex + 1, Number.POSITIVE_INFINITY, applied + 1)) {
+      if (e.kind === 'membership') this.applyMembershipChange(e)
+    }
+    this.membershipIndex = applied
     this.prevHard = hardState
     this.prevSoft = { leader: null, role: 'follower' }
     this.becomeFollower(this.term, null)
@@ -215,7 +220,7 @@ export class RaftCore {
     if (to === this.id) return
     if (!this.voters.has(to)) throw new LeadershipTransferError(`${to} is not a voter`)
     if (this.transferee === to) return
-    this.info(`transferring leadership to ${to}`)
+    this.info(`transferring leadership to ${to} at term ${this.term}`)
     this.transferee = to
     this.electionElapsed = 0
     const pr = this.progress.get(to)!
@@ -612,7 +617,7 @@ export class RaftCore {
       return
     }
     const [hintIndex, hintTerm] = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm)
-    this.debug(`rejected append from ${m.from} at ${m.prevIndex}/${m.prevTerm}, hint ${hintIndex}/${hintTerm}`)
+    this.debug(`rejected append from ${m.from} at term ${this.term}: no entry ${m.prevIndex}/${m.prevTerm}, hint ${hintIndex}/${hintTerm}`)
     this.send({ type: 'appendResp', to: m.from, index: m.prevIndex, reject: true, hintIndex, hintTerm })
   }
 
@@ -628,7 +633,7 @@ export class RaftCore {
         // We already hold the snapshot's last entry: just commit up to it and keep the log.
         this.log.commitTo(s.index)
       } else {
-        this.info(`restoring snapshot at index ${s.index} (term ${s.term}) from ${m.from}`)
+        this.info(`restoring snapshot at term ${this.term}: index ${s.index} (term ${s.term}) from ${m.from}`)
         this.log.restore(s)
         this.setMembership(s.membership)
         this.membershipIndex = s.index
@@ -659,7 +664,7 @@ export class RaftCore {
     else if (wasPaused) this.sendAppend(m.from, true)
     while (this.sendAppend(m.from, false)) {}
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) {
-      this.info(`${m.from} has caught up, sending timeoutNow at term ${this.term}`)
+      this.info(`sending timeoutNow to ${m.from} at term ${this.term}: it has caught up`)
       this.send({ type: 'timeoutNow', to: m.from })
     }
   }
@@ -723,7 +728,7 @@ export class RaftCore {
       if (err instanceof SnapshotUnavailableError) return false
       throw err
     }
-    this.debug(`sending snapshot at index ${snapshot.index} to ${to}`)
+    this.debug(`sending snapshot to ${to} at term ${this.term}: index ${snapshot.index}`)
     this.send({ type: 'snapshot', to, snapshot })
     pr.becomeSnapshot(snapshot.index)
     return true
@@ -752,7 +757,7 @@ export class RaftCore {
     }
     this.setMembership({ voters: [...voters], learners: [...learners] })
     const m = this.currentMembership
-    this.info(`applied ${kind} ${node} at index ${e.index} (voters ${m.voters.join(',')}; learners ${m.learners.join(',') || '-'})`)
+    this.info(`applied ${kind} ${node} at term ${this.term}: index ${e.index} (voters ${m.voters.join(',')}; learners ${m.learners.join(',') || '-'})`)
     if (this.role !== 'leader') return
     if (!this.voters.has(this.id)) {
       this.info(`stepped down at term ${this.term}: no longer a voter`)

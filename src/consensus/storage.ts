@@ -103,7 +103,9 @@ export class MemoryStorage implements LogStorage {
     if (first > this.lastIndex() + 1) throw new UnavailableError(first, this.lastIndex())
     const kept = entries.filter((e) => e.index > this.compactedIndex)
     if (kept.length === 0) return
-    this.ents = this.ents.slice(0, kept[0]!.index - this.compactedIndex - 1).concat(kept)
+    const keep = kept[0]!.index - this.compactedIndex - 1
+    if (keep < this.ents.length) this.ents.length = keep
+    for (const e of kept) this.ents.push(e)
   }
 
   /** Replaces the whole log with a snapshot received from the leader. */

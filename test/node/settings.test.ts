@@ -91,8 +91,14 @@ describe('platform settings on three node processes', () => {
       expect(starts(node, 'demo-api')).toBe(1)
       await expect.poll(() => starts(node, 'demo-web'), { timeout: 10_000 }).toBe(2)
     }
-    const history = await cli(nodes[2]!, ['config', 'history', '--json'])
-    expect(JSON.parse(history.stdout).records.at(-1)).toMatchObject({ revision, author: 'core2', message: 'rename', target: 'platform' })
+    const history = JSON.parse((await cli(nodes[2]!, ['config', 'history', '--json'])).stdout)
+    expect(history.records.at(-1)).toMatchObject({ revision, author: 'core2', message: 'rename', target: 'platform' })
+    // Every member's own render result, as the node the command ran on gathered them.
+    for (const n of history.nodes) {
+      expect(n.reports.find((r: RenderReport) => r.settingsRevision === revision), n.node).toMatchObject({ restarted: ['demo-web'] })
+    }
+    const table = (await cli(nodes[2]!, ['config', 'history'])).stdout
+    expect(table).toMatch(new RegExp(`${revision} .*rename .*platform.name +restarted demo-web +restarted demo-web +restarted demo-web`))
   })
 
   it('a machine override changes the files of that node only', async () => {

@@ -66,6 +66,11 @@ export class NodeProcess {
     return new NodeProcess(proc, dataDir)
   }
 
+  /** A node process started some other way (e.g. inside a lab host), with piped stdout and stderr. */
+  static adopt(proc: ChildProcess, dataDir: string): NodeProcess {
+    return new NodeProcess(proc, dataDir)
+  }
+
   /** Resolves with the ready event, or rejects with the node's error output if it exits first. */
   async ready(timeoutMs = 30_000): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs
