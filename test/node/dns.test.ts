@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callControl } from '../../src/control/client.js'
+import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+
+const run = promisify(execFile)
+const hasDig = await run('dig', ['-v']).then(() => true, () => false)
+if (!hasDig) console.warn('[skip] platform DNS tests: dig is not installed (apt-get install bind9-dnsutils)')
+
+/** Each node on its own loopback address, so answers tell the nodes apart. */
+const IPS = ['127.0.0.11', '127.0.0.12', '127.0.0.13']
+
+describe.skipIf(!hasDig)('DNS answered by every node of a 3-node platform', () => {
+  const nodes: NodeProcess[] = []
+  const dnsPort: number[] = []
+
+  const dig = async (i: number, name: string, type = 'A'): Promise<string[]> => {
+    const { stdout } = await run('dig', [`@${IPS[i]}`, '-p', String(dnsPort[i]), '+short', '+tries=1', '+time=2', name, type])
+    return stdout.trim().split('\n').filter(Boolean)
+  }
+
+  beforeAll(async () => {
+    const args = (i: number): string[] => ['--listen', `${IPS[i]}:0`, '--dns', `${IPS[i]}:0`]
+    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...args(0)])
+    nodes.push(founder)
+    const ready = await founder.ready()
+    dnsPort.push(Number((ready.dns as string[])[0]!.split(':')[1]))
+    for (const i of [1, 2]) {
+      const { invite } = await callControl(`${founder.dataDir}/control.sock`, 'invite.create', { role: 'full' }) as { invite: string }
+      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', `core${i + 1}`, ...args(i)])
+      nodes.push(node)
+      dnsPort.push(Number(((await node.ready()).dns as string[])[0]!.split(':')[1]))
+    }
+    const set = await callControl(`${founder.dataDir}/control.sock`, 'dns.users.set', { users: { alice: 'core2' } })
+    expect(set).toBeTruthy()
+  })
+
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.kill()))
+    cleanupTempDirs()
+  })
+
+  it('gives the same answers on every node once they have the same revision', async () => {
+    const answers = async (i: number): Promise<string> => [
+      ...(await dig(i, 'core1.pryv.test')),
+      ...(await dig(i, 'core3.pryv.test')),
+      ...(await dig(i, 'alice.pryv.test')),
+      ...(await dig(i, 'pryv.test', 'NS')).sort(),
+      (await dig(i, 'pryv.test', 'SOA'))[0]!.split(' ')[2]!
+    ].join(' ')
+    await expect.poll(async () => new Set(await Promise.all([0, 1, 2].map(answers))).size, { timeout: 15_000, interval: 500 }).toBe(1)
+    expect(await answers(0)).toContain('core2.pryv.test. 127.0.0.12')
+    // A weighted service name spreads over the three nodes.
+    const seen = new Set<string>()
+    for (let q = 0; q < 60 && seen.size < 3; q++) for (const a of await dig(q % 3, 'reg.pryv.test')) seen.add(a)
+    expect([...seen].sort()).toEqual(IPS)
+  })
+
+  it('drops a killed node from weighted answers within seconds', async () => {
+    const before: Record<string, number> = {}
+    for (let q = 0; q < 30; q++) for (const a of await dig(q % 2, 'reg.pryv.test')) before[a] = (before[a] ?? 0) + 1
+    expect(before[IPS[2]!]).toBeGreaterThan(0)
+    await nodes[2]!.kill()
+    await expect.poll(async () => {
+      const drawn = new Set<string>()
+      for (let q = 0; q < 20; q++) for (const a of await dig(q % 2, 'reg.pryv.test')) drawn.add(a)
+      return drawn.has(IPS[2]!)
+    }, { timeout: 8_000, interval: 250 }).toBe(false)
+  })
+})
