@@ -19,6 +19,8 @@ interface Status {
   appliedOn: { count: number, of: number }
   members: StatusMember[]
   dns: string[]
+  writerSet: { role: string, term: number, leader: string | null, voters: string[], learners: string[] } | null
+  settings?: { revision?: number, restarted?: string[], failures?: unknown[] } | null
 }
 
 export function table(headers: string[], rows: string[][]): string {
@@ -40,11 +42,21 @@ export function formatStatus(s: Status): string {
   return [
     `platform ${s.platform.id}  domain ${s.platform.domain}  revision ${s.revision} applied on ${s.appliedOn.count}/${s.appliedOn.of}`,
     `dns      ${s.dns.length > 0 ? s.dns.join(' ') : 'off'}`,
+    `writers  ${writerSetLine(s)}`,
     '',
     table(['NAME', 'ROLE', 'STATE', 'LAST SEEN', 'REVISION', 'ADDRESSES', 'PEER ID'], rows),
     '',
     '* this node'
   ].join('\n')
+}
+
+function writerSetLine(s: Status): string {
+  const name = (peerId: string | null): string => s.members.find((m) => m.peerId === peerId)?.name ?? peerId ?? 'none'
+  const voters = s.writerSet?.voters ?? []
+  const learners = s.writerSet?.learners ?? []
+  const set = `voters ${voters.map(name).join(', ') || '-'}${learners.length > 0 ? `; learners ${learners.map(name).join(', ')}` : ''}`
+  if (!s.writerSet) return 'this node is an observer'
+  return `this node is ${s.writerSet.role} at term ${s.writerSet.term}; leader ${name(s.writerSet.leader)}; ${set}`
 }
 
 interface InviteRow { id: string, role: string, status: string, used: number, uses: number, expiresAt: string, createdBy: string }
