@@ -10,7 +10,10 @@ const nodes = new Map()
 for (const id of ids) {
   const storage = MemoryStorage.bootstrap(ids)
   let seed = id.charCodeAt(1)
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647)
+  const random = () => {
+    seed = (seed * 16807) % 2147483647
+    return seed / 2147483647
+  }
   nodes.set(id, { storage, core: new RaftCore({ id, random }, storage) })
 }
 let queue = []
@@ -64,6 +67,7 @@ for (const batch of [1, 16]) {
     deliver()
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9
+  if (applied < 3 * writes) throw new Error(`only ${applied} of ${3 * writes} applications happened`)
   console.log(`${batch} proposal(s) per round: ${(writes / s).toFixed(0)} writes/s committed on all 3, ${(bytes / writes).toFixed(0)} wire bytes per write`)
 }
 
