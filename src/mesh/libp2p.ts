@@ -1,4 +1,5 @@
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify, type Identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
@@ -18,6 +19,8 @@ export interface MeshInit {
   readonly listen: readonly string[]
   /** Multiaddrs to announce instead of the listen addresses (for NAT or wildcard listens). */
   readonly announce?: readonly string[]
+  /** Topics whose rejected messages lower the sender's score (invalid deliveries are penalised). */
+  readonly guardedTopics?: readonly string[]
 }
 
 /**
@@ -42,7 +45,16 @@ export async function createMesh(init: MeshInit): Promise<MeshNode> {
         emitSelf: false,
         // Every member is a direct peer on a private network: loopback test platforms put many
         // peers on one IP, which gossipsub would otherwise penalise.
-        scoreParams: { IPColocationFactorWeight: 0 }
+        scoreParams: {
+          IPColocationFactorWeight: 0,
+          topics: Object.fromEntries((init.guardedTopics ?? []).map((topic) => [topic, createTopicScoreParams({
+            topicWeight: 1,
+            timeInMeshWeight: 0.01,
+            timeInMeshQuantum: 1000,
+            invalidMessageDeliveriesWeight: -10,
+            invalidMessageDeliveriesDecay: 0.9
+          })]))
+        }
       })
     },
     start: false

@@ -10,7 +10,7 @@ import type { Command } from '../state/commands.js'
 import { Replica } from '../state/replica.js'
 import { StateStore } from '../state/store.js'
 import type { MemberRole } from '../state/types.js'
-import { type NodeContext, ownAddresses } from './context.js'
+import { type NodeContext, ownAddresses, topics } from './context.js'
 import type { DataDir, NodeConfig } from './data-dir.js'
 import { JoinService } from './join-service.js'
 import { defaultTimings, Membership, type MembershipTimings } from './membership.js'
@@ -113,7 +113,13 @@ export class PlatformNode {
     try {
       const state = await store.loadState()
       const replica = new Replica(state, store, init.config.platformId)
-      mesh = await createMesh({ privateKey: init.identity, platformKeyHex: init.config.platformKeyHex, listen: init.config.listen, announce: init.config.announce })
+      mesh = await createMesh({
+        privateKey: init.identity,
+        platformKeyHex: init.config.platformKeyHex,
+        listen: init.config.listen,
+        announce: init.config.announce,
+        guardedTopics: [topics.log(init.config.platformId), topics.heartbeat(init.config.platformId)]
+      })
       const node = new PlatformNode(init, store, mesh, replica)
       await node.startParts()
       return node

@@ -13,7 +13,7 @@ const logKey = (revision: number): string => `${LOG}${String(revision).padStart(
 
 /**
  * The platform log and the state applied from it, in one LevelDB. An entry and the records it changed
- * are written in one synced batch, so after a crash the state on disk is always exactly the state of
+ * are written in one batch, so after a crash the state on disk is always exactly the state of
  * the log's head.
  */
 export class StateStore {
@@ -60,7 +60,12 @@ export class StateStore {
     return state
   }
 
-  /** Persists an applied entry with the records it changed, durably (fsync) before returning. */
+  /**
+   * Persists an applied entry with the records it changed, atomically. Not fsynced: what a node has
+   * applied is always recoverable (a full node re-applies its synced consensus log from the cursor
+   * saved here; any node re-fetches entries from members), so an fsync here would only add latency
+   * to every write. A process crash loses nothing: LevelDB has handed the batch to the OS.
+   */
   async commit(entry: SignedEntry, state: PlatformState, changes: readonly StateChange[]): Promise<void> {
     const ops: Array<{ type: 'put', key: string, value: unknown } | { type: 'del', key: string }> = [{ type: 'put', key: logKey(entry.revision), value: entry }]
     for (const c of changes) {
@@ -73,7 +78,7 @@ export class StateStore {
       ops.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value })
     }
     ops.push({ type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, writers: state.writers, raft: state.raft } })
-    await this.db.batch(ops, { sync: true })
+    await this.db.batch(ops)
   }
 
   async getEntry(revision: number): Promise<SignedEntry | undefined> {

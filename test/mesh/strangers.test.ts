@@ -67,6 +67,9 @@ describe('strangers and forgeries', () => {
         return platform.node.replication.dropped['not-a-writer'] ?? 0
       }, { timeout: 5000, interval: 250 }).toBeGreaterThan(0)
       expect(platform.node.replica.revision).toBe(before)
+      // The sender's gossip score drops, so it soon gets no gossip and then is ignored altogether.
+      const score = (): number => (platform.node.mesh.services.pubsub as unknown as { getScore(id: string): number }).getScore(intruder.peerId.toString())
+      await expect.poll(score, { timeout: 5000, interval: 200 }).toBeLessThan(0)
       expect(platform.node.replica.state.headHash).not.toBe(entryHash(forged))
 
       await expect.poll(() => platform.node.mesh.getConnections(intruder.peerId).length, { timeout: 10_000, interval: 250 }).toBe(0)
