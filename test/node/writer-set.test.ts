@@ -176,3 +176,48 @@ describe('a dead voter is replaced with no operator action', () => {
     expect(r.code, r.stderr).toBe(0)
   })
 })
+
+describe('restarting every node', () => {
+  const nodes: NodeProcess[] = []
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.kill()))
+    cleanupTempDirs()
+  })
+
+  it('keeps every committed write, and the platform writes again once a majority is back', async () => {
+    const ports = await freePorts(4)
+    const listen = (i: number): string[] => ['--listen', `127.0.0.1:${ports[i]}`, '--dns', 'none']
+    nodes.push(NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...listen(0)]))
+    await nodes[0]!.ready()
+    for (const [i, role] of [[1, 'full'], [2, 'full'], [3, 'observer']] as const) {
+      const { invite } = await control(nodes[0]!, 'invite.create', { role }) as { invite: string }
+      nodes.push(NodeProcess.start(tempDir(), ['join-platform', invite, '--name', `n${i}`, ...listen(i)]))
+      await nodes[i]!.ready()
+    }
+    await expect.poll(async () => (await status(nodes[0]!)).writerSet?.voters.length, { timeout: 20_000, interval: 300 }).toBe(3)
+    for (let u = 0; u < 10; u++) await control(nodes[u % 4]!, 'dns.users.set', { users: { [`user${u}`]: 'core1' } })
+    const before = await status(nodes[3]!)
+
+    expect(await Promise.all(nodes.map((n) => n.stop()))).toEqual([0, 0, 0, 0])
+    for (let i = 0; i < 4; i++) nodes[i] = NodeProcess.start(nodes[i]!.dataDir, ['start', ...listen(i)])
+    await Promise.all(nodes.map((n) => n.ready()))
+
+    for (const n of nodes) {
+      expect((await status(n)).revision).toBeGreaterThanOrEqual(before.revision)
+      expect(Object.keys((await control(n, 'dns.users.get', {}) as { users: Record<string, string> }).users)).toHaveLength(10)
+    }
+    const r = await control(nodes[3]!, 'dns.users.set', { users: { after: 'core1' } }) as { revision: number }
+    expect(r.revision).toBeGreaterThan(before.revision)
+  })
+})
+
+async function freePorts(n: number): Promise<number[]> {
+  const { createServer } = await import('node:net')
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((res) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => res(s))
+  })))
+  const ports = servers.map((s) => (s.address() as { port: number }).port)
+  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))))
+  return ports
+}
