@@ -6,36 +6,13 @@
 //   everywhere: until every node reports (status.settings) that it rendered the change's revision and
 //   restarted the one consuming service (demo-web) through the process runtime.
 // Status is polled every 5 ms over each node's control socket, so figures include up to ~5 ms of polling.
-import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import { promisify } from 'node:util'
+import { control as call, header, lab, pct, sleep } from './lib/nodes.js'
 
-const run = promisify(execFile)
-const BIN = resolve(import.meta.dirname, '../bin/pryv-node.js')
 const count = Number(process.argv[2] ?? 5)
 const changes = Number(process.argv[3] ?? 30)
-const root = mkdtempSync(join(tmpdir(), 'pn-bench-'))
-const procs = []
 const NODE_ARGS = ['--listen', '127.0.0.1:0', '--dns', 'none', '--services', 'process']
-
-function startNode(dir, args) {
-  const proc = spawn(process.execPath, [BIN, '--data-dir', dir, ...args, ...NODE_ARGS, '--json'], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] })
-  procs.push(proc)
-  const ready = new Promise((res, rej) => {
-    createInterface({ input: proc.stdout }).on('line', (l) => { try { const e = JSON.parse(l); if (e.event === 'ready') res(e) } catch {} })
-    proc.on('exit', (c) => rej(new Error(`node exited ${c}`)))
-  })
-  return { proc, dir, ready }
-}
-
-const cli = async (dir, ...args) => JSON.parse((await run(process.execPath, [BIN, '--data-dir', dir, ...args, '--json'], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' } })).stdout)
-const { callControl } = await import('../dist/control/client.js')
-const control = (dir, method, params = {}) => callControl(join(dir, 'control.sock'), method, params)
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const l = lab()
+const control = (dir, method, params = {}) => call({ dir }, method, params)
 
 async function renderedEverywhere(nodes, revision) {
   for (;;) {
@@ -46,11 +23,11 @@ async function renderedEverywhere(nodes, revision) {
 }
 
 try {
-  const nodes = [startNode(join(root, 'n0'), ['init-platform', '--domain', 'pryv.test', '--name', 'n0'])]
+  const nodes = [l.start('n0', ['init-platform', '--domain', 'pryv.test', '--name', 'n0', ...NODE_ARGS])]
   await nodes[0].ready
   for (let i = 1; i < count; i++) {
-    const { invite } = await cli(nodes[0].dir, 'invite', 'create')
-    const n = startNode(join(root, `n${i}`), ['join-platform', invite, '--name', `n${i}`])
+    const { invite } = await control(nodes[0].dir, 'invite.create')
+    const n = l.start(`n${i}`, ['join-platform', invite, '--name', `n${i}`, ...NODE_ARGS])
     await n.ready
     nodes.push(n)
   }
@@ -71,9 +48,7 @@ try {
   }
 
   const f = (x) => x.toFixed(0)
-  console.log(`# settings change → rendered and restarted on every node — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores (${cpus()[0].model})`)
-  console.log(`command: node bench/settings.js ${count} ${changes}`)
-  console.log('')
+  console.log(header('settings change → rendered and restarted on every node', `node bench/settings.js ${count} ${changes}`))
   console.log('| figure | p50 | p99 | max |')
   console.log('|---|---|---|---|')
   console.log(`| change → committed on the writer, ms (${changes} changes) | ${f(pct(committedMs, 50))} | ${f(pct(committedMs, 99))} | ${f(Math.max(...committedMs))} |`)
@@ -81,7 +56,5 @@ try {
   console.log('')
   console.log(`only the consuming service (demo-web) restarted, on every node, every time: ${restartedOnly ? 'yes' : 'NO'}`)
 } finally {
-  for (const p of procs) p.kill('SIGTERM')
-  await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)))
-  rmSync(root, { recursive: true, force: true })
+  await l.close()
 }

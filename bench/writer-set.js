@@ -5,32 +5,12 @@
 //   then through an observer (one more hop);
 // - failover: SIGKILL the leader, time until a write through a surviving full node succeeds; the
 //   killed node is restarted and the set healed before the next trial.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
+import { control, header, lab, pct, sleep } from './lib/nodes.js'
 
-const { callControl } = await import('../dist/control/client.js')
-const BIN = resolve(import.meta.dirname, '../bin/pryv-node.js')
 const commits = Number(process.argv[2] ?? 300)
 const trials = Number(process.argv[3] ?? 20)
-const root = mkdtempSync(join(tmpdir(), 'pn-ws-'))
-const procs = new Set()
-
-function startNode(dir, args) {
-  const proc = spawn(process.execPath, [BIN, '--data-dir', dir, ...args, '--listen', '127.0.0.1:0', '--dns', 'none', '--json'], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] })
-  procs.add(proc)
-  proc.on('exit', () => procs.delete(proc))
-  const ready = new Promise((res, rej) => {
-    createInterface({ input: proc.stdout }).on('line', (l) => { try { const e = JSON.parse(l); if (e.event === 'ready') res(e) } catch {} })
-    proc.on('exit', (c) => rej(new Error(`node exited ${c}`)))
-  })
-  return { proc, dir, ready }
-}
-const control = (n, method, params = {}, timeoutMs = 15000) => callControl(join(n.dir, 'control.sock'), method, params, timeoutMs)
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] }
+const NODE_ARGS = ['--listen', '127.0.0.1:0', '--dns', 'none']
+const l = lab('pn-ws-')
 const f1 = (x) => x.toFixed(1)
 
 async function healthy(nodes) {
@@ -43,11 +23,11 @@ async function healthy(nodes) {
 }
 
 try {
-  const full = [startNode(join(root, 'c1'), ['init-platform', '--domain', 'pryv.test', '--name', 'c1'])]
+  const full = [l.start('c1', ['init-platform', '--domain', 'pryv.test', '--name', 'c1', ...NODE_ARGS])]
   await full[0].ready
   for (const name of ['c2', 'c3', 'o1']) {
     const { invite } = await control(full[0], 'invite.create', { role: name.startsWith('o') ? 'observer' : 'full' })
-    const n = startNode(join(root, name), ['join-platform', invite, '--name', name])
+    const n = l.start(name, ['join-platform', invite, '--name', name, ...NODE_ARGS])
     await n.ready
     if (name.startsWith('c')) full.push(n)
     else full.observer = n
@@ -82,15 +62,12 @@ try {
       } catch { await sleep(5) }
     }
     failover.push(performance.now() - killedAt)
-    const dir = full[i].dir
     await sleep(200)
-    full[i] = startNode(dir, ['start'])
+    full[i] = l.start(full[i].name, ['start', ...NODE_ARGS])
     await full[i].ready
   }
 
-  console.log(`# writer set — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores (${cpus()[0].model})`)
-  console.log(`command: node bench/writer-set.js ${commits} ${trials}`)
-  console.log('')
+  console.log(header('writer set', `node bench/writer-set.js ${commits} ${trials}`))
   console.log('| figure | p50 ms | p99 ms | goal |')
   console.log('|---|---|---|---|')
   console.log(`| commit latency, write on the leader (${commits} sequential) | ${f1(pct(direct, 50))} | ${f1(pct(direct, 99))} | p50 ≤ 5 |`)
@@ -98,6 +75,5 @@ try {
   console.log(`| commit latency, write on an observer (nearest full node, then the leader) | ${f1(pct(viaObserver, 50))} | ${f1(pct(viaObserver, 99))} | one extra round trip |`)
   console.log(`| leader SIGKILL → a write accepted again (${trials} trials) | ${f1(pct(failover, 50))} | ${f1(pct(failover, 99))} | p99 ≤ 1000 |`)
 } finally {
-  for (const p of procs) p.kill('SIGKILL')
-  rmSync(root, { recursive: true, force: true })
+  await l.close()
 }

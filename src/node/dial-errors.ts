@@ -13,6 +13,9 @@ export function explainDialError(err: unknown): string {
   }
   visit(err, 0)
   const text = all.map((x) => `${x?.name ?? ''} ${x?.code ?? ''} ${x?.message ?? ''}`).join(' ')
+  const timedOut = /TimeoutError|AbortError|timed? ?out|aborted/i.test(text)
+  // A handshake cut short by a timeout also surfaces as EncryptionFailedError: that is not a wrong key.
+  if (/EncryptionFailed/.test(text) && timedOut) return 'the secure handshake did not finish in time (the member may be overloaded or the network slow)'
   if (/EncryptionFailed/.test(text)) return 'the platform key does not match (the invite is for another platform, or its key changed)'
   if (/ECONNREFUSED/.test(text)) return 'connection refused (no pryv-node listens there)'
   if (/EHOSTUNREACH|ENETUNREACH/.test(text)) return 'host unreachable'

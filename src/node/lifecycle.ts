@@ -1,7 +1,6 @@
 import { promises as fs } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ExitCode, OperatorError, operatorErrorFromJSON } from '../errors.js'
-import type { Logger } from '../log.js'
 import { newIdentity, newPlatformKeyHex } from '../mesh/keys.js'
 import { callRpc, Protocols } from '../mesh/rpc.js'
 import { decodeInvite } from '../membership/invite.js'
@@ -9,25 +8,16 @@ import { isValidNodeName } from '../state/commands.js'
 import { DataDir, type NodeConfig } from './data-dir.js'
 import { explainDialError } from './dial-errors.js'
 import type { JoinRequest } from './join-service.js'
-import type { MembershipTimings } from './membership.js'
-import type { WriterSetPolicy } from './writer-set/policy.js'
 import type { SettingsValues } from '../config/layers.js'
-import type { LocalSettings } from './settings-local.js'
-import { newPlatformId, PlatformNode } from './platform-node.js'
+import { newPlatformId, type NodeRunOptions, PlatformNode } from './platform-node.js'
 
-export interface CommonNodeOptions {
+/** What running a node takes besides its data dir's files; the rest is passed on to PlatformNode. */
+export interface CommonNodeOptions extends NodeRunOptions {
   readonly dataDir: string
   readonly name: string
   readonly listen: readonly string[]
   readonly announce?: readonly string[]
   readonly dns: readonly string[]
-  readonly log: Logger
-  readonly timings?: MembershipTimings
-  readonly writerSetPolicy?: Partial<WriterSetPolicy>
-  readonly onFatal?: (err: unknown) => void
-  readonly onLeft?: () => void
-  /** Local settings layers (env, --set) and how services run. */
-  readonly settings?: LocalSettings
 }
 
 export interface RunningNode {
@@ -95,14 +85,14 @@ export async function joinPlatform(opts: CommonNodeOptions & { invite: string })
 }
 
 /** Starts a node that was initialised or joined before: same identity, same membership. */
-export async function startNode(opts: Partial<Pick<CommonNodeOptions, 'listen' | 'dns' | 'announce'>> & Pick<CommonNodeOptions, 'dataDir' | 'log' | 'timings' | 'settings' | 'writerSetPolicy' | 'onFatal' | 'onLeft'>): Promise<RunningNode> {
+export async function startNode(opts: Partial<Pick<CommonNodeOptions, 'listen' | 'dns' | 'announce'>> & NodeRunOptions & { readonly dataDir: string }): Promise<RunningNode> {
   const dataDir = new DataDir(opts.dataDir)
   const stored = await dataDir.readConfig()
   const config: NodeConfig = { ...stored, listen: opts.listen ?? stored.listen, dns: opts.dns ?? stored.dns, announce: opts.announce ?? stored.announce }
   const identity = await dataDir.readIdentity()
   const release = await dataDir.lock()
   try {
-    const node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings, settings: opts.settings, writerSetPolicy: opts.writerSetPolicy, onFatal: opts.onFatal, onLeft: opts.onLeft })
+    const node = await PlatformNode.start({ ...opts, dataDir, config, identity })
     return { node, stop: async () => { await node.stop(); await release() } }
   } catch (err) {
     await release()
@@ -137,7 +127,7 @@ async function createNode(
   const identity = await newIdentity()
   let node: PlatformNode | undefined
   try {
-    node = await PlatformNode.start({ dataDir, config, identity, log: opts.log, timings: opts.timings, settings: opts.settings, writerSetPolicy: opts.writerSetPolicy, onFatal: opts.onFatal, onLeft: opts.onLeft })
+    node = await PlatformNode.start({ ...opts, dataDir, config, identity })
     await setup(node)
     await dataDir.writeNode(config, identity)
     const running = node

@@ -22,10 +22,14 @@ import { type LocalSettings, NO_LOCAL_SETTINGS } from './settings-local.js'
 import { parseChangeRequest, parseDiffRequest, parseGetRequest, parseRollbackRequest, SettingsService } from './settings-service.js'
 import { Writes } from './writes.js'
 
-export interface PlatformNodeInit {
+export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
   readonly config: NodeConfig
   readonly identity: PrivateKey
+}
+
+/** How a node runs, whatever its data dir: logging, timings, policies, local settings, hooks. */
+export interface NodeRunOptions {
   readonly log: Logger
   readonly timings?: MembershipTimings
   readonly writerSetPolicy?: Partial<WriterSetPolicy>

@@ -1,0 +1,61 @@
+// Shared by the benchmark harnesses: real node processes on loopback, their control sockets, and
+// the percentile and header helpers every table uses.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+const BIN = resolve(import.meta.dirname, '../../bin/pryv-node.js')
+const { callControl } = await import('../../dist/control/client.js')
+
+/** A scratch directory and every node process started in it; `close()` kills them and removes it. */
+export function lab(prefix = 'pn-bench-') {
+  const root = mkdtempSync(join(tmpdir(), prefix))
+  const procs = new Set()
+  return {
+    root,
+    /** Starts `pryv-node --data-dir <root>/<name> ...args --json`; `ready` resolves with the ready event. */
+    start(name, args) {
+      const dir = join(root, name)
+      const proc = spawn(process.execPath, [BIN, '--data-dir', dir, ...args, '--json'], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] })
+      procs.add(proc)
+      proc.on('exit', () => procs.delete(proc))
+      const ready = new Promise((res, rej) => {
+        createInterface({ input: proc.stdout }).on('line', (l) => {
+          try {
+            const e = JSON.parse(l)
+            if (e.event === 'ready') res(e)
+          } catch {}
+        })
+        proc.on('exit', (c) => rej(new Error(`node ${name} exited ${c}`)))
+      })
+      return { name, dir, proc, ready }
+    },
+    /** Stops every node gracefully (SIGTERM, SIGKILL after 5 s) and removes the directory. */
+    async close() {
+      const exits = [...procs].map((p) => new Promise((r) => p.once('exit', r)))
+      for (const p of procs) p.kill('SIGTERM')
+      const force = setTimeout(() => { for (const p of procs) p.kill('SIGKILL') }, 5000)
+      await Promise.all(exits)
+      clearTimeout(force)
+      rmSync(root, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Calls a method of a node's control socket (the API the CLI uses). */
+export const control = (node, method, params = {}, timeoutMs = 15_000) => callControl(join(node.dir, 'control.sock'), method, params, timeoutMs)
+
+/** Nearest-rank percentile. */
+export function pct(xs, p) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** The first lines of every result table: what ran, where, and the command that made it. */
+export function header(title, command) {
+  return `# ${title} — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores (${cpus()[0].model})\ncommand: ${command}\n`
+}
