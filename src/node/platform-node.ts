@@ -84,7 +84,7 @@ export class PlatformNode {
     this.writes = new Writes(this.ctx, this.membership)
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
     this.dns = new DnsService(this.ctx, this.membership)
-    this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command))
+    this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
     this.control = new ControlServer(init.dataDir.controlSocket, {
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),

@@ -19,6 +19,8 @@ export interface LocalSettings {
   /** `--set group.name=value`, repeatable; highest precedence. */
   readonly cli: SettingsValues
   readonly services: ServicesMode
+  /** How many members restart the same service at once after a settings change (rolling waves). */
+  readonly restartBudget?: number
 }
 
 export const NO_LOCAL_SETTINGS: LocalSettings = { env: {}, cli: {}, services: 'none' }

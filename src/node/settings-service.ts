@@ -65,6 +65,12 @@ const RENDER_REPORTS_KEPT = 50
 const STOP_TIMEOUT_MS = 2000
 /** Members answer with their recent render reports, for `config history` on any node. */
 export const SETTINGS_REPORTS_PROTOCOL = '/pryv/settings-reports/1.0.0'
+/** Members that restart the same service at once, by default. */
+const DEFAULT_RESTART_BUDGET = 1
+const WAVE_TIMEOUT_MS = 60_000
+const WAVE_POLL_MS = 100
+const RESTART_JITTER_MS = 200
+const HEALTHY_TIMEOUT_MS = 30_000
 const REPORTS_TIMEOUT_MS = 2000
 
 /** One node's render results as `config history` shows them. */
@@ -112,7 +118,9 @@ export class SettingsService {
     private readonly ctx: NodeContext,
     private readonly dataDir: string,
     private readonly local: LocalSettings,
-    private readonly submit: (command: Command) => Promise<unknown>
+    private readonly submit: (command: Command) => Promise<unknown>,
+    /** Whether a member is up (from the mesh's liveness): the restart waves do not wait for dead ones. */
+    private readonly isAlive: (peerId: string) => boolean
   ) {}
 
   async start(): Promise<void> {
@@ -211,7 +219,9 @@ export class SettingsService {
             await this.startService(service)
             started.push(service)
           } else if (restart.includes(service)) {
+            await this.waitForTurn(settingsRevision)
             await this.runtime.restart(service, { timeoutMs: STOP_TIMEOUT_MS })
+            await this.runtime.waitHealthy(service, AbortSignal.timeout(HEALTHY_TIMEOUT_MS))
             restarted.push(service)
           }
         } catch (err) {
@@ -237,6 +247,40 @@ export class SettingsService {
     if (written.length > 0 || removed.length > 0 || failures.length > 0) {
       const level = failures.length > 0 ? 'warn' : 'info'
       this.ctx.log[level]({ revision, written: written.length, removed: removed.length, restart, restarted, failures: failures.map((f) => f.message) }, 'service configuration rendered')
+    }
+  }
+
+  /**
+   * Rolling restarts: members restart in waves of `restartBudget`, in order of name, so that a change
+   * never takes a service down on every node at once. A wave starts once every living member of the
+   * waves before it reports this settings revision rendered and its services restarted and healthy;
+   * a little jitter spreads the members of one wave.
+   */
+  private async waitForTurn(settingsRevision: number): Promise<void> {
+    const budget = Math.max(1, this.local.restartBudget ?? DEFAULT_RESTART_BUDGET)
+    const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
+    const index = members.findIndex((m) => m.peerId === this.ctx.selfId)
+    const earlier = members.slice(0, Math.floor(index / budget) * budget)
+    const deadline = Date.now() + WAVE_TIMEOUT_MS
+    let pending = earlier
+    while (pending.length > 0 && !this.stopped) {
+      if (Date.now() > deadline) {
+        this.ctx.log.warn({ waitingFor: pending.map((m) => m.name), settingsRevision }, 'restarting without waiting any longer for earlier members')
+        break
+      }
+      const done = await Promise.all(pending.map((m) => this.isAlive(m.peerId) ? this.reportedAtLeast(m.peerId, settingsRevision) : true))
+      pending = pending.filter((_, i) => !done[i])
+      if (pending.length > 0) await sleep(WAVE_POLL_MS)
+    }
+    if (earlier.length > 0) await sleep(Math.random() * RESTART_JITTER_MS)
+  }
+
+  private async reportedAtLeast(peerId: string, settingsRevision: number): Promise<boolean> {
+    try {
+      const reply = await callRpc(this.ctx.mesh, peerIdFromString(peerId), SETTINGS_REPORTS_PROTOCOL, {}, AbortSignal.timeout(REPORTS_TIMEOUT_MS)) as { reports?: RenderReport[] }
+      return (reply.reports ?? []).some((r) => r.settingsRevision >= settingsRevision)
+    } catch {
+      return false
     }
   }
 
@@ -545,4 +589,8 @@ export function parseRollbackRequest(p: Record<string, unknown>): Parameters<Set
 /** Control-socket parameters of `settings.diff`. */
 export function parseDiffRequest(p: Record<string, unknown>): Parameters<SettingsService['diff']>[0] {
   return { from: optionalRevision(p.from), to: optionalRevision(p.to), machine: optionalString(p.machine, 'The node') }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
 }

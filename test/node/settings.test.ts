@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callControl } from '../../src/control/client.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 
-interface RenderReport { revision: number, settingsRevision: number, written: string[], restart: string[], restarted: string[], started: string[], failures: unknown[] }
+interface RenderReport { revision: number, settingsRevision: number, at: string, written: string[], restart: string[], restarted: string[], started: string[], failures: unknown[] }
 interface Status { revision: number, settings: RenderReport | null }
 
 const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none', '--services', 'process']
@@ -91,6 +91,9 @@ describe('platform settings on three node processes', () => {
       expect(starts(node, 'demo-api')).toBe(1)
       await expect.poll(() => starts(node, 'demo-web'), { timeout: 10_000 }).toBe(2)
     }
+    // Rolling restart (budget 1): each member restarted only after the one before it (by name) was done.
+    const finished = reports.map((r) => Date.parse(r.at))
+    expect(finished).toEqual([...finished].sort((a, b) => a - b))
     const history = JSON.parse((await cli(nodes[2]!, ['config', 'history', '--json'])).stdout)
     expect(history.records.at(-1)).toMatchObject({ revision, author: 'core2', message: 'rename', target: 'platform' })
     // Every member's own render result, as the node the command ran on gathered them.

@@ -6,7 +6,7 @@ import { initPlatform, joinPlatform, type RunningNode, startNode } from '../../n
 import type { CliContext } from '../context.js'
 import { defaultNodeName, devDefaults, productionDefaults } from '../defaults.js'
 import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
-import { parseDuration, parseHostPorts, parseListen } from '../parse.js'
+import { parseDuration, parseHostPorts, parseListen, parsePositiveInt } from '../parse.js'
 
 /** init-platform, join-platform, start and dev: the commands that run a node in the foreground. */
 export function registerNodeCommands(program: Command, ctx: CliContext): void {
@@ -26,10 +26,10 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     ctx.setExitCode(await runUntilSignalled(running, ctx.io, exit))
   }
   // The environment and --set are the node's local settings layers; parsed before anything starts.
-  const localSettings = (o: { set: string[], services: ServicesMode }): LocalSettings => {
+  const localSettings = (o: { set: string[], services: ServicesMode, restartBudget?: number }): LocalSettings => {
     const { settings, warnings } = parseLocalSettings(process.env, o.set, o.services)
     for (const w of warnings) ctx.io.err(`warning: ${w}`)
-    return settings
+    return { ...settings, restartBudget: o.restartBudget }
   }
   const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], set: string[], services: ServicesMode, replaceVotersAfter: number }) => ({
     dataDir: ctx.globals().dataDir,
@@ -45,6 +45,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
   const collect = (value: string, previous: string[]): string[] => [...previous, value]
   const addSettingsOptions = (cmd: Command, services: ServicesMode): Command => cmd
     .option('--set <key=value>', 'a local setting of this node, above replicated values (repeatable)', collect, [])
+    .option('--restart-budget <n>', 'how many members restart the same service at once after a settings change', parsePositiveInt, 1)
     .addOption(new Option('--services <runtime>', 'run the rendered services as child processes, or only render them').choices(['process', 'none']).default(services))
   const addWriterSetOptions = (cmd: Command): Command => cmd
     .option('--replace-voters-after <duration>', 'how long a voter of the writer set may be unreachable before another full member replaces it', parseDuration, 30_000)
