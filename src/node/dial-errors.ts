@@ -1,3 +1,5 @@
+export const KEY_MISMATCH = 'the platform key does not match'
+
 /** Says in an operator's words why dialling a member failed. */
 export function explainDialError(err: unknown): string {
   type Failure = { name?: string, message?: string, code?: string, errors?: unknown[], cause?: unknown }
@@ -13,10 +15,12 @@ export function explainDialError(err: unknown): string {
   }
   visit(err, 0)
   const text = all.map((x) => `${x?.name ?? ''} ${x?.code ?? ''} ${x?.message ?? ''}`).join(' ')
-  const timedOut = /TimeoutError|AbortError|timed? ?out|aborted/i.test(text)
-  // A handshake cut short by a timeout also surfaces as EncryptionFailedError: that is not a wrong key.
-  if (/EncryptionFailed/.test(text) && timedOut) return 'the secure handshake did not finish in time (the member may be overloaded or the network slow)'
-  if (/EncryptionFailed/.test(text)) return 'the platform key does not match (the invite is for another platform, or its key changed)'
+  // A wrong platform key garbles the handshake; the remote resets it or lets it time out, so a
+  // timed-out handshake may also be an overloaded member: say both.
+  if (/EncryptionFailed/.test(text) && /TimeoutError|AbortError|timed? ?out|aborted/i.test(text)) {
+    return `${KEY_MISMATCH} or the member did not finish the handshake in time (overloaded or slow network)`
+  }
+  if (/EncryptionFailed/.test(text)) return `${KEY_MISMATCH} (the invite is for another platform, or its key changed)`
   if (/ECONNREFUSED/.test(text)) return 'connection refused (no pryv-node listens there)'
   if (/EHOSTUNREACH|ENETUNREACH/.test(text)) return 'host unreachable'
   if (/Timeout|ETIMEDOUT|aborted/i.test(text)) return 'no answer in time'

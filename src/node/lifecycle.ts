@@ -6,7 +6,7 @@ import { callRpc, Protocols } from '../mesh/rpc.js'
 import { decodeInvite } from '../membership/invite.js'
 import { isValidNodeName } from '../state/commands.js'
 import { DataDir, type NodeConfig } from './data-dir.js'
-import { explainDialError } from './dial-errors.js'
+import { explainDialError, KEY_MISMATCH } from './dial-errors.js'
 import type { JoinRequest } from './join-service.js'
 import type { SettingsValues } from '../config/layers.js'
 import { newPlatformId, type NodeRunOptions, PlatformNode } from './platform-node.js'
@@ -72,11 +72,11 @@ export async function joinPlatform(opts: CommonNodeOptions & { invite: string })
       opts.log.info({ revision: node.replica.revision }, 'joined the platform')
       return
     }
-    const keyMismatch = failures.length > 0 && failures.every((f) => f.includes('platform key does not match'))
+    const keyMismatch = failures.length > 0 && failures.every((f) => f.includes(KEY_MISMATCH))
     throw new OperatorError(keyMismatch ? 'PRYV_PLATFORM_KEY_MISMATCH' : 'PRYV_PLATFORM_UNREACHABLE',
       keyMismatch ? 'The members named in the invite reject this platform key.' : 'No member named in the invite could be reached.', {
         hint: keyMismatch
-          ? 'The invite does not belong to the platform at those addresses: create a new invite there.'
+          ? `The invite does not belong to the platform at those addresses: create a new invite there (or, if those members are overloaded, try again).\nTried:\n  ${failures.join('\n  ')}`
           : `Tried:\n  ${failures.join('\n  ')}\nCheck that those members run and that this machine can reach them (firewall, addresses), or create an invite on a member that is reachable.`,
         exitCode: ExitCode.unreachable,
         details: { tried: failures }
