@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 // Write → applied on every node, at several platform sizes, over real libp2p on loopback:
 //   npm run build && node bench/fanout.js [sizes=5,20,50] [writes=50]
-// Three full nodes run as separate processes; the observers are lighter in-process nodes (one process
-// holds them all, each with its own libp2p node, LevelDB and data dir), so their apply times are read
-// exactly. A write is made on the leader; "applied everywhere" is when the last observer applied it.
-import { join } from 'node:path'
+// Three full nodes run as separate processes; the observers are lighter in-process nodes, a few per
+// host process (bench/lib/observer-host.js), each with its own libp2p node, LevelDB and data dir. A
+// write is made on the leader; "applied everywhere" is when every host reports all its observers
+// applied it (one IPC round trip included).
+import { fork } from 'node:child_process'
+import { resolve } from 'node:path'
 import { control, header, lab, pct, sleep } from './lib/nodes.js'
 
-await import('../dist/polyfill.js')
-const { joinPlatform } = await import('../dist/node/lifecycle.js')
-const { createLogger } = await import('../dist/log.js')
 const sizes = (process.argv[2] ?? '5,20,50').split(',').map(Number)
 const writes = Number(process.argv[3] ?? 50)
 const NODE_ARGS = ['--listen', '127.0.0.1:0', '--dns', 'none']
+const OBSERVERS_PER_HOST = 8
+
+/** Sends one IPC request to a host process and resolves with its first reply. */
+function ask(host, msg) {
+  return new Promise((res) => {
+    host.once('message', res)
+    host.send(msg)
+  })
+}
 
 async function platform(size) {
   const l = lab('pn-fan-')
@@ -23,13 +31,16 @@ async function platform(size) {
     await n.ready
     full.push(n)
   }
-  const observers = []
   const { invite } = await control(full[0], 'invite.create', { role: 'observer', uses: 1000 })
-  const log = createLogger('silent')
-  for (let i = 0; i < size - 3; i++) {
-    observers.push(await joinPlatform({ dataDir: join(l.root, `o${i}`), name: `o${i}`, listen: ['/ip4/127.0.0.1/tcp/0'], dns: [], log, invite }))
+  const hosts = []
+  for (let first = 0; first < size - 3; first += OBSERVERS_PER_HOST) {
+    const host = fork(resolve(import.meta.dirname, 'lib/observer-host.js'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    await new Promise((r) => host.once('message', r))
+    const names = Array.from({ length: Math.min(OBSERVERS_PER_HOST, size - 3 - first) }, (_, k) => `o${first + k}`)
+    await ask(host, { join: { invite, names, root: l.root } })
+    hosts.push(host)
   }
-  return { full, observers, stop: async () => { await Promise.all(observers.map((o) => o.stop())); await l.close() } }
+  return { full, hosts, stop: async () => { await Promise.all(hosts.map((h) => new Promise((r) => { h.once('exit', r); h.send({ stop: true }) }))); await l.close() } }
 }
 
 console.log(header('write → applied on every node', `node bench/fanout.js ${sizes.join(',')} ${writes}`))
@@ -46,7 +57,7 @@ for (const size of sizes) {
     for (let w = 0; w < writes; w++) {
       const t0 = performance.now()
       const { revision } = await control(leader, 'dns.users.set', { users: { [`u${w}`]: 'c1' } })
-      await Promise.all(p.observers.map((o) => o.node.replica.waitFor(revision)))
+      await Promise.all(p.hosts.map((h) => ask(h, { waitFor: revision })))
       lat.push(performance.now() - t0)
       await sleep(20)
     }

@@ -1,0 +1,28 @@
+// A child process of bench/fanout.js holding several in-process observer nodes (a single process
+// cannot hold fifty libp2p nodes: their shared WebAssembly memory runs out). Driven over IPC:
+//   { join: { invite, names, root } } → { joined: n }
+//   { waitFor: revision }             → { applied: revision } once every observer here applied it
+//   { stop: true }                    → exits after stopping its observers
+import { join } from 'node:path'
+
+await import('../../dist/polyfill.js')
+const { joinPlatform } = await import('../../dist/node/lifecycle.js')
+const { createLogger } = await import('../../dist/log.js')
+const log = createLogger('silent')
+const observers = []
+
+process.on('message', async (msg) => {
+  if (msg.join) {
+    for (const name of msg.join.names) {
+      observers.push(await joinPlatform({ dataDir: join(msg.join.root, name), name, listen: ['/ip4/127.0.0.1/tcp/0'], dns: [], log, invite: msg.join.invite }))
+    }
+    process.send({ joined: observers.length })
+  } else if (msg.waitFor !== undefined) {
+    await Promise.all(observers.map((o) => o.node.replica.waitFor(msg.waitFor)))
+    process.send({ applied: msg.waitFor })
+  } else if (msg.stop) {
+    await Promise.all(observers.map((o) => o.stop()))
+    process.exit(0)
+  }
+})
+process.send({ ready: true })
