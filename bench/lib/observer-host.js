@@ -26,3 +26,7 @@ process.on('message', async (msg) => {
   }
 })
 process.send({ ready: true })
+const { isBenignLibp2pRace } = await import('../../dist/mesh/library-races.js')
+process.on('uncaughtException', (err) => {
+  if (!isBenignLibp2pRace(err)) throw err
+})

@@ -1,3 +1,4 @@
+import { isBenignLibp2pRace } from '../mesh/library-races.js'
 import type { RunningNode } from '../node/lifecycle.js'
 import type { Io } from './io.js'
 
@@ -19,6 +20,8 @@ export async function runUntilSignalled(running: RunningNode, io: Io, exit: Fore
       running.stop().then(() => {
         process.off('SIGTERM', onSignal)
         process.off('SIGINT', onSignal)
+        process.off('uncaughtException', onUncaught)
+        process.off('unhandledRejection', onUncaught)
         resolve(code)
       }, (err) => {
         io.err(`shutdown failed: ${(err as Error).message}`)
@@ -32,8 +35,18 @@ export async function runUntilSignalled(running: RunningNode, io: Io, exit: Fore
       }
       finish(0)
     }
+    // Anything thrown outside our own calls is a bug, except libp2p's known race: exit 70 so that a
+    // supervisor restarts the node from disk.
+    const onUncaught = (err: unknown): void => {
+      if (isBenignLibp2pRace(err)) return
+      io.err(`error PRYV_NODE_FATAL: unexpected failure, stopping: ${(err as Error)?.stack ?? String(err)}`)
+      process.exitCode = 70
+      finish(70)
+    }
     exit.end = finish
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
+    process.on('uncaughtException', onUncaught)
+    process.on('unhandledRejection', onUncaught)
   })
 }

@@ -36,7 +36,9 @@ export async function createMesh(init: MeshInit): Promise<MeshNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionProtector: preSharedKey({ psk: swarmKey(init.platformKeyHex) }),
-    connectionManager: { maxConnections: 300 },
+    // Every member dials every other: a platform of N nodes brings N-1 inbound connections per node,
+    // in bursts when nodes start together (and all from one address on a loopback test platform).
+    connectionManager: { maxConnections: 300, inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100 },
     services: {
       identify: identify(),
       ping: ping(),
