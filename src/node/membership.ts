@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { decodeJson, encodeJson } from '../mesh/json.js'
 import { type Heartbeat, LivenessTracker, type LivenessView, parseHeartbeat } from '../mesh/liveness.js'
+import type { Member } from '../state/types.js'
 import { type NodeContext, ownAddresses, topics } from './context.js'
 
 export interface MembershipTimings {
@@ -105,11 +107,10 @@ export class Membership {
     }
   }
 
-  /** Dials every member this node has no connection to, with per-member exponential backoff. */
+  /** Dials the members this node keeps connections to (see meshNeighbours), with per-member exponential backoff. */
   async connectMembers(): Promise<void> {
     const now = this.ctx.monotonic()
-    for (const member of this.ctx.replica.state.members.values()) {
-      if (member.peerId === this.ctx.selfId) continue
+    for (const member of meshNeighbours(this.ctx.selfId, [...this.ctx.replica.state.members.values()])) {
       const peerId = peerIdFromString(member.peerId)
       if (this.ctx.mesh.getConnections(peerId).length > 0) {
         this.nextDialAt.delete(member.peerId)
@@ -141,3 +142,24 @@ export class Membership {
   }
 }
 
+
+/** Observers connected to each observer besides the full members: enough for gossip (D = 6). */
+export const OBSERVER_NEIGHBOURS = 8
+
+/**
+ * Whom a node keeps a connection to. Full members connect to every member; an observer connects to
+ * the full members (its writes go there) and to a few other observers, chosen by a hash of both ids,
+ * so that the number of connections stays linear in the size of the platform while gossip still
+ * reaches everyone. Every node computes the same choice, so the links are stable across restarts.
+ */
+export function meshNeighbours(self: string, members: readonly Member[]): Member[] {
+  const others = members.filter((m) => m.peerId !== self)
+  const me = members.find((m) => m.peerId === self)
+  if (!me || me.role === 'full') return others
+  const observers = others.filter((m) => m.role !== 'full')
+    .map((m) => ({ m, rank: createHash('sha256').update([self, m.peerId].sort().join('|')).digest('hex') }))
+    .sort((a, b) => a.rank.localeCompare(b.rank))
+    .slice(0, OBSERVER_NEIGHBOURS)
+    .map((x) => x.m)
+  return [...others.filter((m) => m.role === 'full'), ...observers]
+}
