@@ -56,6 +56,7 @@ export class Membership {
     })
     this.ctx.replica.on('applied', (_entry, command) => {
       if (command.kind === 'member.join' || command.kind === 'platform.create') void this.connectMembers()
+      if (command.kind === 'member.remove') this.liveness.forget(command.peerId)
     })
     this.timers.push(setInterval(() => this.publishHeartbeat(), this.timings.heartbeatMs))
     this.timers.push(setInterval(() => {

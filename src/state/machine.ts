@@ -131,9 +131,13 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       return { result: { ok: true }, changes: [{ type: 'member', id: m.peerId }] }
     }
     case 'member.remove': {
+      const name = state.members.get(cmd.peerId)!.name
       state.members.delete(cmd.peerId)
       state.writers = fullMembers(state)
-      return { result: { ok: true }, changes: [{ type: 'member', id: cmd.peerId }] }
+      // Its overrides would otherwise pass to a future member that takes the same name.
+      const changes: StateChange[] = [{ type: 'member', id: cmd.peerId }]
+      if (state.machineSettings.delete(name)) changes.push({ type: 'machineSettings', id: name })
+      return { result: { ok: true }, changes }
     }
     case 'invite.create': {
       const invite: InviteRecord = {

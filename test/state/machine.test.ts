@@ -42,3 +42,14 @@ describe('applying membership commands', () => {
     expect(applyCommand(s, join('B', 'b')).result).toMatchObject({ ok: false, code: 'PRYV_INVITE_REVOKED' })
   })
 })
+
+describe('removing a member', () => {
+  it('drops its machine overrides with it, and refuses to remove the last full member', () => {
+    const s = platform()
+    applyCommand(s, join('B', 'b'))
+    s.machineSettings.set('b', { 'demo.x': 1 })
+    expect(applyCommand(s, { kind: 'member.remove', peerId: 'B', at: 20, author: 'A' }).changes).toEqual([{ type: 'member', id: 'B' }, { type: 'machineSettings', id: 'b' }])
+    expect(s.machineSettings.has('b')).toBe(false)
+    expect(applyCommand(s, { kind: 'member.remove', peerId: 'A', at: 21, author: 'A' }).result).toMatchObject({ ok: false, code: 'PRYV_LAST_FULL_MEMBER' })
+  })
+})
