@@ -273,14 +273,19 @@ export interface DecodeOptions {
   readonly maxBytes?: number
 }
 
+/** Every encoding starts with the codec version; a different one is refused, never guessed at. */
+function readVersion(r: Reader): void {
+  const version = r.u8('version')
+  if (version !== CODEC_VERSION) throw new MalformedMessageError(`unsupported codec version ${version} (this build reads version ${CODEC_VERSION})`)
+}
+
 /** Decodes and validates one message. Throws MalformedMessageError (with a reason) for any bad input. */
 export function decodeMessage(bytes: Uint8Array, options: DecodeOptions = {}): Message {
   if (!(bytes instanceof Uint8Array)) throw new MalformedMessageError('input is not a Uint8Array')
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   if (bytes.length > maxBytes) throw new MalformedMessageError(`message is ${bytes.length} bytes (at most ${maxBytes})`)
   const r = new Reader(bytes)
-  const version = r.u8('version')
-  if (version !== CODEC_VERSION) throw new MalformedMessageError(`unsupported codec version ${version} (this build reads version ${CODEC_VERSION})`)
+  readVersion(r)
   const code = r.u8('message type')
   const type = TYPES_BY_CODE.get(code)
   if (type === undefined) throw new MalformedMessageError(`unknown message type ${code}`)
@@ -369,8 +374,7 @@ export function encodeEntry(e: Entry): Uint8Array {
 
 export function decodeEntry(bytes: Uint8Array): Entry {
   const r = new Reader(bytes)
-  const version = r.u8('version')
-  if (version !== CODEC_VERSION) throw new MalformedMessageError(`unsupported codec version ${version} (this build reads version ${CODEC_VERSION})`)
+  readVersion(r)
   const index = r.uint('entry index')
   const term = r.uint('entry term')
   const e: Entry = { index, term, kind: entryKind(r), data: r.bytes('entry data') }
@@ -391,8 +395,7 @@ export function encodeHardState(h: HardState): Uint8Array {
 
 export function decodeHardState(bytes: Uint8Array): HardState {
   const r = new Reader(bytes)
-  const version = r.u8('version')
-  if (version !== CODEC_VERSION) throw new MalformedMessageError(`unsupported codec version ${version} (this build reads version ${CODEC_VERSION})`)
+  readVersion(r)
   const term = r.uint('term')
   const commit = r.uint('commit')
   const vote = r.bool('vote flag') ? r.nodeId('vote') : null
@@ -410,8 +413,7 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
 
 export function decodeSnapshot(bytes: Uint8Array): Snapshot {
   const r = new Reader(bytes)
-  const version = r.u8('version')
-  if (version !== CODEC_VERSION) throw new MalformedMessageError(`unsupported codec version ${version} (this build reads version ${CODEC_VERSION})`)
+  readVersion(r)
   const s = readSnapshot(r)
   r.end()
   return s
