@@ -1,8 +1,9 @@
 import type { ChangeTarget, PlatformSettings, SettingsChange } from './change.js'
 import type { SettingsValues } from './layers.js'
 import type { ServiceTemplates } from './render.js'
-import type { Schema } from './schema.js'
-import { demoSchema } from './schemas/demo.js'
+import { defineSchema, type Schema, type SchemaDef } from './schema.js'
+import { demoSchemaDef } from './schemas/demo.js'
+import { dnsSettingsGroup } from './schemas/pryv-io.js'
 import { demoTemplates } from './templates/demo.js'
 import { type ChangeValidation, validateChange } from './validate.js'
 
@@ -12,7 +13,15 @@ export interface PlatformRelease {
   readonly templates: readonly ServiceTemplates[]
 }
 
-const DEMO_RELEASE: PlatformRelease = { schema: demoSchema, templates: demoTemplates }
+/**
+ * The node's own settings (its DNS server) are part of every release's schema, whatever the release
+ * ships, so that every platform's zone is built from the same keys.
+ */
+function withNodeSettings(def: SchemaDef): Schema {
+  return defineSchema({ ...def, groups: { ...def.groups, dns: dnsSettingsGroup } })
+}
+
+const DEMO_RELEASE: PlatformRelease = { schema: withNodeSettings(demoSchemaDef), templates: demoTemplates }
 
 /**
  * The release every platform runs with. Until releases are built and replicated, this is the demo

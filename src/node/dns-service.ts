@@ -4,7 +4,10 @@ import { compileZone } from '../dns/compile.js'
 import { ExitCode, OperatorError } from '../errors.js'
 import type { NodeContext } from './context.js'
 import type { Membership } from './membership.js'
-import { zoneFromState } from './zone.js'
+import { effectiveSettings } from '../config/layers.js'
+import { platformRelease } from '../config/platform.js'
+import { PLATFORM_SETTINGS_KEY } from '../state/types.js'
+import { dnsSettings, zoneFromState } from './zone.js'
 
 /**
  * Runs the node's authoritative DNS server on the zone derived from the replicated state: users are
@@ -62,7 +65,9 @@ export class DnsService {
 
   private spec(): ReturnType<typeof zoneFromState> {
     const self = { peerId: this.ctx.selfId, name: this.ctx.config.name, role: 'full' as const, addresses: [], joinedAt: 0 }
-    return zoneFromState(this.ctx.config.domain, this.ctx.replica.state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses))
+    const state = this.ctx.replica.state
+    const settings = effectiveSettings(platformRelease().schema, { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) }).values
+    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), dnsSettings(settings))
   }
 
   private recompile(): void {

@@ -1,4 +1,5 @@
-import type { AcmeChallengeSpec, WeightedNameSpec, ZoneSpec } from '../dns/zone-spec.js'
+import { type PryvCustomEntries, pryvCustomEntriesToRecords } from '../dns/pryv-entries.js'
+import type { AcmeChallengeSpec, StaticRecord, WeightedNameSpec, ZoneSpec } from '../dns/zone-spec.js'
 import type { Member, PlatformState } from '../state/types.js'
 
 /**
@@ -21,24 +22,80 @@ export function memberIps(addresses: readonly string[]): string[] {
  * The DNS zone as every node derives it from the same replicated state: the same revision gives the
  * same zone on every node. Liveness is not part of it: it is applied on top as target health.
  */
-export function zoneFromState(domain: string, state: PlatformState, self: Member, addressesOf: (m: Member) => readonly string[]): ZoneSpec {
+export function zoneFromState(domain: string, state: PlatformState, self: Member, addressesOf: (m: Member) => readonly string[], settings: DnsSettings = NO_DNS_SETTINGS): ZoneSpec {
   const members = [...state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
   const nodes = members.map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
   const full = members.filter((m) => m.role === 'full')
   // Before the node has the platform's state (while founding or joining), it names only itself.
-  const nameServers = (full.length > 0 ? full : [self]).map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
+  const nameServers = settings.nameServers.length > 0
+    ? settings.nameServers.map((ns) => ({ name: `${ns.name}.`, addresses: [ns.ip] }))
+    : (full.length > 0 ? full : [self]).map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
   const weighted: WeightedNameSpec[] = DEFAULT_SERVICE_NAMES.map((name) => ({
     name,
     targets: full.map((m) => ({ id: m.peerId, addresses: memberIps(addressesOf(m)), weight: 1, healthy: true })).filter((t) => t.addresses.length > 0)
   })).filter((w) => w.targets.length > 0)
   const acme: AcmeChallengeSpec[] = [...state.acmeChallenges.values()].map((c) => ({ name: c.name, value: c.value, expiresAtMs: c.expiresAt }))
+  const apexA = settings.rootA.length > 0 ? settings.rootA : [...new Set(nameServers.flatMap((n) => n.addresses))]
+  const records: StaticRecord[] = [
+    ...apexA.map((address): StaticRecord => ({ name: '@', type: address.includes(':') ? 'AAAA' : 'A', address })),
+    ...settings.rootTxt.map((text): StaticRecord => ({ name: '@', type: 'TXT', text })),
+    ...settings.mx.flatMap((mx): StaticRecord[] => [
+      { name: '@', type: 'MX', preference: mx.priority, exchange: `${mx.name}.`, ...(mx.ttl ? { ttl: mx.ttl } : {}) },
+      ...(mx.ip && inZone(mx.name, domain) ? [{ name: `${mx.name}.`, type: 'A' as const, address: mx.ip }] : [])
+    ]),
+    ...(settings.caaIssuer ? [{ name: '@', type: 'CAA' as const, tag: 'issue', value: settings.caaIssuer }] : []),
+    ...pryvCustomEntriesToRecords(settings.customEntries, domain)
+  ]
+  // A name given static records in the settings is no longer a default weighted service name.
+  const staticNames = new Set(records.map((r) => relativeName(r.name, domain)))
+  const ttl = settings.ttl
   return {
     domain,
     serial: state.revision % 2 ** 32,
     nameServers,
     nodes,
-    weighted,
+    records,
+    weighted: weighted.filter((w) => !staticNames.has(w.name)),
     users: state.dnsUsers,
-    acme
+    acme,
+    ...(ttl ? { ttl: { A: ttl, AAAA: ttl, CNAME: ttl, MX: ttl, TXT: ttl, CAA: ttl, SRV: ttl, NS: ttl, SOA: ttl, HINFO: ttl, user: ttl } } : {})
   }
+}
+
+/** The `dns.*` settings of the platform (replicated, so every node builds the same zone). */
+export interface DnsSettings {
+  readonly ttl?: number
+  readonly nameServers: ReadonlyArray<{ name: string, ip: string }>
+  readonly rootA: readonly string[]
+  readonly rootTxt: readonly string[]
+  readonly mx: ReadonlyArray<{ name: string, ip?: string, priority: number, ttl?: number }>
+  readonly caaIssuer?: string
+  readonly customEntries: PryvCustomEntries
+}
+
+export const NO_DNS_SETTINGS: DnsSettings = { nameServers: [], rootA: [], rootTxt: [], mx: [], customEntries: {} }
+
+/** Reads the `dns.*` keys of effective settings (values already validated against the schema). */
+export function dnsSettings(values: Readonly<Record<string, unknown>>): DnsSettings {
+  return {
+    ttl: values['dns.ttl'] as number | undefined,
+    nameServers: (values['dns.nameServers'] as DnsSettings['nameServers'] | undefined) ?? [],
+    rootA: (values['dns.rootA'] as string[] | undefined) ?? [],
+    rootTxt: (values['dns.rootTxt'] as string[] | undefined) ?? [],
+    mx: (values['dns.mx'] as DnsSettings['mx'] | undefined) ?? [],
+    caaIssuer: (values['dns.caaIssuer'] as string | null | undefined) ?? undefined,
+    customEntries: (values['dns.customEntries'] as PryvCustomEntries | undefined) ?? {}
+  }
+}
+
+/** "www", "www.pryv.test." → "www"; the apex → "@". */
+function relativeName(name: string, domain: string): string {
+  const n = name.toLowerCase().replace(/\.$/, '')
+  if (!name.endsWith('.')) return n
+  return n === domain ? '@' : n.endsWith(`.${domain}`) ? n.slice(0, -domain.length - 1) : n
+}
+
+function inZone(name: string, domain: string): boolean {
+  const n = name.toLowerCase().replace(/\.$/, '')
+  return n === domain || n.endsWith(`.${domain}`)
 }

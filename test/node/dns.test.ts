@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callControl } from '../../src/control/client.js'
-import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+import { BIN, cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
 
 const run = promisify(execFile)
 const hasDig = await run('dig', ['-v']).then(() => true, () => false)
@@ -55,6 +55,22 @@ describe.skipIf(!hasDig)('DNS answered by every node of a 3-node platform', () =
     const seen = new Set<string>()
     for (let q = 0; q < 60 && seen.size < 3; q++) for (const a of await dig(q % 3, 'reg.pryv.test')) seen.add(a)
     expect([...seen].sort()).toEqual(IPS)
+  })
+
+  it('serves apex TXT, MX with glue, CAA and custom entries from the platform\'s dns.* settings, on every node', async () => {
+    const r = await run(process.execPath, [BIN, '--data-dir', nodes[0]!.dataDir, 'config', 'set',
+      'dns.rootTxt=["v=spf1 -all"]',
+      'dns.mx=[{"name":"mail.pryv.test","ip":"127.0.0.5","priority":10}]',
+      'dns.customEntries={"files":{"ip":"127.0.0.6"}}',
+      '-m', 'dns records'], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' } })
+    expect(r.stderr).toBe('')
+    for (const i of [0, 1, 2]) {
+      await expect.poll(() => dig(i, 'pryv.test', 'TXT'), { timeout: 10_000, interval: 250 }).toEqual(['"v=spf1 -all"'])
+      expect(await dig(i, 'pryv.test', 'MX')).toEqual(['10 mail.pryv.test.'])
+      expect(await dig(i, 'mail.pryv.test')).toEqual(['127.0.0.5'])
+      expect(await dig(i, 'pryv.test', 'CAA')).toEqual(['0 issue "letsencrypt.org"'])
+      expect(await dig(i, 'files.pryv.test')).toEqual(['127.0.0.6'])
+    }
   })
 
   it('drops a killed node from weighted answers within seconds', async () => {

@@ -48,6 +48,36 @@ const languages: TypeSpec = { type: 'map', values: str }
 const auditFilter = { methods: { include: ['all'], exclude: [] } }
 const integrity: TypeSpec = { type: 'object', fields: { isActive: bool, algorithm: { type: 'enum', values: ['sha256', 'sha512'] } } }
 
+/**
+ * Settings of the DNS server every node runs (consumed by the node itself, not by a service): part of
+ * every release's schema, so that the zone can be built the same way on every platform.
+ */
+export const dnsSettingsGroup: SchemaDef['groups'][string] = {
+  title: 'DNS',
+  settings: {
+    ttl: setting(int(1, 604800), { description: 'TTL of every record the platform serves, in seconds.', consumers: [DNS], default: 300 }),
+    port: setting({ type: 'integer', format: 'port' }, { description: 'DNS port (UDP and TCP).', consumers: [DNS], scope: 'both', default: 53 }),
+    aliasDomains: setting(listOf(hostname), { description: 'Other domains answered like the main one (legacy names).', consumers: [DNS], default: [] }),
+    nameServers: setting(listOf({ type: 'object', fields: { name: hostname, ip: ipv4 } }), {
+      description: 'NS records and glue for the domain; [] = every node as dns<n>.<domain>.',
+      consumers: [DNS],
+      default: []
+    }),
+    rootA: setting(listOf(ipv4), { description: 'A records of the bare domain; [] = every node.', consumers: [DNS], default: [] }),
+    rootTxt: setting(listOf(str), { description: 'TXT records of the bare domain (SPF, site verification).', consumers: [DNS], default: [] }),
+    mx: setting(
+      listOf({ type: 'object', fields: { name: hostname, ip: { ...ipv4, optional: true }, priority: int(0, 65535), ttl: { ...int(1, 604800), optional: true } } }),
+      { description: 'MX records of the domain.', consumers: [DNS], default: [] }
+    ),
+    caaIssuer: setting(hostname, { description: 'Certificate authority allowed in the CAA record.', consumers: [DNS], default: 'letsencrypt.org' }),
+    customEntries: setting(json, {
+      description: 'Extra static entries: { "<label>": { ip | alias | description | mail | nameserver } } (service-register format).',
+      consumers: [DNS],
+      default: {}
+    })
+  }
+}
+
 export const pryvIoSchemaDef: SchemaDef = {
   name: 'pryv.io',
   groups: {
@@ -139,31 +169,7 @@ export const pryvIoSchemaDef: SchemaDef = {
         assetsUrl: setting(url, { description: 'Branding assets (index.json); null = the default assets.', consumers: [CORE, REGISTER, AUTH_APP], default: null, nullable: true })
       }
     },
-    dns: {
-      title: 'DNS',
-      settings: {
-        ttl: setting(int(1, 604800), { description: 'TTL of every record the platform serves, in seconds.', consumers: [DNS], default: 300 }),
-        port: setting({ type: 'integer', format: 'port' }, { description: 'DNS port (UDP and TCP).', consumers: [DNS], scope: 'both', default: 53 }),
-        aliasDomains: setting(listOf(hostname), { description: 'Other domains answered like the main one (legacy names).', consumers: [DNS], default: [] }),
-        nameServers: setting(listOf({ type: 'object', fields: { name: hostname, ip: ipv4 } }), {
-          description: 'NS records and glue for the domain; [] = every node as dns<n>.<domain>.',
-          consumers: [DNS],
-          default: []
-        }),
-        rootA: setting(listOf(ipv4), { description: 'A records of the bare domain; [] = every node.', consumers: [DNS], default: [] }),
-        rootTxt: setting(listOf(str), { description: 'TXT records of the bare domain (SPF, site verification).', consumers: [DNS], default: [] }),
-        mx: setting(
-          listOf({ type: 'object', fields: { name: hostname, ip: { ...ipv4, optional: true }, priority: int(0, 65535), ttl: { ...int(1, 604800), optional: true } } }),
-          { description: 'MX records of the domain.', consumers: [DNS], default: [] }
-        ),
-        caaIssuer: setting(hostname, { description: 'Certificate authority allowed in the CAA record.', consumers: [DNS], default: 'letsencrypt.org' }),
-        customEntries: setting(json, {
-          description: 'Extra static entries: { "<label>": { ip | alias | description | mail | nameserver } } (service-register format).',
-          consumers: [DNS],
-          default: {}
-        })
-      }
-    },
+    dns: dnsSettingsGroup,
     email: {
       title: 'Email',
       settings: {
