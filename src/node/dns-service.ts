@@ -67,7 +67,7 @@ export class DnsService {
     const self = { peerId: this.ctx.selfId, name: this.ctx.config.name, role: 'full' as const, addresses: [], joinedAt: 0 }
     const state = this.ctx.replica.state
     const settings = effectiveSettings(platformRelease().schema, { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) }).values
-    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), dnsSettings(settings))
+    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), dnsSettings(settings, state.machineSettings))
   }
 
   private recompile(): void {

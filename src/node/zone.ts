@@ -32,7 +32,8 @@ export function zoneFromState(domain: string, state: PlatformState, self: Member
     : (full.length > 0 ? full : [self]).map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
   const weighted: WeightedNameSpec[] = DEFAULT_SERVICE_NAMES.map((name) => ({
     name,
-    targets: full.map((m) => ({ id: m.peerId, addresses: memberIps(addressesOf(m)), weight: 1, healthy: true })).filter((t) => t.addresses.length > 0)
+    subsetSize: settings.subsetSize,
+    targets: full.map((m) => ({ id: m.peerId, addresses: memberIps(addressesOf(m)), weight: settings.weightOf(m.name), healthy: true })).filter((t) => t.addresses.length > 0)
   })).filter((w) => w.targets.length > 0)
   const acme: AcmeChallengeSpec[] = [...state.acmeChallenges.values()].map((c) => ({ name: c.name, value: c.value, expiresAtMs: c.expiresAt }))
   const apexA = settings.rootA.length > 0 ? settings.rootA : [...new Set(nameServers.flatMap((n) => n.addresses))]
@@ -71,13 +72,22 @@ export interface DnsSettings {
   readonly mx: ReadonlyArray<{ name: string, ip?: string, priority: number, ttl?: number }>
   readonly caaIssuer?: string
   readonly customEntries: PryvCustomEntries
+  readonly subsetSize?: number
+  /** A node's weight in weighted answers (its machine override of `dns.weight`, else the platform's). */
+  readonly weightOf: (node: string) => number
 }
 
-export const NO_DNS_SETTINGS: DnsSettings = { nameServers: [], rootA: [], rootTxt: [], mx: [], customEntries: {} }
+export const NO_DNS_SETTINGS: DnsSettings = { nameServers: [], rootA: [], rootTxt: [], mx: [], customEntries: {}, weightOf: () => 1 }
 
-/** Reads the `dns.*` keys of effective settings (values already validated against the schema). */
-export function dnsSettings(values: Readonly<Record<string, unknown>>): DnsSettings {
+/**
+ * Reads the `dns.*` keys of the platform's effective settings (values already validated against the
+ * schema), with each node's own override of `dns.weight`.
+ */
+export function dnsSettings(values: Readonly<Record<string, unknown>>, machineOverrides: ReadonlyMap<string, Readonly<Record<string, unknown>>> = new Map()): DnsSettings {
+  const platformWeight = (values['dns.weight'] as number | undefined) ?? 1
   return {
+    subsetSize: values['dns.subsetSize'] as number | undefined,
+    weightOf: (node) => (machineOverrides.get(node)?.['dns.weight'] as number | undefined) ?? platformWeight,
     ttl: values['dns.ttl'] as number | undefined,
     nameServers: (values['dns.nameServers'] as DnsSettings['nameServers'] | undefined) ?? [],
     rootA: (values['dns.rootA'] as string[] | undefined) ?? [],

@@ -73,6 +73,17 @@ describe.skipIf(!hasDig)('DNS answered by every node of a 3-node platform', () =
     }
   })
 
+  it('drains a node from weighted answers with its dns.weight=0 machine override', async () => {
+    const cli = (args: string[]) => run(process.execPath, [BIN, '--data-dir', nodes[0]!.dataDir, 'config', ...args], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' } })
+    await cli(['set', 'dns.weight=0', '--machine', 'core1', '-m', 'drain core1'])
+    await expect.poll(async () => {
+      const drawn = new Set<string>()
+      for (let q = 0; q < 30; q++) for (const a of await dig(q % 3, 'reg.pryv.test')) drawn.add(a)
+      return [...drawn].sort()
+    }, { timeout: 10_000, interval: 250 }).toEqual([IPS[1], IPS[2]])
+    await cli(['unset', 'dns.weight', '--machine', 'core1', '-m', 'undrain core1'])
+  })
+
   it('drops a killed node from weighted answers within seconds', async () => {
     // Both remaining nodes first see core3 up (heard its heartbeats) and draw it.
     for (const i of [0, 1]) {

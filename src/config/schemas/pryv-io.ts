@@ -70,6 +70,13 @@ export const dnsSettingsGroup: SchemaDef['groups'][string] = {
       { description: 'MX records of the domain.', consumers: [DNS], default: [] }
     ),
     caaIssuer: setting(hostname, { description: 'Certificate authority allowed in the CAA record.', consumers: [DNS], default: 'letsencrypt.org' }),
+    weight: setting(int(0, 1000), {
+      description: 'Share of the weighted service names (reg, sw, …) this node answers for; 0 drains it. Set per machine.',
+      consumers: [DNS],
+      scope: 'both',
+      default: 1
+    }),
+    subsetSize: setting(int(1, 16), { description: 'How many nodes one answer for a weighted service name holds.', consumers: [DNS], default: 1 }),
     customEntries: setting(json, {
       description: 'Extra static entries: { "<label>": { ip | alias | description | mail | nameserver } } (service-register format).',
       consumers: [DNS],
