@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['./src/polyfill.ts'],
-    testTimeout: 30_000,
+    // Generous: multi-process tests share 2 cores with whatever else runs on the machine.
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     // Multi-process tests start real nodes; two cores cannot run many files at once.
     maxWorkers: 2,

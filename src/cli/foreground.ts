@@ -39,7 +39,13 @@ export async function runUntilSignalled(running: RunningNode, io: Io, exit: Fore
     // supervisor restarts the node from disk.
     const onUncaught = (err: unknown): void => {
       if (isBenignLibp2pRace(err)) return
-      io.err(`error PRYV_NODE_FATAL: unexpected failure, stopping: ${(err as Error)?.stack ?? String(err)}`)
+      if (isStorageFailure(err)) {
+        // An expected failure (full disk, failing device): say what to do, no stack.
+        io.err(`error PRYV_STORAGE_FAILED: the node's database cannot be written, stopping: ${(err as Error).message}`)
+        io.err('  hint: check the free space and permissions of the data dir, then start the node again (`pryv-node start`); nothing committed is lost.')
+      } else {
+        io.err(`error PRYV_NODE_FATAL: unexpected failure, stopping: ${(err as Error)?.stack ?? String(err)}`)
+      }
       process.exitCode = 70
       finish(70)
     }
@@ -49,4 +55,12 @@ export async function runUntilSignalled(running: RunningNode, io: Io, exit: Fore
     process.on('uncaughtException', onUncaught)
     process.on('unhandledRejection', onUncaught)
   })
+}
+
+/** LevelDB reports I/O failures (ENOSPC, EIO…) and corruption with these codes, on the error or its cause. */
+function isStorageFailure(err: unknown): boolean {
+  for (let e = err as { code?: unknown, cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === 'LEVEL_IO_ERROR' || e.code === 'LEVEL_CORRUPTION') return true
+  }
+  return false
 }

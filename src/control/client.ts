@@ -30,6 +30,12 @@ export async function callControl(socketPath: string, method: string, params: Re
       }
     })
   })
+  if (line.trim() === '') {
+    throw new OperatorError('PRYV_NODE_NO_REPLY', `The local node closed the connection without answering "${method}": it may have stopped.`, {
+      hint: 'Look at the node\'s log (its last lines say why it stopped), then start it again with `pryv-node start`.',
+      exitCode: ExitCode.unreachable
+    })
+  }
   let reply: { result?: unknown, error?: Record<string, unknown> }
   try {
     reply = JSON.parse(line)

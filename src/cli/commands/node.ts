@@ -17,6 +17,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     onLeft: () => exit.end?.(0),
     onFatal: (err: unknown) => {
       ctx.io.err(`error PRYV_NODE_FATAL: the node stopped: ${(err as Error)?.message ?? String(err)}`)
+      ctx.io.err('  hint: check the free space and permissions of the data dir and the log above, then start the node again (`pryv-node start`).')
       exit.end?.(70)
     }
   }
