@@ -10,6 +10,12 @@ import { PLATFORM_SETTINGS_KEY } from '../state/types.js'
 import { dnsSettings, zoneFromState } from './zone.js'
 
 /**
+ * Commands that change what the zone is compiled from (members and their addresses, ACME, settings).
+ * Others (invites, read barriers) must not cost a recompile: with 100k users it takes ~150 ms.
+ */
+const ZONE_INPUTS: ReadonlySet<string> = new Set(['platform.create', 'member.join', 'member.addresses', 'member.role', 'member.remove', 'acme.set', 'acme.remove', 'settings.change'])
+
+/**
  * Runs the node's authoritative DNS server on the zone derived from the replicated state: users are
  * updated one by one as they change, everything else recompiles the zone, and member liveness marks
  * weighted targets up or down within a second.
@@ -45,7 +51,7 @@ export class DnsService {
         for (const [user, core] of Object.entries(command.users)) server.setUser(user, core)
       } else if (command.kind === 'dns.users.remove') {
         for (const user of command.usernames) server.setUser(user, null)
-      } else {
+      } else if (ZONE_INPUTS.has(command.kind)) {
         this.recompile()
       }
     })

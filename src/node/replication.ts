@@ -36,6 +36,7 @@ export class Replication {
     pubsub.addEventListener('message', (evt) => {
       if (evt.detail.topic !== this.topic) return
       const entry = parseSignedEntry(decodeJson(evt.detail.data))
+      // Delivered only after validate() accepted it, signature included.
       if (entry) void this.receive(entry, evt.detail.type === 'signed' ? evt.detail.from : undefined)
     })
     await handleRpc(this.ctx.mesh, Protocols.sync, async (request, remote) => {
@@ -75,7 +76,7 @@ export class Replication {
   }
 
   private async receive(entry: SignedEntry, from: PeerId | undefined): Promise<void> {
-    const outcome = await this.ctx.replica.offer(entry)
+    const outcome = await this.ctx.replica.offer(entry, true)
     if (outcome.applied) return
     if (outcome.reason === 'gap') {
       void this.catchUp(from ? [from.toString()] : [])
