@@ -4,7 +4,11 @@ import { registerConfigCommands } from './commands/config.js'
 import { registerDnsCommands } from './commands/dns.js'
 import { registerInviteCommands } from './commands/invite.js'
 import { registerMemberCommands } from './commands/members.js'
+import { registerMetricsCommand } from './commands/metrics.js'
 import { registerNodeCommands } from './commands/node.js'
+import { registerReleaseCommands } from './commands/release.js'
+import { registerReleaseOpsCommands } from './commands/release-ops.js'
+import { registerServiceCommands } from './commands/services.js'
 import { registerStatusCommand } from './commands/status.js'
 import { createContext } from './context.js'
 import { productionDefaults } from './defaults.js'
@@ -39,6 +43,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerMemberCommands(program, ctx)
   registerDnsCommands(program, ctx)
   registerConfigCommands(program, ctx)
+  registerReleaseOpsCommands(registerReleaseCommands(program, ctx), ctx)
+  registerServiceCommands(program, ctx)
+  registerMetricsCommand(program, ctx)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -21,6 +21,8 @@ import { WriterSet } from './writer-set/writer-set.js'
 import { type LocalSettings, NO_LOCAL_SETTINGS } from './settings-local.js'
 import { parseChangeRequest, parseDiffRequest, parseGetRequest, parseRollbackRequest, SettingsService } from './settings-service.js'
 import { Writes } from './writes.js'
+import { ServiceOps } from './service-ops.js'
+import { NodeMetrics } from '../metrics/node-metrics.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -39,6 +41,8 @@ export interface NodeRunOptions {
   readonly onLeft?: () => void
   /** Local settings layers (env, --set) and how services run; none by default. */
   readonly settings?: LocalSettings
+  /** `host:port` (loopback) to serve Prometheus metrics on; none when absent. */
+  readonly metricsListen?: string
 }
 
 export interface InviteOptions {
@@ -60,6 +64,8 @@ export class PlatformNode {
   readonly membership: Membership
   readonly dns: DnsService
   readonly settings: SettingsService
+  readonly serviceOps: ServiceOps
+  readonly metrics: NodeMetrics
   private readonly control: ControlServer
   private stopped = false
   private writerSet?: WriterSet
@@ -85,7 +91,11 @@ export class PlatformNode {
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
     this.dns = new DnsService(this.ctx, this.membership)
     this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
+    this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
+    this.metrics = new NodeMetrics(this, init.metricsListen)
     this.control = new ControlServer(init.dataDir.controlSocket, {
+      ...this.serviceOps.handlers(),
+      ...this.metrics.handlers(),
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
       'invite.list': async () => this.listInvites(),
@@ -153,6 +163,8 @@ export class PlatformNode {
     })
     await this.dns.start(this.init.config.dns)
     await this.settings.start()
+    await this.serviceOps.start()
+    await this.metrics.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
     await this.control.start()
@@ -168,6 +180,8 @@ export class PlatformNode {
     this.writes.stop()
     this.membership.stop()
     await this.control.stop()
+    await this.metrics.stop()
+    await this.serviceOps.stop()
     await this.dns.stop()
     await this.settings.stop()
     await this.mesh.stop()

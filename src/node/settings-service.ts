@@ -144,6 +144,11 @@ export class SettingsService {
     await this.runtime?.close({ timeoutMs: STOP_TIMEOUT_MS })
   }
 
+  /** The runtime that runs this node's services; undefined with `--services none`. */
+  runtimeInstance(): Runtime | undefined {
+    return this.runtime
+  }
+
   /** The last render's report, for `status`; null before the platform has settings. */
   status(): RenderReport | null {
     return this.reports.at(-1) ?? null

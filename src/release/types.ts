@@ -1,0 +1,81 @@
+import type { SettingsValues } from '../config/layers.js'
+import type { ServiceTemplates } from '../config/render.js'
+import type { SchemaDef } from '../config/schema.js'
+import type { HealthCheck, PortMapping, RestartPolicy } from '../runtime/runtime.js'
+
+/**
+ * A release as the platform log carries it: everything a node needs to run the release, in plain
+ * JSON, with no reference to the bundle's files. `digest` is the sha256 (hex) of the canonical JSON of
+ * every other field except `signature`; two nodes holding the same digest hold the same release.
+ */
+export interface ReleaseRecord {
+  readonly name: string
+  readonly version: string
+  readonly description?: string
+  readonly digest: string
+  readonly services: readonly ReleaseService[]
+  readonly schema: SchemaDef
+  readonly templates: readonly ServiceTemplates[]
+  /** Files the services' commands use (process backend), path relative to the release's root → UTF-8 text. */
+  readonly files: Readonly<Record<string, string>>
+  readonly migrations: readonly MigrationDef[]
+  /** Present when the bundle was signed: ed25519 over the digest. */
+  readonly signature?: ReleaseSignature
+}
+
+export interface ReleaseSignature {
+  /** sha256 (hex, first 16 characters) of the raw public key. */
+  readonly keyId: string
+  /** base64 */
+  readonly value: string
+}
+
+/** One service of a release. */
+export interface ReleaseService {
+  readonly name: string
+  /** Docker backend: the image, pinned (`repo:tag` or `repo@sha256:…`). */
+  readonly image?: string
+  /**
+   * Process backend (and docker entrypoint override): the command. `{node}` stands for the node's own
+   * Node.js executable and `{release}` for the directory where the node writes the release's `files`.
+   */
+  readonly command?: string
+  readonly args?: readonly string[]
+  /** Values may use `${group.name}` settings references, rendered per node like templates. */
+  readonly env?: Readonly<Record<string, string>>
+  readonly ports?: readonly PortMapping[]
+  /** Extra host paths (relative to the service's directory) mounted into the container. */
+  readonly volumes?: readonly { readonly source: string; readonly target: string; readonly readOnly?: boolean }[]
+  readonly health?: HealthCheck
+  readonly restart?: RestartPolicy
+  readonly stopTimeoutMs?: number
+  /** Services started (and healthy) before this one on a node. */
+  readonly dependsOn?: readonly string[]
+  /** DNS names under the platform domain (e.g. `reg`, `sw`) that resolve to the nodes running this service. */
+  readonly dnsNames?: readonly string[]
+}
+
+/** A declarative migration step on settings values (platform values and every machine's overrides). */
+export type MigrationStep =
+  | { readonly op: 'add'; readonly key: string; readonly value: unknown }
+  | { readonly op: 'rename'; readonly from: string; readonly to: string }
+  | { readonly op: 'remove'; readonly key: string }
+  /** Sets `key` only where it is absent. */
+  | { readonly op: 'set-default'; readonly key: string; readonly value: unknown }
+  /**
+   * Code step: `source` is the text of a JS function body run in a sandbox (no require, no I/O, bounded
+   * time) as `(values) => values`, once per layer; it returns the new values object.
+   */
+  | { readonly op: 'code'; readonly description: string; readonly source: string }
+
+export interface MigrationDef {
+  readonly from: string
+  readonly to: string
+  readonly steps: readonly MigrationStep[]
+}
+
+/** Replicated settings, one layer per target (`machines` keyed by node name). */
+export interface SettingsSnapshot {
+  readonly platform: SettingsValues
+  readonly machines: Readonly<Record<string, SettingsValues>>
+}
