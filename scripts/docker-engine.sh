@@ -5,7 +5,8 @@
 # exec-root and socket under $PRYV_ENGINE_DIR (default /tmp/pryv-docker-engine), a local registry
 # (package docker-registry) on 127.0.0.1:$PRYV_REGISTRY_PORT and the test images, built from local
 # files only: localhost/test-busybox:latest (busybox-static) and localhost/test-node:20 (the host's
-# node binary and its libraries); 127.0.0.1:$PRYV_REGISTRY_PORT/test/busybox:1 is pushed for pull tests.
+# node binary and its libraries), localhost/pryv-demo:1.0.0 (the demo release's image: test-node plus
+# releases/demo/files/demo-service.mjs); 127.0.0.1:$PRYV_REGISTRY_PORT/test/busybox:1 is pushed for pull tests.
 # PRYV_ENGINE=podman starts podman's Docker-API service instead (packages podman, runc, catatonit);
 # it writes two drop-ins under /etc/containers, which podman reads only at start.
 # `start` is idempotent and prints, as its last line, the exports the tests read:
@@ -15,6 +16,7 @@
 set -euo pipefail
 ENGINE=${PRYV_ENGINE:-docker}
 DIR=${PRYV_ENGINE_DIR:-/tmp/pryv-docker-engine}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
 REGISTRY_PORT=${PRYV_REGISTRY_PORT:-5055}
 SOCK="$DIR/$ENGINE.sock"
 PIDFILE="$DIR/$ENGINE.pid"
@@ -102,6 +104,13 @@ mkroot() { # mkroot DIR: a minimal busybox root file system
   chmod 1777 "$1/tmp"
 }
 
+node_root() { # node_root DIR: a root file system with busybox and the host's Node.js and its libraries
+  mkroot "$1"; mkdir -p "$1/usr/bin" "$1/app"
+  local node_bin; node_bin=$(readlink -f "$(command -v node)")
+  cp "$node_bin" "$1/usr/bin/node"
+  for lib in $(ldd "$node_bin" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}'); do cp -L --parents "$lib" "$1"; done
+}
+
 import_image() { # import_image DIR TAG CHANGES...: tar DIR into the engine, tag the resulting id
   local dir=$1 tag=$2; shift 2
   local id
@@ -118,11 +127,15 @@ build_images() {
     rm -rf "$d"
   fi
   if ! have_image localhost/test-node:20; then
-    d=$(mktemp -d); mkroot "$d"; mkdir -p "$d/usr/bin" "$d/app"
-    local node_bin; node_bin=$(readlink -f "$(command -v node)")
-    cp "$node_bin" "$d/usr/bin/node"
-    for lib in $(ldd "$node_bin" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}'); do cp -L --parents "$lib" "$d"; done
+    d=$(mktemp -d); node_root "$d"
     import_image "$d" localhost/test-node:20 -c 'CMD ["/usr/bin/node"]' -c 'ENV PATH=/usr/bin:/bin' -c 'WORKDIR /app'
+    rm -rf "$d"
+  fi
+  # The built-in demo release's image (releases/demo/README.md): its service file on the Node image.
+  if ! have_image localhost/pryv-demo:1.0.0; then
+    d=$(mktemp -d); node_root "$d"
+    cp "$REPO/releases/demo/files/demo-service.mjs" "$d/app/"
+    import_image "$d" localhost/pryv-demo:1.0.0 -c 'CMD ["/usr/bin/node", "/app/demo-service.mjs"]' -c 'ENV PATH=/usr/bin:/bin' -c 'WORKDIR /app'
     rm -rf "$d"
   fi
   if ! curl -sfI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \

@@ -18,7 +18,9 @@ export const ExitCode = {
   /** The local node is not running (no control socket). */
   notRunning: 6,
   /** The local environment refuses: data dir not writable, port in use, locked. */
-  environment: 7
+  environment: 7,
+  /** A release failed its health gate and the platform rolled back to the release before it. */
+  rolledBack: 8
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 

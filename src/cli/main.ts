@@ -21,7 +21,8 @@ Exit codes:
   0  success            4  conflicts with the platform's state (already initialised, invite used, name taken)
   1  internal error     5  a member or the platform cannot be reached
   2  wrong usage        6  the local node is not running
-  3  invalid input      7  the environment refuses (data dir not writable, port in use, locked)`
+  3  invalid input      7  the environment refuses (data dir not writable, port in use, locked)
+                        8  a release failed its health gate and the platform rolled back`
 
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

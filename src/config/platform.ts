@@ -1,34 +1,57 @@
 import type { ChangeTarget, PlatformSettings, SettingsChange } from './change.js'
 import type { SettingsValues } from './layers.js'
 import type { ServiceTemplates } from './render.js'
-import { defineSchema, type Schema, type SchemaDef } from './schema.js'
-import { demoSchemaDef } from './schemas/demo.js'
-import { dnsSettingsGroup } from './schemas/pryv-io.js'
-import { demoTemplates } from './templates/demo.js'
-import { type ChangeValidation, validateChange } from './validate.js'
+import { defineSchema, type Schema } from './schema.js'
+import { type ChangeValidation, validateChange, validateLayer } from './validate.js'
+import type { SettingProblem, TemplateProblem } from './errors.js'
+import { effectiveSettings } from './layers.js'
+import { tryRenderService } from './render.js'
+import { compileRelease, platformSchemaDef } from '../release/compile.js'
+import type { ReleaseRecord, ReleaseService } from '../release/types.js'
 
 /** What a platform's settings are checked and rendered with: its release's schema and templates. */
 export interface PlatformRelease {
   readonly schema: Schema
   readonly templates: readonly ServiceTemplates[]
+  /** What the node runs, in start order. */
+  readonly services?: readonly ReleaseService[]
+  /** The replicated release this was compiled from; absent before the platform's first release. */
+  readonly record?: ReleaseRecord
+}
+
+/** Before a platform's first release is applied (while it is founded or joined): the node's own settings only. */
+const NO_RELEASE: PlatformRelease = { schema: defineSchema(platformSchemaDef({ name: 'none', groups: {} })), templates: [] }
+
+/**
+ * The release a platform's settings are checked and rendered with: the replicated release in force,
+ * or the node's own settings only for a platform that has none yet.
+ */
+export function platformRelease(record?: ReleaseRecord): PlatformRelease {
+  return record ? { ...compileRelease(record), record } : NO_RELEASE
 }
 
 /**
- * The node's own settings (its DNS server) are part of every release's schema, whatever the release
- * ships, so that every platform's zone is built from the same keys.
+ * Every problem a release's settings would have on any member: values the schema refuses, required
+ * settings without a value, templates that do not render. Pure; used before a release is committed
+ * and again by every node applying it.
  */
-function withNodeSettings(def: SchemaDef): Schema {
-  return defineSchema({ ...def, groups: { ...def.groups, dns: dnsSettingsGroup } })
-}
-
-const DEMO_RELEASE: PlatformRelease = { schema: withNodeSettings(demoSchemaDef), templates: demoTemplates }
-
-/**
- * The release every platform runs with. Until releases are built and replicated, this is the demo
- * release for every platform; the release work replaces this one function (it will take the state).
- */
-export function platformRelease(): PlatformRelease {
-  return DEMO_RELEASE
+export function checkReleaseSettings(release: PlatformRelease, settings: PlatformSettings): Array<SettingProblem | TemplateProblem> {
+  const problems: Array<SettingProblem | TemplateProblem> = [...validateLayer(release.schema, 'platform', settings.platform)]
+  for (const [node, values] of Object.entries(settings.machines)) {
+    problems.push(...validateLayer(release.schema, 'machine', values).map((p) => ({ ...p, message: `${node}: ${p.message}` })))
+  }
+  if (problems.length > 0) return problems
+  for (const node of Object.keys(settings.machines).sort()) {
+    const effective = effectiveSettings(release.schema, { platform: settings.platform, machine: settings.machines[node] })
+    for (const key of effective.missing) {
+      problems.push({ code: 'PRYV_SETTING_REQUIRED', key, message: `${node}: '${key}' is required and has no value` })
+    }
+    if (effective.missing.length > 0) continue
+    for (const t of release.templates) {
+      problems.push(...tryRenderService(t, effective.values).problems.map((p) => ({ ...p, message: `${node}: ${p.message}` })))
+    }
+  }
+  return problems
 }
 
 /** A settings change as the platform log carries it: typed values, one target, a message. */

@@ -279,7 +279,9 @@ class Builder implements UserAnswerBuilder {
         healthy: t.healthy,
         rrs: [Buffer.concat(fams[0]), Buffer.concat(fams[1])],
         rrCount: [fams[0].length, fams[1].length],
-        counterKey: `${name} ${t.id}`
+        counterKey: `${name} ${t.id}`,
+        counterOwner: null,
+        counterSlot: -1
       }
       const list = index.get(t.id) ?? []
       list.push(state)

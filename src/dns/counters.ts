@@ -1,4 +1,5 @@
 import { RCODE, TYPE } from './constants.js'
+import type { TargetState } from './weighted.js'
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(TYPE).map(([k, v]) => [v, k]))
 const RCODE_NAMES = new Map<number, string>(Object.entries(RCODE).map(([k, v]) => [v, k]))
@@ -17,11 +18,15 @@ export interface DnsCountersSnapshot {
   truncated: number
 }
 
-/** Hot-path counters: typed arrays indexed by number, one map for weighted targets. */
+/**
+ * Hot-path counters: typed arrays indexed by number. Weighted targets get a slot each, by
+ * counterKey, so counts survive zone recompiles and counting one is an array increment.
+ */
 export class DnsCounters {
   private readonly qtypes = new Float64Array(65536)
   private readonly rcodes = new Float64Array(4096)
-  private readonly targets = new Map<string, number>()
+  private readonly slots = new Map<string, number>()
+  private targetCounts = new Float64Array(16)
   dropped = 0
   truncated = 0
 
@@ -33,8 +38,27 @@ export class DnsCounters {
     this.rcodes[rcode]!++
   }
 
-  target(counterKey: string): void {
-    this.targets.set(counterKey, (this.targets.get(counterKey) ?? 0) + 1)
+  /** One answer contained this target. */
+  target(t: TargetState): void {
+    if (t.counterOwner !== this) {
+      t.counterOwner = this
+      t.counterSlot = this.slotOf(t.counterKey)
+    }
+    this.targetCounts[t.counterSlot]!++
+  }
+
+  private slotOf(counterKey: string): number {
+    let slot = this.slots.get(counterKey)
+    if (slot === undefined) {
+      slot = this.slots.size
+      this.slots.set(counterKey, slot)
+      if (slot >= this.targetCounts.length) {
+        const grown = new Float64Array(this.targetCounts.length * 2)
+        grown.set(this.targetCounts)
+        this.targetCounts = grown
+      }
+    }
+    return slot
   }
 
   snapshot(): DnsCountersSnapshot {
@@ -51,7 +75,8 @@ export class DnsCounters {
     this.rcodes.forEach((n, r) => {
       if (n > 0) s.responsesByRcode[RCODE_NAMES.get(r) ?? `RCODE${r}`] = n
     })
-    for (const [key, n] of this.targets) {
+    for (const [key, slot] of this.slots) {
+      const n = this.targetCounts[slot]!
       const sp = key.indexOf(' ')
       const name = key.slice(0, sp)
       s.weightedAnswers[name] ??= {}

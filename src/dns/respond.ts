@@ -154,7 +154,7 @@ function weighted(msg: Buffer, ans: WeightedAnswer, limit: number, ctx: RespondC
       for (let o = 0; o < rrs.length; o += stride) out.writeUInt16BE(0xc000 | ans.ownerOffset, pos + o)
     }
     pos += rrs.length
-    ctx.counters.target(t.counterKey)
+    ctx.counters.target(t)
   }
   if (optLen > 0) appendOpt(out, pos, 0, ctx.maxUdpPayload)
   ctx.counters.response(0)

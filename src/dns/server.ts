@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { compileZone } from './compile.js'
 import type { CompiledZone } from './zone.js'
-import { DEFAULT_MAX_TCP_CONNECTIONS, DEFAULT_MAX_UDP_PAYLOAD, DEFAULT_TCP_IDLE_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_MAX_TCP_CONNECTIONS, DEFAULT_MAX_UDP_PAYLOAD, DEFAULT_TCP_IDLE_TIMEOUT_MS, DEFAULT_UDP_RECV_BUFFER_SIZE } from './constants.js'
 import { addSnapshots, DnsCounters, type DnsCountersSnapshot } from './counters.js'
 import { DnsListenError, ZoneSpecError } from './errors.js'
 import type { ListenAddress } from './listen-address.js'
@@ -32,6 +32,7 @@ export interface DnsServerInit {
    * build (dist/dns/worker.js); otherwise 1. "auto" = availableParallelism(). Default 1.
    */
   udpThreads?: number | 'auto'
+  /** SO_RCVBUF of each UDP socket, capped by the kernel (net.core.rmem_max). Default 4 MiB. */
   recvBufferSize?: number
   /** Socket errors and exceptions from the request path (the packet is dropped). */
   onError?: (err: Error) => void
@@ -61,7 +62,7 @@ interface WorkerHandle {
 export class DnsServer {
   private readonly counters_ = new DnsCounters()
   private readonly ctx: RespondContext
-  private readonly init: Required<Omit<DnsServerInit, 'recvBufferSize' | 'random'>> & { recvBufferSize?: number }
+  private readonly init: Required<Omit<DnsServerInit, 'random'>>
   private readonly health = new Map<string, boolean>()
   private udp: UdpSocket[] = []
   private tcp: Server[] = []
@@ -78,7 +79,7 @@ export class DnsServer {
       tcpIdleTimeoutMs: init.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS,
       maxTcpConnections: init.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS,
       udpThreads: init.udpThreads ?? 1,
-      recvBufferSize: init.recvBufferSize,
+      recvBufferSize: init.recvBufferSize ?? DEFAULT_UDP_RECV_BUFFER_SIZE,
       onError: init.onError ?? (() => {})
     }
     this.ctx = {

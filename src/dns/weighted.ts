@@ -11,6 +11,12 @@ export interface TargetState {
   readonly rrCount: readonly [number, number]
   /** "<name> <id>": key of the per-target answer counter. */
   readonly counterKey: string
+  /**
+   * Which DnsCounters last counted this target, and its slot there: resolved once per counters
+   * instance so the request path increments an array element instead of hashing counterKey.
+   */
+  counterOwner: object | null
+  counterSlot: number
 }
 
 export interface WeightedSet {

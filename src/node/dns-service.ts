@@ -6,14 +6,14 @@ import type { NodeContext } from './context.js'
 import type { Membership } from './membership.js'
 import { effectiveSettings } from '../config/layers.js'
 import { platformRelease } from '../config/platform.js'
-import { PLATFORM_SETTINGS_KEY } from '../state/types.js'
+import { currentRelease, PLATFORM_SETTINGS_KEY } from '../state/types.js'
 import { dnsSettings, zoneFromState } from './zone.js'
 
 /**
  * Commands that change what the zone is compiled from (members and their addresses, ACME, settings).
  * Others (invites, read barriers) must not cost a recompile: with 100k users it takes ~150 ms.
  */
-const ZONE_INPUTS: ReadonlySet<string> = new Set(['platform.create', 'member.join', 'member.addresses', 'member.role', 'member.remove', 'acme.set', 'acme.remove', 'settings.change'])
+const ZONE_INPUTS: ReadonlySet<string> = new Set(['platform.create', 'member.join', 'member.addresses', 'member.role', 'member.remove', 'acme.set', 'acme.remove', 'settings.change', 'release.apply', 'release.rollback'])
 
 /**
  * Runs the node's authoritative DNS server on the zone derived from the replicated state: users are
@@ -72,8 +72,10 @@ export class DnsService {
   private spec(): ReturnType<typeof zoneFromState> {
     const self = { peerId: this.ctx.selfId, name: this.ctx.config.name, role: 'full' as const, addresses: [], joinedAt: 0 }
     const state = this.ctx.replica.state
-    const settings = effectiveSettings(platformRelease().schema, { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) }).values
-    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), dnsSettings(settings, state.machineSettings))
+    const release = platformRelease(currentRelease(state))
+    const settings = effectiveSettings(release.schema, { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) }).values
+    const serviceNames = [...new Set((release.services ?? []).flatMap((s) => s.dnsNames ?? []))]
+    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), dnsSettings(settings, state.machineSettings), serviceNames)
   }
 
   private recompile(): void {

@@ -9,6 +9,7 @@ import { DataDir, type NodeConfig } from './data-dir.js'
 import { explainDialError, KEY_MISMATCH } from './dial-errors.js'
 import type { JoinRequest } from './join-service.js'
 import type { SettingsValues } from '../config/layers.js'
+import type { ReleaseRecord } from '../release/types.js'
 import { newPlatformId, type NodeRunOptions, PlatformNode } from './platform-node.js'
 
 /** What running a node takes besides its data dir's files; the rest is passed on to PlatformNode. */
@@ -27,7 +28,7 @@ export interface RunningNode {
 }
 
 /** Creates a new platform with this machine as its first member. Changes nothing if it fails. */
-export async function initPlatform(opts: CommonNodeOptions & { domain: string, baseSettings?: SettingsValues }): Promise<RunningNode> {
+export async function initPlatform(opts: CommonNodeOptions & { domain: string, release: ReleaseRecord, baseSettings?: SettingsValues }): Promise<RunningNode> {
   checkName(opts.name)
   checkDomain(opts.domain)
   const dataDir = await claimFreshDataDir(opts.dataDir)
@@ -37,8 +38,8 @@ export async function initPlatform(opts: CommonNodeOptions & { domain: string, b
     platformKeyHex: newPlatformKeyHex()
   }, async (node) => {
     await node.found()
-    // The platform's first settings: the base file (checked by the caller) and generated secrets.
-    await node.settings.commitBase(opts.baseSettings ?? {})
+    // The platform's first release and settings: the base file (checked by the caller) and generated secrets.
+    await node.releases.commitFirst(opts.release, opts.baseSettings ?? {})
   })
 }
 

@@ -22,6 +22,7 @@ import { type LocalSettings, NO_LOCAL_SETTINGS } from './settings-local.js'
 import { parseChangeRequest, parseDiffRequest, parseGetRequest, parseRollbackRequest, SettingsService } from './settings-service.js'
 import { Writes } from './writes.js'
 import { ServiceOps } from './service-ops.js'
+import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
@@ -65,6 +66,7 @@ export class PlatformNode {
   readonly dns: DnsService
   readonly settings: SettingsService
   readonly serviceOps: ServiceOps
+  readonly releases: ReleaseService
   readonly metrics: NodeMetrics
   private readonly control: ControlServer
   private stopped = false
@@ -93,9 +95,11 @@ export class PlatformNode {
     this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
+    this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
     this.control = new ControlServer(init.dataDir.controlSocket, {
       ...this.serviceOps.handlers(),
       ...this.metrics.handlers(),
+      ...this.releases.handlers(),
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
       'invite.list': async () => this.listInvites(),
@@ -113,6 +117,7 @@ export class PlatformNode {
       'members.remove': async (p) => this.submit({ kind: 'member.remove', peerId: this.memberByName(p.name).peerId }),
       leave: async () => this.leave(),
       'settings.get': async (p) => this.settings.get(parseGetRequest(p)),
+      'settings.schema': async () => this.settings.schemaDef(),
       'settings.change': async (p) => this.settings.change(parseChangeRequest(p)),
       'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),
       'settings.history': async () => this.settings.history(),
@@ -164,6 +169,7 @@ export class PlatformNode {
     await this.dns.start(this.init.config.dns)
     await this.settings.start()
     await this.serviceOps.start()
+    await this.releases.start()
     await this.metrics.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()

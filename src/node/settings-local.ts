@@ -1,51 +1,72 @@
 import { readFile } from 'node:fs/promises'
-import { SettingsInvalidError } from '../config/errors.js'
+import { type SettingProblem, SettingsInvalidError } from '../config/errors.js'
 import type { SettingsValues } from '../config/layers.js'
 import { settingsFromEnv, settingsFromSetArgs } from '../config/local.js'
-import { platformRelease } from '../config/platform.js'
+import type { PlatformRelease } from '../config/platform.js'
+import type { Schema } from '../config/schema.js'
 import { cryptoRandomBytes } from '../config/random.js'
 import { generateMissingSecrets } from '../config/secrets.js'
 import { validateChange } from '../config/validate.js'
 import { parseSettingsYaml } from '../config/yaml-file.js'
 import { ExitCode, OperatorError } from '../errors.js'
 
-/** How the node runs the services it renders: as child processes, or not at all (restarts are only recorded). */
-export type ServicesMode = 'process' | 'none'
+/**
+ * How the node runs the services it renders: as containers of a Docker-API engine, as child
+ * processes, whichever this machine has (`auto`: the engine when it answers), or not at all
+ * (restarts are only recorded).
+ */
+export type ServicesMode = 'docker' | 'process' | 'auto' | 'none'
 
-/** The node's local, read-only settings layers and how it runs services; built once at start. */
+/**
+ * The node's local, read-only settings inputs and how it runs services; given once at start. The
+ * environment and `--set` are kept as text and parsed against the schema of the release in force
+ * (localLayers), since a release may add or rename the settings they name.
+ */
 export interface LocalSettings {
-  /** `PRYV_<GROUP>_<NAME>` variables, parsed to each setting's type. */
-  readonly env: SettingsValues
+  /** The process environment: `PRYV_<GROUP>_<NAME>` variables are settings. */
+  readonly env: Readonly<Record<string, string | undefined>>
   /** `--set group.name=value`, repeatable; highest precedence. */
-  readonly cli: SettingsValues
+  readonly setArgs: readonly string[]
   readonly services: ServicesMode
   /** How many members restart the same service at once after a settings change (rolling waves). */
   readonly restartBudget?: number
+  /** The Docker-API engine's Unix socket (docker and auto modes); default /var/run/docker.sock. */
+  readonly dockerSocket?: string
 }
 
-export const NO_LOCAL_SETTINGS: LocalSettings = { env: {}, cli: {}, services: 'none' }
+export const NO_LOCAL_SETTINGS: LocalSettings = { env: {}, setArgs: [], services: 'none' }
+
+/** The local layers parsed with one schema. */
+export interface LocalLayers {
+  readonly env: SettingsValues
+  readonly cli: SettingsValues
+  /** Environment variables that merely resemble a setting's. */
+  readonly warnings: readonly string[]
+  /** Wrong types, platform-wide keys set locally, malformed `--set`. */
+  readonly problems: readonly SettingProblem[]
+}
 
 /** The node's own variables (data dir, log level) and the test harness's: never settings. */
 const NODE_VARIABLES = /^PRYV_(NODE_|LOG_LEVEL$|TEST_)/
 
-/**
- * Parses the environment and `--set` arguments against the platform's schema. Throws
- * SettingsInvalidError (exit 3) listing every problem: a wrong type, a platform-wide key set locally.
- * Environment variables that merely resemble a setting's are returned as warnings.
- */
-export function parseLocalSettings(
-  env: Readonly<Record<string, string | undefined>>,
-  setArgs: readonly string[],
-  services: ServicesMode
-): { settings: LocalSettings; warnings: string[] } {
-  const { schema } = platformRelease()
-  const settingEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !NODE_VARIABLES.test(name)))
+/** Parses the environment and `--set` arguments against a release's schema; never throws. */
+export function localLayers(local: Pick<LocalSettings, 'env' | 'setArgs'>, schema: Schema): LocalLayers {
+  const settingEnv = Object.fromEntries(Object.entries(local.env).filter(([name]) => !NODE_VARIABLES.test(name)))
   const fromEnv = settingsFromEnv(schema, settingEnv)
-  const fromArgs = settingsFromSetArgs(schema, setArgs)
-  const warnings = fromEnv.problems.filter((p) => p.code === 'PRYV_SETTING_UNKNOWN').map((p) => p.message)
-  const problems = [...fromEnv.problems.filter((p) => p.code !== 'PRYV_SETTING_UNKNOWN'), ...fromArgs.problems]
-  if (problems.length > 0) throw new SettingsInvalidError(problems)
-  return { settings: { env: fromEnv.values, cli: fromArgs.values, services }, warnings }
+  const fromArgs = settingsFromSetArgs(schema, local.setArgs)
+  return {
+    env: fromEnv.values,
+    cli: fromArgs.values,
+    warnings: fromEnv.problems.filter((p) => p.code === 'PRYV_SETTING_UNKNOWN').map((p) => p.message),
+    problems: [...fromEnv.problems.filter((p) => p.code !== 'PRYV_SETTING_UNKNOWN'), ...fromArgs.problems]
+  }
+}
+
+/** localLayers, throwing SettingsInvalidError (exit 3) listing every problem: for checks before anything starts. */
+export function checkLocalLayers(local: Pick<LocalSettings, 'env' | 'setArgs'>, schema: Schema): LocalLayers {
+  const layers = localLayers(local, schema)
+  if (layers.problems.length > 0) throw new SettingsInvalidError(layers.problems)
+  return layers
 }
 
 /**
@@ -53,7 +74,7 @@ export function parseLocalSettings(
  * checked (with generated secrets filled in), so that a bad file fails before anything is created.
  * Problems carry `file:line:col`. Returns the file's values, without generated secrets.
  */
-export async function readBaseSettings(file: string): Promise<SettingsValues> {
+export async function readBaseSettings(file: string, release: PlatformRelease): Promise<SettingsValues> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -63,7 +84,7 @@ export async function readBaseSettings(file: string): Promise<SettingsValues> {
       exitCode: ExitCode.invalidInput
     })
   }
-  const { schema, templates } = platformRelease()
+  const { schema, templates } = release
   const parsed = parseSettingsYaml(schema, text, file, 'base')
   if (parsed.problems.length > 0) throw new SettingsInvalidError(parsed.problems)
   // Placeholder bytes: only whether the values validate matters here; real secrets are generated at commit.
@@ -74,6 +95,6 @@ export async function readBaseSettings(file: string): Promise<SettingsValues> {
 }
 
 /** The platform's first values: the base file's, plus every generated secret it does not hold (CSPRNG). */
-export function initialPlatformValues(base: SettingsValues): { values: Record<string, unknown>; generated: readonly string[] } {
-  return generateMissingSecrets(platformRelease().schema, base, cryptoRandomBytes)
+export function initialPlatformValues(base: SettingsValues, schema: Schema): { values: Record<string, unknown>; generated: readonly string[] } {
+  return generateMissingSecrets(schema, base, cryptoRandomBytes)
 }

@@ -4,7 +4,9 @@ import { diffSettings, restoreValues, type SettingDiff } from '../config/diff.js
 import { SettingsInvalidError } from '../config/errors.js'
 import { type EffectiveSettings, effectiveSettings, type Explanation, explain, type SettingsLayers, type SettingsValues } from '../config/layers.js'
 import { maskSecrets } from '../config/mask.js'
-import { platformRelease, replicatedSettings } from '../config/platform.js'
+import { type PlatformRelease, platformRelease, replicatedSettings } from '../config/platform.js'
+import type { SchemaDef } from '../config/schema.js'
+import { platformSchemaDef } from '../release/compile.js'
 import { type RenderedFiles, tryRenderService } from '../config/render.js'
 import { unknownMessage } from '../config/suggest.js'
 import { validateChange } from '../config/validate.js'
@@ -12,21 +14,23 @@ import { plannedChanges, servicesToRestart, type WritePlan, writeRenderedFiles }
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ExitCode, OperatorError } from '../errors.js'
 import { callRpc, handleRpc } from '../mesh/rpc.js'
-import { ENV_CONFIG_DIR } from '../runtime/constants.js'
-import { processRuntime } from '../runtime/process.js'
+import { detectRuntime } from '../runtime/detect.js'
 import type { Runtime } from '../runtime/runtime.js'
 import type { Command } from '../state/commands.js'
-import { PLATFORM_SETTINGS_KEY, type PlatformState, type SettingsHistoryRecord } from '../state/types.js'
+import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type SettingsHistoryRecord } from '../state/types.js'
 import type { NodeContext } from './context.js'
-import { initialPlatformValues, type LocalSettings } from './settings-local.js'
+import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } from './settings-local.js'
+import { type RunOutcome, ServiceRunner } from './service-runner.js'
 import { errorReply } from './wire-errors.js'
 
 /** What one render of this node's services did; shown in `status` (field `settings`). */
 export interface RenderReport {
   /** State revision rendered. */
   readonly revision: number
-  /** Revision of the last settings change included. */
+  /** Revision of the last settings change or release change included. */
   readonly settingsRevision: number
+  /** The release rendered, when the platform has a replicated one. */
+  readonly release?: { readonly version: string; readonly digest: string }
   readonly at: string
   readonly durationMs: number
   /** `service/path` of files written and removed. */
@@ -61,6 +65,8 @@ export interface ChangeRequest {
   readonly dryRun?: boolean
 }
 
+/** Commands after which this node renders again: they change settings, the release or the members. */
+const RENDERED_ON = new Set(['settings.change', 'member.join', 'member.remove', 'platform.create', 'release.apply', 'release.rollback'])
 const RENDER_REPORTS_KEPT = 50
 const STOP_TIMEOUT_MS = 2000
 /** Members answer with their recent render reports, for `config history` on any node. */
@@ -70,7 +76,6 @@ const DEFAULT_RESTART_BUDGET = 1
 const WAVE_TIMEOUT_MS = 60_000
 const WAVE_POLL_MS = 100
 const RESTART_JITTER_MS = 200
-const HEALTHY_TIMEOUT_MS = 30_000
 const REPORTS_TIMEOUT_MS = 2000
 
 /** One node's render results as `config history` shows them. */
@@ -82,36 +87,21 @@ export interface NodeReports {
 }
 
 /**
- * A stand-in service for the demo release: reads its conf/ once at start, logs what it loaded, and
- * runs until stopped or until its node is gone. It listens on nothing, so several nodes can share
- * one machine in tests.
- */
-const DEMO_SERVICE = `
-const fs = require('node:fs'), path = require('node:path'), crypto = require('node:crypto');
-const dir = process.env.${ENV_CONFIG_DIR};
-const hash = crypto.createHash('sha256');
-for (const f of fs.readdirSync(dir).sort()) hash.update(f).update(fs.readFileSync(path.join(dir, f)));
-console.log('started pid=' + process.pid + ' conf=' + hash.digest('hex').slice(0, 12));
-process.on('SIGTERM', () => process.exit(0));
-// Ends with the node even when the node is killed (the process runtime cannot reap it then).
-const parent = process.ppid;
-setInterval(() => { if (process.ppid !== parent) process.exit(0) }, 500);
-`
-
-/**
  * Renders the release's templates for this node on start and whenever the replicated settings or
  * the membership change, writes them into `<data-dir>/services/<service>/`, and restarts only the
  * services whose files changed. Also answers the `config` commands of the control socket.
  */
 export class SettingsService {
   private runtime?: Runtime
-  private readonly running = new Set<string>()
+  private localCache?: { readonly key: string; readonly layers: LocalLayers }
+  /** The last release whose services all became healthy here: a later failure under it is not its rollout's. */
+  private healthyDigest?: string
   private readonly reports: RenderReport[] = []
   private dirty = false
   private loop?: Promise<void>
   private stopped = false
   private readonly onApplied = (_entry: unknown, command: { kind: string }): void => {
-    if (command.kind === 'settings.change' || command.kind === 'member.join' || command.kind === 'platform.create') this.schedule()
+    if (RENDERED_ON.has(command.kind)) this.schedule()
   }
 
   constructor(
@@ -124,8 +114,22 @@ export class SettingsService {
   ) {}
 
   async start(): Promise<void> {
-    if (this.local.services === 'process') {
-      this.runtime = processRuntime({ dataDir: this.dataDir, baseEnv: { PATH: process.env.PATH ?? '' } })
+    const state = this.ctx.replica.state
+    // A node restarted with a bad --set or environment fails now, before it runs anything.
+    if (currentRelease(state)) {
+      const release = this.release(state)
+      this.localCache = { key: release.record!.digest, layers: checkLocalLayers(this.local, release.schema) }
+    }
+    if (this.local.services !== 'none') {
+      this.runtime = await detectRuntime({
+        runtime: this.local.services,
+        socketPath: this.local.dockerSocket,
+        platformId: this.ctx.config.platformId,
+        nodeId: this.ctx.config.name,
+        dataDir: this.dataDir,
+        baseEnv: { PATH: process.env.PATH ?? '' }
+      })
+      this.ctx.log.info({ runtime: this.runtime.kind }, 'services run through the runtime')
     }
     this.ctx.replica.on('applied', this.onApplied)
     await handleRpc(this.ctx.mesh, SETTINGS_REPORTS_PROTOCOL, async (_request, remote) => {
@@ -154,13 +158,6 @@ export class SettingsService {
     return this.reports.at(-1) ?? null
   }
 
-  /** At init-platform, right after the platform is created: the base values plus generated secrets. */
-  async commitBase(base: SettingsValues): Promise<readonly string[]> {
-    const { values, generated } = initialPlatformValues(base)
-    await this.change({ set: values, input: 'typed', message: 'initial settings' }, true)
-    return generated
-  }
-
   // ----- rendering ---------------------------------------------------------------------------
 
   private schedule(): void {
@@ -186,13 +183,14 @@ export class SettingsService {
 
   private async render(): Promise<void> {
     const state = this.ctx.replica.state
-    // Until the platform's first settings are applied (founding, joining), there is nothing to render.
-    if (state.settingsHistory.size === 0) return
+    // Until the platform's first settings or release are applied (founding, joining), there is nothing to render.
+    if (state.settingsHistory.size === 0 && state.releaseHistory.size === 0) return
     const startedMs = performance.now()
     // Read synchronously, before any await: the replica keeps applying entries while files are written.
     const revision = state.revision
-    const settingsRevision = lastSettingsRevision(state)
-    const { templates } = platformRelease()
+    const settingsRevision = lastConfigRevision(state)
+    const release = this.release(state)
+    const { templates } = release
     const effective = this.effective(state, this.ctx.config.name, true)
     const failures: Array<RenderReport['failures'][number]> = []
     const results: Record<string, WritePlan> = {}
@@ -214,29 +212,23 @@ export class SettingsService {
       }
     }
     const restart = servicesToRestart(results)
-    const restarted: string[] = []
-    const started: string[] = []
-    if (this.runtime) {
-      for (const service of Object.keys(results).sort()) {
-        if (this.stopped) break
-        try {
-          if (!this.running.has(service)) {
-            await this.startService(service)
-            started.push(service)
-          } else if (restart.includes(service)) {
-            await this.waitForTurn(settingsRevision)
-            await this.runtime.restart(service, { timeoutMs: STOP_TIMEOUT_MS })
-            await this.runtime.waitHealthy(service, AbortSignal.timeout(HEALTHY_TIMEOUT_MS))
-            restarted.push(service)
-          }
-        } catch (err) {
-          failures.push({ service, code: (err as OperatorError).code ?? 'PRYV_SERVICE_RESTART_FAILED', message: (err as Error).message })
-        }
+    let restarted: readonly string[] = []
+    let started: readonly string[] = []
+    if (this.runtime && release.record) {
+      const outcome = await this.runReleaseServices(release, effective.values, restart, settingsRevision)
+      if (!outcome) {
+        // A newer settings revision or release arrived while this one waited for its wave.
+        this.dirty = true
+        return
       }
+      started = outcome.started
+      restarted = outcome.restarted
+      failures.push(...outcome.failures)
     }
     const report: RenderReport = {
       revision,
       settingsRevision,
+      ...(release.record ? { release: { version: release.record.version, digest: release.record.digest } } : {}),
       at: new Date(this.ctx.now()).toISOString(),
       durationMs: Math.round(performance.now() - startedMs),
       written,
@@ -256,19 +248,54 @@ export class SettingsService {
   }
 
   /**
-   * Rolling restarts: members restart in waves of `restartBudget`, in order of name, so that a change
-   * never takes a service down on every node at once. A wave starts once every living member of the
-   * waves before it reports this settings revision rendered and its services restarted and healthy;
-   * a little jitter spreads the members of one wave.
+   * Brings the release's services to what the settings ask, in this node's wave. A health gate that
+   * fails while a new release rolls out asks the platform to roll back to the release before it.
    */
-  private async waitForTurn(settingsRevision: number): Promise<void> {
+  private async runReleaseServices(release: PlatformRelease, values: SettingsValues, restart: readonly string[], settingsRevision: number): Promise<RunOutcome | undefined> {
+    const record = release.record!
+    const runner = new ServiceRunner(this.runtime!, this.dataDir, this.ctx.log)
+    let outcome: RunOutcome | undefined
+    try {
+      outcome = await runner.run(release, values, new Set(restart), () => this.waitForTurn(settingsRevision))
+    } catch (err) {
+      outcome = { started: [], restarted: [], removed: [], failures: [{ service: '*', code: (err as OperatorError).code ?? 'PRYV_SERVICE_FAILED', message: (err as Error).message }] }
+    }
+    if (!outcome) return undefined
+    if (outcome.failures.length === 0) this.healthyDigest = record.digest
+    else if (this.healthyDigest !== record.digest) await this.rollBackFailedRollout(record.digest, outcome.failures)
+    return outcome
+  }
+
+  /** Asks for the automatic rollback; refused (and harmless) when another node asked first. */
+  private async rollBackFailedRollout(digest: string, failures: RunOutcome['failures']): Promise<void> {
+    const entry = currentReleaseEntry(this.ctx.replica.state)
+    if (!entry || entry.kind !== 'apply' || entry.digest !== digest || !entry.from) return
+    const first = failures[0]!
+    const message = `health gate failed on ${this.ctx.config.name}: ${first.service}: ${first.message}`
+    this.ctx.log.error({ release: entry.version, failures: failures.map((f) => `${f.service}: ${f.message}`) }, `release ${entry.version} failed its health gate here: rolling the platform back to ${entry.from.version}`)
+    try {
+      await this.submit({ kind: 'release.rollback', failed: digest, automatic: true, message: message.slice(0, 1000), origin: this.ctx.config.name })
+    } catch (err) {
+      this.ctx.log.info({ err: (err as Error).message }, 'the automatic rollback was not needed')
+    }
+  }
+
+  /**
+   * Rolling restarts: one canary member first (the first by name), then the others in waves of
+   * `restartBudget`, so that a change never takes a service down on every node at once. A wave
+   * starts once every living member of the waves before it reports this revision rendered and its
+   * services healthy; a little jitter spreads the members of one wave. Returns false when a newer
+   * revision superseded this one while waiting (the caller renders again).
+   */
+  private async waitForTurn(settingsRevision: number): Promise<boolean> {
     const budget = Math.max(1, this.local.restartBudget ?? DEFAULT_RESTART_BUDGET)
     const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
     const index = members.findIndex((m) => m.peerId === this.ctx.selfId)
-    const earlier = members.slice(0, Math.floor(index / budget) * budget)
+    const earlier = index <= 0 ? [] : members.slice(0, 1 + Math.floor((index - 1) / budget) * budget)
     const deadline = Date.now() + WAVE_TIMEOUT_MS
     let pending = earlier
     while (pending.length > 0 && !this.stopped) {
+      if (lastConfigRevision(this.ctx.replica.state) !== settingsRevision) return false
       if (Date.now() > deadline) {
         this.ctx.log.warn({ waitingFor: pending.map((m) => m.name), settingsRevision }, 'restarting without waiting any longer for earlier members')
         break
@@ -278,45 +305,50 @@ export class SettingsService {
       if (pending.length > 0) await sleep(WAVE_POLL_MS)
     }
     if (earlier.length > 0) await sleep(Math.random() * RESTART_JITTER_MS)
+    return lastConfigRevision(this.ctx.replica.state) === settingsRevision
   }
 
   private async reportedAtLeast(peerId: string, settingsRevision: number): Promise<boolean> {
     try {
       const reply = await callRpc(this.ctx.mesh, peerIdFromString(peerId), SETTINGS_REPORTS_PROTOCOL, {}, AbortSignal.timeout(REPORTS_TIMEOUT_MS)) as { reports?: RenderReport[] }
-      return (reply.reports ?? []).some((r) => r.settingsRevision >= settingsRevision)
+      // A member that failed at this revision holds the waves back: its rollback is on the way.
+      return (reply.reports ?? []).some((r) => r.settingsRevision > settingsRevision || (r.settingsRevision === settingsRevision && r.failures.length === 0))
     } catch {
       return false
     }
-  }
-
-  private async startService(service: string): Promise<void> {
-    const runtime = this.runtime!
-    await runtime.ensure({
-      name: service,
-      command: process.execPath,
-      args: ['-e', DEMO_SERVICE],
-      configDir: join(this.serviceDir(service), 'conf'),
-      restart: { policy: 'on-failure', maxRetries: 5 },
-      stopTimeoutMs: STOP_TIMEOUT_MS
-    })
-    await runtime.start(service)
-    this.running.add(service)
   }
 
   private serviceDir(service: string): string {
     return join(this.dataDir, 'services', service)
   }
 
+  /** The environment and --set parsed with the release in force; re-parsed when the release changes. */
+  private localValues(): Pick<LocalLayers, 'env' | 'cli'> {
+    const release = this.release(this.ctx.replica.state)
+    const key = release.record?.digest ?? 'built-in'
+    if (this.localCache?.key !== key) {
+      const layers = localLayers(this.local, release.schema)
+      for (const p of layers.problems) this.ctx.log.error({ setting: p.key }, `local setting ignored: ${p.message}`)
+      this.localCache = { key, layers }
+    }
+    return this.localCache.layers
+  }
+
+  /** The release in force: the replicated one, or the built-in demo. */
+  private release(state: PlatformState): PlatformRelease {
+    return platformRelease(currentRelease(state))
+  }
+
   /** A node's effective settings; the local layers (env, --set) are known only for this node. */
   private effective(state: PlatformState, node: string, withLocal: boolean, settings = this.replicated(state)): EffectiveSettings {
-    return effectiveSettings(platformRelease().schema, this.layers(settings, node, withLocal))
+    return effectiveSettings(this.release(state).schema, this.layers(settings, node, withLocal))
   }
 
   private layers(settings: PlatformSettings, node: string, withLocal: boolean): SettingsLayers {
     return {
       platform: settings.platform,
       machine: settings.machines[node],
-      ...(withLocal ? { env: this.local.env, cli: this.local.cli } : {})
+      ...(withLocal ? this.localValues() : {})
     }
   }
 
@@ -326,13 +358,18 @@ export class SettingsService {
 
   // ----- the config commands -----------------------------------------------------------------
 
+  /** `config schema`, `config import`: the schema definition of the release in force, with the node's own settings. */
+  schemaDef(): SchemaDef {
+    return platformSchemaDef(currentRelease(this.ctx.replica.state)?.schema ?? { name: 'none', groups: {} })
+  }
+
   /**
    * `config get`: a layer's values (the platform's, or one node's overrides), a node's effective
    * settings, or one key explained layer by layer. Secrets masked unless `reveal`.
    */
   get(p: { key?: string; machine?: string; effective?: boolean; explain?: boolean; reveal?: boolean }): unknown {
     const state = this.ctx.replica.state
-    const { schema } = platformRelease()
+    const { schema } = this.release(state)
     if (p.key !== undefined) this.checkKey(p.key)
     const settings = this.replicated(state)
     if (p.explain) {
@@ -366,7 +403,7 @@ export class SettingsService {
    */
   async change(request: ChangeRequest, internal = false): Promise<unknown> {
     const state = this.ctx.replica.state
-    const { schema, templates } = platformRelease()
+    const { schema, templates } = this.release(state)
     const target: ChangeTarget = request.machine === undefined ? { kind: 'platform' } : { kind: 'machine', nodeId: this.resolveNode(request.machine) }
     const current = this.replicated(state)
     const checked = validateChange(schema, current, { target, set: request.set, unset: request.unset, input: request.input ?? 'typed' }, { templates })
@@ -419,7 +456,7 @@ export class SettingsService {
   }
 
   /** This node's reports and, asked in parallel, every other member's (those that do not answer say why). */
-  private async allReports(): Promise<NodeReports[]> {
+  async allReports(): Promise<NodeReports[]> {
     const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
     return Promise.all(members.map(async (m): Promise<NodeReports> => {
       if (m.peerId === this.ctx.selfId) return { node: m.name, reports: this.reports }
@@ -447,7 +484,7 @@ export class SettingsService {
       from = this.checkRevision(p.from)
       to = p.to === undefined ? state.revision : this.checkRevision(p.to)
     }
-    const { schema } = platformRelease()
+    const { schema } = this.release(state)
     const diff: SettingDiff[] = diffSettings(schema, layerAt(state, target, from), layerAt(state, target, to))
     return { target: describeTarget(target), from, to, diff }
   }
@@ -456,7 +493,7 @@ export class SettingsService {
 
   /** Which files and services a change from `current` to `next` touches on every member. */
   private async plan(current: PlatformSettings, next: PlatformSettings): Promise<NodePlan[]> {
-    const { schema, templates } = platformRelease()
+    const { schema, templates } = this.release(this.ctx.replica.state)
     const plans: NodePlan[] = []
     for (const node of Object.keys(next.machines).sort()) {
       const self = node === this.ctx.config.name
@@ -489,7 +526,7 @@ export class SettingsService {
   }
 
   private checkKey(key: string): void {
-    const { schema } = platformRelease()
+    const { schema } = this.release(this.ctx.replica.state)
     if (!schema.settings.has(key)) {
       throw new SettingsInvalidError([{ code: 'PRYV_SETTING_UNKNOWN', key, message: unknownMessage('setting', key, schema.settings.keys()), hint: 'run `pryv-node config schema` to list every setting' }])
     }
@@ -523,8 +560,9 @@ function memberNames(state: PlatformState): string[] {
   return [...state.members.values()].map((m) => m.name).sort()
 }
 
-function lastSettingsRevision(state: PlatformState): number {
-  let last = 0
+/** The last revision that changed settings or the release: what a render report and the waves refer to. */
+function lastConfigRevision(state: PlatformState): number {
+  let last = currentReleaseEntry(state)?.revision ?? 0
   for (const r of state.settingsHistory.values()) last = Math.max(last, r.revision)
   return last
 }
@@ -532,9 +570,21 @@ function lastSettingsRevision(state: PlatformState): number {
 /** A layer's values as they were right after `revision`: the last change to it at or before then. */
 function layerAt(state: PlatformState, target: ChangeTarget, revision: number): SettingsValues {
   let values: SettingsValues = {}
+  let at = 0
   for (const r of state.settingsHistory.values() as Iterable<SettingsHistoryRecord>) {
     if (r.revision > revision) break
-    if (sameTarget(r.target, target)) values = r.values
+    if (sameTarget(r.target, target)) {
+      values = r.values
+      at = r.revision
+    }
+  }
+  // A release change after that replaced every layer (migrated settings, or a rollback's).
+  for (const r of state.releaseHistory.values()) {
+    if (r.revision > revision) break
+    if (r.revision > at) {
+      values = target.kind === 'platform' ? r.settings.platform : (r.settings.machines[target.nodeId] ?? {})
+      at = r.revision
+    }
   }
   return values
 }

@@ -2,12 +2,6 @@ import { type PryvCustomEntries, pryvCustomEntriesToRecords } from '../dns/pryv-
 import type { AcmeChallengeSpec, StaticRecord, WeightedNameSpec, ZoneSpec } from '../dns/zone-spec.js'
 import type { Member, PlatformState } from '../state/types.js'
 
-/**
- * Service names every platform answers, each spread over the full members by weight, until
- * releases define which nodes run which service.
- */
-export const DEFAULT_SERVICE_NAMES = ['reg', 'sw', 'access', 'mfa', 'mail'] as const
-
 /** IP addresses of a member, from its multiaddrs (wildcards are not addresses). */
 export function memberIps(addresses: readonly string[]): string[] {
   const ips = new Set<string>()
@@ -22,7 +16,11 @@ export function memberIps(addresses: readonly string[]): string[] {
  * The DNS zone as every node derives it from the same replicated state: the same revision gives the
  * same zone on every node. Liveness is not part of it: it is applied on top as target health.
  */
-export function zoneFromState(domain: string, state: PlatformState, self: Member, addressesOf: (m: Member) => readonly string[], settings: DnsSettings = NO_DNS_SETTINGS): ZoneSpec {
+/**
+ * `serviceNames` are the release's service DNS names (`reg`, `sw`, …): each is spread over the full
+ * members by weight, every one of which runs the release's services.
+ */
+export function zoneFromState(domain: string, state: PlatformState, self: Member, addressesOf: (m: Member) => readonly string[], settings: DnsSettings = NO_DNS_SETTINGS, serviceNames: readonly string[] = []): ZoneSpec {
   const members = [...state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
   const nodes = members.map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
   const full = members.filter((m) => m.role === 'full')
@@ -30,7 +28,7 @@ export function zoneFromState(domain: string, state: PlatformState, self: Member
   const nameServers = settings.nameServers.length > 0
     ? settings.nameServers.map((ns) => ({ name: `${ns.name}.`, addresses: [ns.ip] }))
     : (full.length > 0 ? full : [self]).map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
-  const weighted: WeightedNameSpec[] = DEFAULT_SERVICE_NAMES.map((name) => ({
+  const weighted: WeightedNameSpec[] = serviceNames.map((name) => ({
     name,
     subsetSize: settings.subsetSize,
     targets: full.map((m) => ({ id: m.peerId, addresses: memberIps(addressesOf(m)), weight: settings.weightOf(m.name), healthy: true })).filter((t) => t.addresses.length > 0)

@@ -55,18 +55,26 @@ export interface ReleaseService {
   readonly dnsNames?: readonly string[]
 }
 
-/** A declarative migration step on settings values (platform values and every machine's overrides). */
+/**
+ * A declarative migration step on settings values (platform values and every machine's overrides).
+ * `add` and `set-default` act on the platform values, or with `layer: 'machines'` on every node's
+ * overrides; `rename` and `remove` act on every layer (src/release/migrate.ts).
+ */
 export type MigrationStep =
-  | { readonly op: 'add'; readonly key: string; readonly value: unknown }
+  | { readonly op: 'add'; readonly key: string; readonly value: unknown; readonly layer?: MigrationLayer }
   | { readonly op: 'rename'; readonly from: string; readonly to: string }
   | { readonly op: 'remove'; readonly key: string }
   /** Sets `key` only where it is absent. */
-  | { readonly op: 'set-default'; readonly key: string; readonly value: unknown }
+  | { readonly op: 'set-default'; readonly key: string; readonly value: unknown; readonly layer?: MigrationLayer }
   /**
    * Code step: `source` is the text of a JS function body run in a sandbox (no require, no I/O, bounded
-   * time) as `(values) => values`, once per layer; it returns the new values object.
+   * time) as `(values, layer) => values`, once per layer (`layer` is `{ kind: 'platform' }` or
+   * `{ kind: 'machine', node }`); it returns the new values object.
    */
   | { readonly op: 'code'; readonly description: string; readonly source: string }
+
+/** Which values an `add`/`set-default` step sets: the platform's (default) or every node's overrides. */
+export type MigrationLayer = 'platform' | 'machines'
 
 export interface MigrationDef {
   readonly from: string

@@ -172,6 +172,16 @@ class DockerRuntime implements Runtime {
     await pullImage(this.#docker, image, options)
   }
 
+  async hasImage(image: string): Promise<boolean> {
+    try {
+      await this.#docker.getImage(image).inspect()
+      return true
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return false
+      throw toRuntimeError(error, `inspect image ${image}`, this.#socketPath)
+    }
+  }
+
   waitHealthy(name: string, signal: AbortSignal): Promise<ServiceStatus> {
     return pollHealthy(name, () => this.status(name), signal)
   }
@@ -238,13 +248,14 @@ class DockerRuntime implements Runtime {
     const hash = info.Config.Labels[LABEL_SPEC_HASH] ?? ''
     const state = stateOf(info.State.Status)
     const watched = this.#watched.get(name)
-    const health: HealthState = watched?.hash === hash ? watched.monitor.health : 'none'
+    const startedAt = info.State.StartedAt === NEVER_STARTED ? null : new Date(info.State.StartedAt)
+    const health: HealthState = watched?.hash === hash ? watched.monitor.healthOf(state === 'running' ? startedAt : null) : 'none'
     return {
       name,
       state,
       health,
       exitCode: state === 'exited' || state === 'restarting' ? info.State.ExitCode : null,
-      startedAt: info.State.StartedAt === NEVER_STARTED ? null : new Date(info.State.StartedAt),
+      startedAt,
       restartCount: info.RestartCount,
       specHash: hash
     }

@@ -38,6 +38,15 @@ export class HealthMonitor {
     return this.#health
   }
 
+  /**
+   * The health of the run that started at `startedAt`: `starting` until the monitor has probed that
+   * run, so that a restart is never reported healthy on the strength of the run before it.
+   */
+  healthOf(startedAt: Date | null): HealthState {
+    const run = startedAt?.getTime() ?? null
+    return run !== null && run !== this.#run ? 'starting' : this.#health
+  }
+
   async stop(): Promise<void> {
     this.#stopper.abort()
     await this.#done

@@ -144,6 +144,10 @@ class ProcessRuntime implements Runtime {
     throw new UnsupportedError('process', 'pull images')
   }
 
+  async hasImage(): Promise<boolean> {
+    return true
+  }
+
   waitHealthy(name: string, signal: AbortSignal): Promise<ServiceStatus> {
     return pollHealthy(name, () => this.status(name), signal)
   }
@@ -166,7 +170,9 @@ class ProcessRuntime implements Runtime {
   }
 
   #status(entry: Entry): ServiceStatus {
-    return entry.service.status(entry.monitor?.health ?? 'none')
+    const monitor = entry.monitor
+    if (!monitor) return entry.service.status('none')
+    return entry.service.status(monitor.healthOf(entry.service.runInfo().startedAt))
   }
 
   #get(name: string): Entry {

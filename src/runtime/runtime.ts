@@ -167,6 +167,8 @@ export interface Runtime {
   list(options?: OperationOptions): Promise<ServiceStatus[]>
   logs(name: string, options?: LogOptions): AsyncIterable<LogLine>
   pull(image: string, options?: PullOptions): Promise<void>
+  /** Whether the image is on this machine (runtimes that cannot pull say true: they need none). */
+  hasImage(image: string, options?: OperationOptions): Promise<boolean>
   /** Resolves once healthy (or running, without a health check); throws UnhealthyError otherwise. */
   waitHealthy(name: string, signal: AbortSignal): Promise<ServiceStatus>
   /** Releases the runtime on node shutdown: the process backend stops every service it runs. */

@@ -1,4 +1,6 @@
 import type { ChangeTarget } from '../config/change.js'
+import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
+import { releaseRecordProblem } from './release-record.js'
 import type { MemberRole } from './types.js'
 
 /**
@@ -24,6 +26,14 @@ export type Command =
   | { kind: 'acme.remove', name: string, value?: string }
   /** Typed values (validated again by every node); a machine is targeted by its node name; `origin` names the proposing node. */
   | { kind: 'settings.change', target: ChangeTarget, set?: Record<string, unknown>, unset?: string[], message?: string, origin?: string }
+  /** A new release and every settings layer migrated to it, in one entry. */
+  | { kind: 'release.apply', release: ReleaseRecord, settings: SettingsSnapshot, message?: string, origin?: string }
+  /**
+   * Back to the release before the one in force, with the settings as they were before it. `failed`
+   * names the release whose rollout failed: refused when another is in force by then, so that many
+   * nodes reporting the same failure roll back once.
+   */
+  | { kind: 'release.rollback', failed: string, message?: string, automatic?: boolean, origin?: string }
 
 export interface NewMember {
   peerId: string
@@ -58,6 +68,13 @@ const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0
 const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 32 && v.every(isStr)
 const isRole = (v: unknown): v is MemberRole => v === 'full' || v === 'observer'
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function checkMessageAndOrigin(c: Record<string, unknown>): void {
+  check(c.message === undefined || (typeof c.message === 'string' && c.message.length <= 1000), `${String(c.kind)} message must be a string of at most 1000 characters`)
+  check(c.origin === undefined || isStr(c.origin), `${String(c.kind)} origin must be a node name`)
+}
 
 function checkMember(m: unknown): asserts m is NewMember {
   check(typeof m === 'object' && m !== null, 'member must be an object')
@@ -129,10 +146,22 @@ export function parseCommand(raw: unknown): StampedCommand {
       check(typeof t === 'object' && t !== null && (t.kind === 'platform' || (t.kind === 'machine' && isStr(t.nodeId))), 'settings.change needs a target: platform, or machine with nodeId')
       check(c.set === undefined || (typeof c.set === 'object' && c.set !== null && !Array.isArray(c.set)), 'settings.change set must be an object')
       check(c.unset === undefined || (Array.isArray(c.unset) && c.unset.length <= 1000 && c.unset.every(isStr)), 'settings.change unset must be a list of keys')
-      check(c.message === undefined || (typeof c.message === 'string' && c.message.length <= 1000), 'settings.change message must be a string of at most 1000 characters')
-      check(c.origin === undefined || isStr(c.origin), 'settings.change origin must be a node name')
+      checkMessageAndOrigin(c)
       break
     }
+    case 'release.apply': {
+      const problem = releaseRecordProblem(c.release)
+      check(problem === undefined, `release.apply: ${problem}`)
+      const settings = c.settings as Record<string, unknown> | null
+      check(isObject(settings) && isObject(settings.platform) && isObject(settings.machines) && Object.values(settings.machines).every(isObject), 'release.apply needs settings: platform and machines')
+      checkMessageAndOrigin(c)
+      break
+    }
+    case 'release.rollback':
+      check(isStr(c.failed), 'release.rollback needs the digest of the failed release')
+      check(c.automatic === undefined || typeof c.automatic === 'boolean', 'release.rollback automatic must be a boolean')
+      checkMessageAndOrigin(c)
+      break
     default:
       throw new InvalidCommandError(`unknown command kind ${JSON.stringify(c.kind)}`)
   }

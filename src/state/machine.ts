@@ -1,9 +1,10 @@
 import { targetValues } from '../config/change.js'
 import { formatProblem } from '../config/errors.js'
-import { checkLoggedChange, replicatedSettings } from '../config/platform.js'
+import { checkLoggedChange, checkReleaseSettings, platformRelease, replicatedSettings } from '../config/platform.js'
+import type { SettingsSnapshot } from '../release/types.js'
 import type { ChangeValidation } from '../config/validate.js'
 import type { StampedCommand } from './commands.js'
-import { type CollectionName, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, settingsHistoryKey } from './types.js'
+import { type CollectionName, currentRelease, currentReleaseEntry, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, settingsHistoryKey } from './types.js'
 
 export type Refusal = { readonly ok: false, readonly code: string, readonly message: string }
 
@@ -76,17 +77,95 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       if ('refusal' in outcome) return outcome.refusal
       return outcome.ok ? undefined : refusal('PRYV_SETTINGS_INVALID', outcome.problems.map(formatProblem).join('; '))
     }
+    case 'release.apply': {
+      const names = memberNames(state)
+      const unknown = Object.keys(cmd.settings.machines).filter((n) => !names.includes(n))
+      if (unknown.length > 0) return refusal('PRYV_NODE_UNKNOWN', `the release's settings name nodes that are not members: ${unknown.join(', ')}`)
+      const settings = { platform: cmd.settings.platform, machines: Object.fromEntries(names.map((n) => [n, cmd.settings.machines[n] ?? {}])) }
+      const problems = checkReleaseSettings(platformRelease(cmd.release), settings)
+      return problems.length === 0 ? undefined : refusal('PRYV_SETTINGS_INVALID', `release ${cmd.release.version}: ${problems.map((p) => p.message).join('; ')}`)
+    }
+    case 'release.rollback': {
+      const entry = currentReleaseEntry(state)
+      if (!entry || entry.digest !== cmd.failed) return refusal('PRYV_RELEASE_NOT_IN_FORCE', 'that release is no longer the one in force (already rolled back or replaced)')
+      const applied = rollbackSource(state)
+      if (!applied?.from) return refusal('PRYV_RELEASE_NO_PREVIOUS', `release ${entry.version} was the platform's first: there is no release before it`)
+      if (!state.releases.has(applied.from.digest)) return refusal('PRYV_RELEASE_NO_PREVIOUS', `release ${applied.from.version}, before ${entry.version}, is no longer kept`)
+      return undefined
+    }
   }
+}
+
+function memberNames(state: PlatformState): string[] {
+  return [...state.members.values()].map((m) => m.name)
+}
+
+/** Every settings layer as stored now, for a rollback to restore. */
+function settingsSnapshot(state: PlatformState): SettingsSnapshot {
+  return { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) ?? {}, machines: Object.fromEntries(state.machineSettings) }
+}
+
+/** Replaces every settings layer; machine layers of nodes that are not members are dropped. */
+function restoreSettings(state: PlatformState, snapshot: SettingsSnapshot): StateChange[] {
+  const changes: StateChange[] = [{ type: 'platformSettings', id: PLATFORM_SETTINGS_KEY }]
+  state.platformSettings.set(PLATFORM_SETTINGS_KEY, snapshot.platform)
+  const names = new Set(memberNames(state))
+  for (const name of new Set([...state.machineSettings.keys(), ...Object.keys(snapshot.machines)])) {
+    const values = snapshot.machines[name]
+    if (values && Object.keys(values).length > 0 && names.has(name)) state.machineSettings.set(name, values)
+    else if (!state.machineSettings.delete(name)) continue
+    changes.push({ type: 'machineSettings', id: name })
+  }
+  return changes
+}
+
+/**
+ * The `apply` that brought the release in force: a rollback goes back to the release before it, with
+ * the settings as they were then. (After an automatic rollback, a second one goes further back, not
+ * forward to the release that failed.)
+ */
+export function rollbackSource(state: PlatformState): ReleaseHistoryRecord | undefined {
+  const digest = currentReleaseEntry(state)?.digest
+  return [...state.releaseHistory.values()].findLast((r) => r.kind === 'apply' && r.digest === digest)
+}
+
+const RELEASES_KEPT = 4
+
+/** Only the most recent releases are kept: the one in force and those rollbacks may go back to. */
+function pruneReleases(state: PlatformState): StateChange[] {
+  const keep = new Set<string>()
+  for (const r of [...state.releaseHistory.values()].reverse()) {
+    if (keep.size >= RELEASES_KEPT) break
+    keep.add(r.digest)
+  }
+  const changes: StateChange[] = []
+  for (const digest of [...state.releases.keys()]) {
+    if (keep.has(digest)) continue
+    state.releases.delete(digest)
+    changes.push({ type: 'release', id: digest })
+  }
+  return changes
+}
+
+/** Records the release change and puts `settings` in place of every layer. */
+function recordRelease(state: PlatformState, cmd: StampedCommand, settings: SettingsSnapshot, record: Omit<ReleaseHistoryRecord, 'revision' | 'at' | 'author' | 'settingsBefore' | 'settings'>): StateChange[] {
+  const revision = state.revision + 1
+  const id = settingsHistoryKey(revision)
+  const origin = (cmd as { origin?: string }).origin
+  const settingsBefore = settingsSnapshot(state)
+  const changes = restoreSettings(state, settings)
+  state.releaseHistory.set(id, { revision, at: cmd.at, author: origin ?? state.members.get(cmd.author)?.name ?? cmd.author, settingsBefore, settings: settingsSnapshot(state), ...record })
+  return [{ type: 'releaseHistory', id }, ...changes]
 }
 
 /** A settings change checked with the platform's release against every member's effective settings. */
 function settingsOutcome(state: PlatformState, cmd: StampedCommand & { kind: 'settings.change' }): ChangeValidation | { refusal: Refusal } {
-  const names = [...state.members.values()].map((m) => m.name)
+  const names = memberNames(state)
   if (cmd.target.kind === 'machine' && !names.includes(cmd.target.nodeId)) {
     return { refusal: refusal('PRYV_NODE_UNKNOWN', `no member is named "${cmd.target.nodeId}"`) }
   }
   const current = replicatedSettings(state.platformSettings.get(PLATFORM_SETTINGS_KEY), state.machineSettings, names)
-  return checkLoggedChange(current, cmd)
+  return checkLoggedChange(current, cmd, platformRelease(currentRelease(state)))
 }
 
 /** A joiner retrying after a lost reply must get the same answer, not "invite used". */
@@ -205,6 +284,36 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       const author = cmd.origin ?? state.members.get(cmd.author)?.name ?? cmd.author
       state.settingsHistory.set(id, { revision, at: cmd.at, author, target: cmd.target, message: cmd.message ?? '', diff: outcome.diff, values })
       return { result: { ok: true, value: { revision, diff: outcome.diff } }, changes: [change, { type: 'settingsHistory', id }] }
+    }
+    case 'release.apply': {
+      const before = currentReleaseEntry(state)
+      const changes = recordRelease(state, cmd, cmd.settings, {
+        kind: 'apply',
+        name: cmd.release.name,
+        version: cmd.release.version,
+        digest: cmd.release.digest,
+        ...(before ? { from: { version: before.version, digest: before.digest } } : {}),
+        message: cmd.message ?? ''
+      })
+      state.releases.set(cmd.release.digest, cmd.release)
+      changes.push({ type: 'release', id: cmd.release.digest }, ...pruneReleases(state))
+      return { result: { ok: true, value: { revision: state.revision + 1, version: cmd.release.version } }, changes }
+    }
+    case 'release.rollback': {
+      const failed = currentReleaseEntry(state)!
+      const applied = rollbackSource(state)!
+      const target = state.releases.get(applied.from!.digest)!
+      const changes = recordRelease(state, cmd, applied.settingsBefore, {
+        kind: 'rollback',
+        name: target.name,
+        version: target.version,
+        digest: target.digest,
+        from: { version: failed.version, digest: failed.digest },
+        message: cmd.message ?? '',
+        ...(cmd.automatic ? { automatic: true } : {})
+      })
+      changes.push(...pruneReleases(state))
+      return { result: { ok: true, value: { revision: state.revision + 1, version: target.version } }, changes }
     }
   }
 }

@@ -2,6 +2,7 @@
 
 import type { ChangeTarget } from '../config/change.js'
 import type { SettingDiff } from '../config/diff.js'
+import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
 
 export type MemberRole = 'full' | 'observer'
 
@@ -67,6 +68,27 @@ export interface SettingsHistoryRecord {
   readonly values: Readonly<Record<string, unknown>>
 }
 
+/** One applied `release.apply` or `release.rollback`: the release in force from `revision` on. */
+export interface ReleaseHistoryRecord {
+  readonly revision: number
+  readonly at: number
+  /** Name of the node the change was proposed on (for an automatic rollback: the node whose health gate failed). */
+  readonly author: string
+  readonly kind: 'apply' | 'rollback'
+  readonly name: string
+  readonly version: string
+  readonly digest: string
+  /** The release in force before (absent for the platform's first release). */
+  readonly from?: { readonly version: string; readonly digest: string }
+  readonly message: string
+  /** Rollbacks: whether a failed health gate asked for it, and why. */
+  readonly automatic?: boolean
+  /** Every settings layer right before this entry: a rollback restores it. */
+  readonly settingsBefore: SettingsSnapshot
+  /** Every settings layer right after it (migrated, or restored). */
+  readonly settings: SettingsSnapshot
+}
+
 export interface PlatformState {
   /** Revision of the last applied entry; 0 before the first. Invariant: equals the log's head. */
   revision: number
@@ -89,12 +111,16 @@ export interface PlatformState {
   readonly machineSettings: Map<string, Readonly<Record<string, unknown>>>
   /** keyed by the revision, zero-padded (settingsHistoryKey) so stored order is revision order */
   readonly settingsHistory: Map<string, SettingsHistoryRecord>
+  /** Releases by digest: the one in force and those a rollback may return to. */
+  readonly releases: Map<string, ReleaseRecord>
+  /** keyed like settingsHistory; the last record names the release in force */
+  readonly releaseHistory: Map<string, ReleaseHistoryRecord>
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function emptyState(): PlatformState {
-  return { revision: 0, headHash: GENESIS_HASH, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map() }
+  return { revision: 0, headHash: GENESIS_HASH, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map() }
 }
 
 /** The keyed collections of the state, each persisted as one record per key. */
@@ -105,7 +131,9 @@ export const collections = {
   acme: (s: PlatformState) => s.acmeChallenges,
   platformSettings: (s: PlatformState) => s.platformSettings,
   machineSettings: (s: PlatformState) => s.machineSettings,
-  settingsHistory: (s: PlatformState) => s.settingsHistory
+  settingsHistory: (s: PlatformState) => s.settingsHistory,
+  release: (s: PlatformState) => s.releases,
+  releaseHistory: (s: PlatformState) => s.releaseHistory
 } as const satisfies Record<string, (s: PlatformState) => Map<string, unknown>>
 
 export type CollectionName = keyof typeof collections
@@ -114,4 +142,17 @@ export const PLATFORM_SETTINGS_KEY = 'platform'
 
 export function settingsHistoryKey(revision: number): string {
   return String(revision).padStart(12, '0')
+}
+
+/** The last release history record: the release in force, or undefined before the first release. */
+export function currentReleaseEntry(state: PlatformState): ReleaseHistoryRecord | undefined {
+  let last: ReleaseHistoryRecord | undefined
+  for (const r of state.releaseHistory.values()) last = r
+  return last
+}
+
+/** The release in force. */
+export function currentRelease(state: PlatformState): ReleaseRecord | undefined {
+  const entry = currentReleaseEntry(state)
+  return entry ? state.releases.get(entry.digest) : undefined
 }

@@ -7,6 +7,8 @@ import { SettingsInvalidError } from '../../config/errors.js'
 import type { Explanation } from '../../config/layers.js'
 import { isSecret, SECRET_MASK } from '../../config/mask.js'
 import { platformRelease } from '../../config/platform.js'
+import { defineSchema, type Schema, type SchemaDef } from '../../config/schema.js'
+import { loadRelease } from '../../release/load.js'
 import { parseSettingsYaml } from '../../config/yaml-file.js'
 import { ExitCode, OperatorError } from '../../errors.js'
 import type { NodePlan, NodeReports } from '../../node/settings-service.js'
@@ -95,10 +97,10 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       } catch (err) {
         throw new OperatorError('PRYV_SETTINGS_FILE_UNREADABLE', `Cannot read ${file}: ${(err as Error).message}.`, { exitCode: ExitCode.invalidInput })
       }
-      const parsed = parseSettingsYaml(platformRelease().schema, text, file, o.machine === undefined ? 'platform' : 'machine')
+      const schema = await platformSchema()
+      const parsed = parseSettingsYaml(schema, text, file, o.machine === undefined ? 'platform' : 'machine')
       if (parsed.problems.length > 0) throw new SettingsInvalidError(parsed.problems)
       // A masked secret (from `config export` without --reveal) means "keep the current value".
-      const { schema } = platformRelease()
       const set = Object.fromEntries(Object.entries(parsed.values).filter(([k, v]) => !(isSecret(schema, k) && v === SECRET_MASK)))
       await change(o, { set })
     })
@@ -150,12 +152,18 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     })
 
   config.command('schema').alias('describe')
-    .description('Every setting: type, default, scope, environment variable and consuming services.')
+    .description('Every setting of the platform\'s release (or of a release bundle): type, default, scope, environment variable and consuming services.')
+    .option('--release <bundle>', 'describe this release bundle\'s settings instead (no running node needed)')
     .option('--json', 'print JSON')
-    .action((o) => {
-      const { schema } = platformRelease()
+    .action(async (o) => {
+      const schema = o.release === undefined ? await platformSchema() : platformRelease((await loadRelease(o.release)).record).schema
       ctx.io.out(o.json ? JSON.stringify(describeSchemaJson(schema), null, 2) : describeSchema(schema))
     })
+
+  /** The settings schema of the release the local node's platform runs. */
+  async function platformSchema(): Promise<Schema> {
+    return defineSchema(await ctx.control('settings.schema') as SchemaDef)
+  }
 
   async function change(o: { machine?: string, message?: string, dryRun?: boolean, json?: boolean }, body: Record<string, unknown>): Promise<void> {
     const r = await ctx.control('settings.change', { ...body, machine: o.machine, message: o.message, dryRun: o.dryRun === true }) as ChangeReply

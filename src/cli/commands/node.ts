@@ -1,12 +1,18 @@
 import { type Command, Option } from 'commander'
+import { ExitCode, OperatorError } from '../../errors.js'
 import { createLogger } from '../../log.js'
 import { DataDir } from '../../node/data-dir.js'
-import { type LocalSettings, parseLocalSettings, readBaseSettings, type ServicesMode } from '../../node/settings-local.js'
+import { platformRelease } from '../../config/platform.js'
+import { builtinReleasePath, loadRelease } from '../../release/index.js'
+import type { ReleaseRecord } from '../../release/types.js'
+import { checkLocalLayers, type LocalSettings, readBaseSettings, type ServicesMode } from '../../node/settings-local.js'
 import { initPlatform, joinPlatform, type RunningNode, startNode } from '../../node/lifecycle.js'
 import type { CliContext } from '../context.js'
 import { defaultNodeName, devDefaults, productionDefaults } from '../defaults.js'
 import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
 import { parseDuration, parseHostPorts, parseListen, parsePositiveInt } from '../parse.js'
+import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
+import { probeMetricsAddress } from '../../metrics/http.js'
 
 /** init-platform, join-platform, start and dev: the commands that run a node in the foreground. */
 export function registerNodeCommands(program: Command, ctx: CliContext): void {
@@ -26,32 +32,48 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     await announce(running)
     ctx.setExitCode(await runUntilSignalled(running, ctx.io, exit))
   }
-  // The environment and --set are the node's local settings layers; parsed before anything starts.
-  const localSettings = (o: { set: string[], services: ServicesMode, restartBudget?: number }): LocalSettings => {
-    const { settings, warnings } = parseLocalSettings(process.env, o.set, o.services)
-    for (const w of warnings) ctx.io.err(`warning: ${w}`)
-    return { ...settings, restartBudget: o.restartBudget }
+  // The environment and --set are the node's local settings layers, parsed with the platform's
+  // release: here for a new platform (before anything is created), by the node otherwise.
+  const localSettings = (o: { set: string[], services: ServicesMode, restartBudget?: number, dockerSocket?: string }, release?: ReleaseRecord): LocalSettings => {
+    const dockerSocket = o.dockerSocket ?? (process.env.DOCKER_HOST?.startsWith('unix://') ? dockerSocketPath(process.env.DOCKER_HOST) : undefined)
+    const local: LocalSettings = { env: process.env, setArgs: o.set, services: o.services, restartBudget: o.restartBudget, dockerSocket }
+    if (release) for (const w of checkLocalLayers(local, platformRelease(release).schema).warnings) ctx.io.err(`warning: ${w}`)
+    return local
   }
-  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], set: string[], services: ServicesMode, replaceVotersAfter: number }) => ({
+  /** `--release`, or the built-in demo release. */
+  const releaseOf = async (o: { release?: string }): Promise<ReleaseRecord> => (await loadRelease(o.release ?? builtinReleasePath('demo'))).record
+  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], metrics?: string, set: string[], services: ServicesMode, replaceVotersAfter: number }, release?: ReleaseRecord) => ({
     dataDir: ctx.globals().dataDir,
     name: o.name,
     listen: o.listen,
     announce: o.announce,
     dns: o.dns,
+    metricsListen: o.metrics,
     log: createLogger(ctx.globals().logLevel),
-    settings: localSettings(o),
+    settings: localSettings(o, release),
     writerSetPolicy: writerSetPolicy(o),
     ...hooks
   })
   const collect = (value: string, previous: string[]): string[] => [...previous, value]
+  // Refused before anything starts: a non-loopback address (exit 2, src/metrics/listen.ts) and a
+  // port in use (exit 7), so a node never half-starts on a bad --metrics.
+  const addMetricsOption = (cmd: Command): Command => cmd
+    .option('--metrics <host:port>', 'serve Prometheus metrics over HTTP at /metrics on this loopback address (e.g. 127.0.0.1:9464)', (text: string) => formatAddress(parseMetricsListen(text)))
+    .hook('preAction', async (command) => {
+      const metrics = command.opts<{ metrics?: string }>().metrics
+      if (metrics !== undefined) await probeMetricsAddress(parseMetricsListen(metrics))
+    })
+  // In --json ready events: where the metrics are served, when they are.
+  const metricsEvent = (r: RunningNode): { metrics?: string } => (r.node.metrics.bound === undefined ? {} : { metrics: r.node.metrics.bound })
   const addSettingsOptions = (cmd: Command, services: ServicesMode): Command => cmd
     .option('--set <key=value>', 'a local setting of this node, above replicated values (repeatable)', collect, [])
     .option('--restart-budget <n>', 'how many members restart the same service at once after a settings change', parsePositiveInt, 1)
-    .addOption(new Option('--services <runtime>', 'run the rendered services as child processes, or only render them').choices(['process', 'none']).default(services))
+    .addOption(new Option('--services <runtime>', 'run the release\'s services as containers of a Docker-API engine, as child processes, whichever this machine has (auto), or not at all (only render their configuration)').choices(['docker', 'process', 'auto', 'none']).default(services))
+    .option('--docker-socket <path>', 'the Docker-API engine\'s Unix socket (dockerd or podman); default: DOCKER_HOST when it is unix://…, else /var/run/docker.sock', dockerSocketPath)
   const addWriterSetOptions = (cmd: Command): Command => cmd
     .option('--replace-voters-after <duration>', 'how long a voter of the writer set may be unreachable before another full member replaces it', parseDuration, 30_000)
   const writerSetPolicy = (o: { replaceVotersAfter: number }) => ({ deadVoterAfterMs: o.replaceVotersAfter })
-  const addNodeOptions = (cmd: Command): Command => addWriterSetOptions(addSettingsOptions(cmd, 'none'))
+  const addNodeOptions = (cmd: Command): Command => addMetricsOption(addWriterSetOptions(addSettingsOptions(cmd, 'none')))
     .option('--name <name>', 'this node\'s name, a DNS label (<name>.<domain>)', defaultNodeName())
     .option('--listen <addrs>', 'mesh listen addresses (multiaddrs or ip:port, comma-separated)', parseListen, parseListen(productionDefaults.listen))
     .option('--announce <addrs>', 'addresses to announce to other members instead of the listen ones', parseListen)
@@ -63,14 +85,16 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .requiredOption('--domain <domain>', 'the DNS domain the platform answers for'))
     .option('--invite-ttl <duration>', 'lifetime of the printed invite', parseDuration, 3_600_000)
     .option('--settings <file.yml>', 'the platform\'s base settings (YAML); missing secrets are generated')
+    .option('--release <bundle>', 'the release the platform starts with (directory or .tgz); default: the built-in demo release')
     .addHelpText('after', '\nExample:\n  pryv-node init-platform --domain pryv.example.com --name core1 --settings base.yml')
     .action(async (o) => {
-      const baseSettings = o.settings === undefined ? {} : await readBaseSettings(o.settings)
-      const options = nodeOptions(o)
-      await foreground(() => initPlatform({ ...options, domain: o.domain, baseSettings }), async (running) => {
+      const release = await releaseOf(o)
+      const baseSettings = o.settings === undefined ? {} : await readBaseSettings(o.settings, platformRelease(release))
+      const options = nodeOptions(o, release)
+      await foreground(() => initPlatform({ ...options, domain: o.domain, release, baseSettings }), async (running) => {
         const invite = await running.node.createInvite({ role: 'full', ttlMs: o.inviteTtl, uses: 1 })
         const status = running.node.status() as { platform: { id: string, domain: string } }
-        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', platformId: status.platform.id, peerId: running.node.selfId, addresses: running.node.addresses(), dns: running.node.dns.bound, invite: invite.invite }))
+        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', platformId: status.platform.id, peerId: running.node.selfId, addresses: running.node.addresses(), dns: running.node.dns.bound, ...metricsEvent(running), invite: invite.invite }))
         else {
           ctx.io.out(`Platform ${status.platform.id} created for ${status.platform.domain}; this node is "${o.name}".`)
           ctx.io.out(`Invite for the next machine (full member, valid until ${invite.expiresAt}, single use):\n\n  ${invite.invite}\n`)
@@ -86,39 +110,50 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExample:\n  pryv-node join-platform \'pryv1.eyJw…\' --name core2')
     .action(async (invite: string, o) => {
       await foreground(() => joinPlatform({ ...nodeOptions(o), invite }), async (running) => {
-        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
+        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else ctx.io.out(`Joined the platform as "${o.name}" (revision ${running.node.replica.revision}). The node runs until SIGTERM or Ctrl-C.`)
       })
     })
 
-  addWriterSetOptions(addSettingsOptions(program.command('start')
-    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none'))
+  addMetricsOption(addWriterSetOptions(addSettingsOptions(program.command('start')
+    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none')))
     .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const settings = localSettings(o)
-      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
-        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound }))
+      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
+        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       })
     })
 
-  addSettingsOptions(program.command('dev')
-    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process')
+  addMetricsOption(addSettingsOptions(program.command('dev')
+    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process'))
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const dataDir = program.getOptionValueSource('dataDir') === 'default' ? devDefaults.dataDir : ctx.globals().dataDir
       const log = createLogger(ctx.globals().logLevel)
-      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), log, settings: localSettings(o), ...hooks }
       const initialised = await new DataDir(dataDir).isInitialised()
-      await foreground(() => initialised ? startNode(opts) : initPlatform({ ...opts, domain: devDefaults.domain }), async (running) => {
-        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound }))
+      const release = initialised ? undefined : await releaseOf({})
+      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
+      await foreground(() => release ? initPlatform({ ...opts, domain: devDefaults.domain, release }) : startNode(opts), async (running) => {
+        if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else {
           ctx.io.out(`Development platform ${devDefaults.domain} running from ./${dataDir} (mesh ${devDefaults.listen}, DNS ${devDefaults.dns}).`)
           ctx.io.out(`Try: PRYV_NODE_DATA_DIR=${dataDir} npx pryv-node status`)
         }
       })
     })
+}
+
+/** `DOCKER_HOST=unix:///path` or a plain socket path; other transports are not supported. */
+function dockerSocketPath(value: string): string {
+  if (value.startsWith('unix://')) return value.slice('unix://'.length)
+  if (value.startsWith('/')) return value
+  throw new OperatorError('PRYV_USAGE', `The Docker engine address "${value}" is not a Unix socket.`, {
+    hint: 'Pass --docker-socket /path/to/docker.sock (or DOCKER_HOST=unix:///path/to/docker.sock); TCP engines are not supported.',
+    exitCode: ExitCode.usage
+  })
 }

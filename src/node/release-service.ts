@@ -1,0 +1,276 @@
+import { isAbsolute } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { ControlHandler } from '../control/server.js'
+import { effectiveSettings, type SettingsValues } from '../config/layers.js'
+import { checkReleaseSettings, type PlatformRelease, platformRelease } from '../config/platform.js'
+import { cryptoRandomBytes } from '../config/random.js'
+import { tryRenderService } from '../config/render.js'
+import { generateMissingSecrets } from '../config/secrets.js'
+import { ExitCode, OperatorError } from '../errors.js'
+import { callRpc, handleRpc } from '../mesh/rpc.js'
+import { loadRelease, migrateSettings, migrationPath, serviceSpecs, verifyRelease } from '../release/index.js'
+import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
+import type { Runtime } from '../runtime/runtime.js'
+import { specHash } from '../runtime/spec.js'
+import type { Command } from '../state/commands.js'
+import { rollbackSource } from '../state/machine.js'
+import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord } from '../state/types.js'
+import type { NodeContext } from './context.js'
+import type { NodeReports, SettingsService } from './settings-service.js'
+import { initialPlatformValues } from './settings-local.js'
+import { errorReply } from './wire-errors.js'
+
+/** Members pull a release's images before it is committed, so that the rollout does not wait on pulls. */
+export const RELEASE_PREPULL_PROTOCOL = '/pryv/release-prepull/1.0.0'
+const PREPULL_TIMEOUT_MS = 10 * 60_000
+const HISTORY_SHOWN = 20
+
+/** What a release change does on one member. */
+export interface NodeReleasePlan {
+  readonly node: string
+  /** Services created, recreated (new image or definition), restarted (new configuration files) or removed. */
+  readonly create: readonly string[]
+  readonly recreate: readonly string[]
+  readonly restart: readonly string[]
+  readonly remove: readonly string[]
+}
+
+/** A member's progress through the rollout of the release in force. */
+export interface NodeRolloutStatus {
+  readonly node: string
+  readonly state: 'done' | 'pending' | 'failed' | 'unreachable'
+  readonly release?: string
+  readonly detail?: string
+}
+
+/**
+ * `release apply|status|rollback` on the node: loads and checks a bundle, migrates the settings,
+ * has every member pull the images, then commits the release and the migrated settings in one
+ * entry. The rollout itself is the settings service's: each node renders and restarts in its wave.
+ */
+export class ReleaseService {
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly settings: SettingsService,
+    private readonly runtime: () => Runtime | undefined,
+    private readonly submit: (command: Command) => Promise<unknown>,
+    private readonly isAlive: (peerId: string) => boolean
+  ) {}
+
+  async start(): Promise<void> {
+    await handleRpc(this.ctx.mesh, RELEASE_PREPULL_PROTOCOL, async (request, remote) => {
+      if (!this.ctx.replica.state.members.has(remote.toString())) {
+        throw new OperatorError('PRYV_NOT_A_MEMBER', 'only members may ask for pulls', { exitCode: ExitCode.conflict })
+      }
+      const images = (request as { images?: unknown }).images
+      if (!Array.isArray(images) || !images.every((i) => typeof i === 'string')) throw new OperatorError('PRYV_USAGE', 'images must be a list', { exitCode: ExitCode.usage })
+      return { node: this.ctx.config.name, pulled: await this.prepull(images as string[]) }
+    }, errorReply)
+  }
+
+  handlers(): Record<string, ControlHandler> {
+    return {
+      'release.apply': async (p) => this.apply(parseApply(p)),
+      'release.status': async () => this.status(),
+      'release.rollback': async (p) => this.rollback(typeof p.message === 'string' ? p.message : undefined)
+    }
+  }
+
+  /** Loads, checks, migrates and (unless a dry run) pre-pulls and commits a release. */
+  async apply(request: ApplyRequest): Promise<unknown> {
+    const { record } = await loadRelease(request.path)
+    const signature = request.keys.length > 0 ? (verifyRelease(record, request.keys), 'verified') : record.signature ? 'not checked (no --key given)' : 'unsigned'
+    const state = this.ctx.replica.state
+    const current = currentRelease(state)
+    const from = current ? { version: current.version, digest: current.digest } : null
+    const to = { name: record.name, version: record.version, digest: record.digest }
+    if (current?.digest === record.digest) return { from, to, signature, unchanged: true, nodes: [] }
+    if (current && current.name !== record.name) {
+      throw new OperatorError('PRYV_RELEASE_OTHER_PRODUCT', `The platform runs ${current.name}; this bundle is ${record.name}.`, {
+        hint: 'Apply a release of the same name: a platform cannot change product through an upgrade.',
+        exitCode: ExitCode.invalidInput
+      })
+    }
+    const path = current ? migrationPath(record.migrations, current.version, record.version) : []
+    const before = replicatedSnapshot(state)
+    const migrated = migrateSettings(before, path)
+    const next = platformRelease(record)
+    const secrets = generateMissingSecrets(next.schema, migrated.snapshot.platform, cryptoRandomBytes)
+    const settings: SettingsSnapshot = { platform: secrets.values, machines: migrated.snapshot.machines }
+    const problems = checkReleaseSettings(next, settings)
+    if (problems.length > 0) {
+      throw new OperatorError('PRYV_RELEASE_SETTINGS_INVALID', `The platform's settings, migrated to ${record.version}, do not fit it:\n  ${problems.map((p) => p.message).join('\n  ')}`, {
+        hint: 'Set the settings named above first (`pryv-node config set`), or fix the release\'s migrations; nothing was applied.',
+        exitCode: ExitCode.invalidInput
+      })
+    }
+    const nodes = this.plan(state, platformRelease(current), next, before, settings)
+    const summary = { from, to, signature, migration: migrated.changes.map((c) => c.text), generatedSecrets: secrets.generated, nodes }
+    if (request.dryRun) return { ...summary, dryRun: true }
+    await this.prepullEverywhere(record)
+    const committed = await this.submit({
+      kind: 'release.apply',
+      release: record,
+      settings,
+      ...(request.message ? { message: request.message } : {}),
+      origin: this.ctx.config.name
+    }) as { revision: number }
+    return { ...summary, revision: committed.revision }
+  }
+
+  /** At init-platform, right after the platform is created: its first release, with the base values and generated secrets. */
+  async commitFirst(record: ReleaseRecord, base: SettingsValues): Promise<readonly string[]> {
+    const { values, generated } = initialPlatformValues(base, platformRelease(record).schema)
+    await this.submit({ kind: 'release.apply', release: record, settings: { platform: values, machines: {} }, message: 'initial release', origin: this.ctx.config.name })
+    return generated
+  }
+
+  async rollback(message?: string): Promise<unknown> {
+    const state = this.ctx.replica.state
+    const entry = currentReleaseEntry(state)
+    if (!entry) throw new OperatorError('PRYV_RELEASE_NONE', 'The platform has no release to roll back.', { exitCode: ExitCode.conflict })
+    const target = rollbackSource(state)?.from
+    if (!target) {
+      throw new OperatorError('PRYV_RELEASE_NO_PREVIOUS', `Release ${entry.version} was the platform's first: there is nothing to go back to.`, {
+        hint: 'Apply another release with `pryv-node release apply`.',
+        exitCode: ExitCode.conflict
+      })
+    }
+    const committed = await this.submit({ kind: 'release.rollback', failed: entry.digest, message: message ?? `rollback to ${target.version}`, origin: this.ctx.config.name }) as { revision: number }
+    return { revision: committed.revision, from: entry.version, to: target.version }
+  }
+
+  /** The release in force, its history, and how far every member's rollout got. */
+  async status(): Promise<unknown> {
+    const state = this.ctx.replica.state
+    const entry = currentReleaseEntry(state)
+    const history = [...state.releaseHistory.values()].slice(-HISTORY_SHOWN).map(describeEntry)
+    if (!entry) return { revision: state.revision, current: null, history, nodes: [], complete: true }
+    const nodes = (await this.settings.allReports()).map((r) => rolloutOf(r, entry))
+    return {
+      revision: state.revision,
+      current: describeEntry(entry),
+      history,
+      nodes,
+      complete: nodes.every((n) => n.state === 'done')
+    }
+  }
+
+  private async prepullEverywhere(record: ReleaseRecord): Promise<void> {
+    const images = [...new Set(record.services.flatMap((s) => (s.image ? [s.image] : [])))]
+    if (images.length === 0) return
+    const members = [...this.ctx.replica.state.members.values()].filter((m) => m.peerId === this.ctx.selfId || this.isAlive(m.peerId))
+    const failures: string[] = []
+    await Promise.all(members.map(async (m) => {
+      try {
+        if (m.peerId === this.ctx.selfId) {
+          await this.prepull(images)
+          return
+        }
+        const reply = await callRpc(this.ctx.mesh, peerIdFromString(m.peerId), RELEASE_PREPULL_PROTOCOL, { images }, AbortSignal.timeout(PREPULL_TIMEOUT_MS)) as { error?: { message?: string } }
+        if (reply.error) failures.push(`${m.name}: ${reply.error.message ?? 'failed'}`)
+      } catch (err) {
+        failures.push(`${m.name}: ${(err as Error).message}`)
+      }
+    }))
+    if (failures.length > 0) {
+      throw new OperatorError('PRYV_RELEASE_PULL_FAILED', `Some members could not pull the release's images; nothing was applied.\n  ${failures.join('\n  ')}`, {
+        hint: 'Check the image names and that every member can reach the registry (or load the images on each machine), then apply again.',
+        exitCode: ExitCode.unreachable
+      })
+    }
+  }
+
+  /** Pulls the images this node's runtime lacks; returns those pulled. */
+  private async prepull(images: readonly string[]): Promise<string[]> {
+    const runtime = this.runtime()
+    if (!runtime?.capabilities.pull) return []
+    const pulled: string[] = []
+    for (const image of images) {
+      if (await runtime.hasImage(image)) continue
+      await runtime.pull(image, { signal: AbortSignal.timeout(PREPULL_TIMEOUT_MS) })
+      pulled.push(image)
+    }
+    return pulled
+  }
+
+  /** Per member: which services the change creates, recreates, restarts or removes (local layers of other nodes unknown). */
+  private plan(state: PlatformState, old: PlatformRelease, next: PlatformRelease, before: SettingsSnapshot, after: SettingsSnapshot): NodeReleasePlan[] {
+    const backend = this.runtime()?.kind ?? 'process'
+    const specsOf = (release: PlatformRelease, settings: SettingsSnapshot, node: string): Map<string, string> => {
+      if (!release.record) return new Map()
+      const values = effectiveSettings(release.schema, { platform: settings.platform, machine: settings.machines[node] }).values
+      const specs = serviceSpecs(release.record, { values, backend, serviceDir: (s) => `/services/${s}`, releaseDir: '/release', nodeExecutable: 'node' })
+      return new Map(specs.map((s) => [s.name, specHash(s)]))
+    }
+    const filesOf = (release: PlatformRelease, settings: SettingsSnapshot, node: string): Map<string, string> => {
+      const values = effectiveSettings(release.schema, { platform: settings.platform, machine: settings.machines[node] }).values
+      return new Map(release.templates.map((t) => [t.service, JSON.stringify(tryRenderService(t, values).files)]))
+    }
+    return [...state.members.values()].map((m) => m.name).sort().map((node) => {
+      const oldSpecs = specsOf(old, before, node)
+      const newSpecs = specsOf(next, after, node)
+      const oldFiles = filesOf(old, before, node)
+      const newFiles = filesOf(next, after, node)
+      const create: string[] = []
+      const recreate: string[] = []
+      const restart: string[] = []
+      for (const [service, hash] of newSpecs) {
+        if (!oldSpecs.has(service)) create.push(service)
+        else if (oldSpecs.get(service) !== hash) recreate.push(service)
+        else if (oldFiles.get(service) !== newFiles.get(service)) restart.push(service)
+      }
+      const remove = [...oldSpecs.keys()].filter((s) => !newSpecs.has(s))
+      return { node, create, recreate, restart, remove }
+    })
+  }
+}
+
+export interface ApplyRequest {
+  /** Absolute path of the bundle (directory or .tgz) on this machine. */
+  readonly path: string
+  /** Trusted public keys (PEM text): the bundle must be signed by one of them. */
+  readonly keys: readonly string[]
+  readonly dryRun: boolean
+  readonly message?: string
+}
+
+function parseApply(p: Record<string, unknown>): ApplyRequest {
+  if (typeof p.path !== 'string' || !isAbsolute(p.path)) throw new OperatorError('PRYV_USAGE', 'Name the bundle by its absolute path.', { exitCode: ExitCode.usage })
+  const keys = p.keys ?? []
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new OperatorError('PRYV_USAGE', 'keys must be PEM texts.', { exitCode: ExitCode.usage })
+  return { path: p.path, keys, dryRun: p.dryRun === true, ...(typeof p.message === 'string' ? { message: p.message } : {}) }
+}
+
+function replicatedSnapshot(state: PlatformState): SettingsSnapshot {
+  const machines: Record<string, Readonly<Record<string, unknown>>> = {}
+  for (const m of state.members.values()) machines[m.name] = state.machineSettings.get(m.name) ?? {}
+  return { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) ?? {}, machines }
+}
+
+function describeEntry(e: ReleaseHistoryRecord): Record<string, unknown> {
+  return {
+    revision: e.revision,
+    at: new Date(e.at).toISOString(),
+    kind: e.kind,
+    name: e.name,
+    version: e.version,
+    digest: e.digest,
+    from: e.from?.version ?? null,
+    author: e.author,
+    message: e.message,
+    automatic: e.automatic === true
+  }
+}
+
+/** Done: the member rendered this release's revision (or a later one) with every service healthy. */
+function rolloutOf(r: NodeReports, entry: ReleaseHistoryRecord): NodeRolloutStatus {
+  if (!r.reports) return { node: r.node, state: 'unreachable', detail: r.error }
+  const reached = r.reports.filter((x) => x.settingsRevision >= entry.revision)
+  const last = reached.at(-1)
+  if (!last) return { node: r.node, state: 'pending', release: r.reports.at(-1)?.release?.version }
+  if (last.failures.length > 0) {
+    return { node: r.node, state: 'failed', release: last.release?.version, detail: last.failures.map((f) => `${f.service ?? ''}: ${f.message}`).join('; ') }
+  }
+  return { node: r.node, state: 'done', release: last.release?.version }
+}

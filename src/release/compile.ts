@@ -1,0 +1,44 @@
+import { defineSchema, type Schema, type SchemaDef } from '../config/schema.js'
+import type { ServiceTemplates } from '../config/render.js'
+import { dnsSettingsGroup } from '../config/schemas/pryv-io.js'
+import { dependencyOrder } from './order.js'
+import type { ReleaseRecord, ReleaseService } from './types.js'
+
+/** The group of settings the node itself consumes (its DNS server); every platform's schema has it, no bundle may define it. */
+export const NODE_SETTINGS_GROUP = 'dns'
+/** The consumer name of settings the node itself reads (its DNS server), beside the release's services. */
+export const NODE_CONSUMER = 'node-dns'
+
+export interface CompiledRelease {
+  /** The release's schema plus the node's own settings group: what a platform's settings are checked against. */
+  readonly schema: Schema
+  readonly templates: readonly ServiceTemplates[]
+  /** In start order: each after the services it depends on. */
+  readonly services: readonly ReleaseService[]
+}
+
+/** A release's schema definition with the node's settings group added. */
+export function platformSchemaDef(def: SchemaDef): SchemaDef {
+  return { ...def, groups: { ...def.groups, [NODE_SETTINGS_GROUP]: dnsSettingsGroup } }
+}
+
+const COMPILED_KEPT = 8
+const compiled = new Map<string, CompiledRelease>()
+
+/**
+ * Compiles a loaded (hence valid) release, once per digest: building a schema is too costly to repeat
+ * for every command. Throws SchemaDefinitionError for a record that did not come from loadRelease.
+ */
+export function compileRelease(record: ReleaseRecord): CompiledRelease {
+  const cached = compiled.get(record.digest)
+  if (cached) return cached
+  const byName = new Map(record.services.map((s) => [s.name, s]))
+  const release: CompiledRelease = {
+    schema: defineSchema(platformSchemaDef(record.schema)),
+    templates: record.templates,
+    services: dependencyOrder(record.services).order.map((name) => byName.get(name)!)
+  }
+  if (compiled.size >= COMPILED_KEPT) compiled.delete(compiled.keys().next().value!)
+  compiled.set(record.digest, release)
+  return release
+}
