@@ -79,7 +79,7 @@ export function respond(msg: Buffer, tcp: boolean, ctx: RespondContext): Buffer 
     else p.copy(out, 0, 0, len)
     copyQuestion(out, msg)
     setFlags(out, msg, ans.rcode, true, false)
-    if (len < p.length) out.writeUInt16BE(0, 10)
+    if (len < p.length) put16(out, 10, 0)
     if (optLen > 0) appendOpt(out, len, 0, ctx.maxUdpPayload)
     counters.response(ans.rcode)
     return out
@@ -107,9 +107,9 @@ function fragment(msg: Buffer, ans: FragmentAnswer, limit: number, ctx: RespondC
   const out = Buffer.allocUnsafe(qEnd + bodyLen + optLen)
   copyQuestion(out, msg)
   setFlags(out, msg, ans.rcode, true, false)
-  out.writeUInt16BE(ans.an, 6)
-  out.writeUInt16BE(ans.ns, 8)
-  out.writeUInt16BE(ar, 10)
+  put16(out, 6, ans.an)
+  put16(out, 8, ans.ns)
+  put16(out, 10, ar)
   if (bodyLen === ans.body.length) out.set(ans.body, qEnd)
   else ans.body.copy(out, qEnd, 0, bodyLen)
   relocate(out, ans.bodyRelocs, qEnd, qEnd, bodyLen)
@@ -122,7 +122,7 @@ function fragment(msg: Buffer, ans: FragmentAnswer, limit: number, ctx: RespondC
 function relocate(out: Buffer, relocs: Uint16Array, base: number, qEnd: number, bodyLen: number): void {
   for (let i = 0; i < relocs.length; i += 2) {
     const pos = relocs[i]!
-    if (pos < bodyLen) out.writeUInt16BE(0xc000 | (base + relocs[i + 1]!), qEnd + pos)
+    if (pos < bodyLen) put16(out, qEnd + pos, 0xc000 | (base + relocs[i + 1]!))
   }
 }
 
@@ -143,7 +143,7 @@ function weighted(msg: Buffer, ans: WeightedAnswer, limit: number, ctx: RespondC
   out.set(ans.prefix)
   copyQuestion(out, msg)
   setFlags(out, msg, 0, true, false)
-  out.writeUInt16BE(an, 6)
+  put16(out, 6, an)
   let pos = ans.prefix.length
   const stride = family === 0 ? 16 : 28
   for (let i = 0; i < n; i++) {
@@ -151,7 +151,7 @@ function weighted(msg: Buffer, ans: WeightedAnswer, limit: number, ctx: RespondC
     const rrs = t.rrs[family]
     rrs.copy(out, pos)
     if (ans.ownerOffset !== 12) {
-      for (let o = 0; o < rrs.length; o += stride) out.writeUInt16BE(0xc000 | ans.ownerOffset, pos + o)
+      for (let o = 0; o < rrs.length; o += stride) put16(out, pos + o, 0xc000 | ans.ownerOffset)
     }
     pos += rrs.length
     ctx.counters.target(t)
@@ -215,12 +215,21 @@ function setFlags(out: Buffer, msg: Buffer, rcode: number, aa: boolean, tc: bool
 /** RFC 6891 §6.1.2: root owner, CLASS = our payload size, TTL = extended rcode, version 0, DO. */
 function appendOpt(out: Buffer, at: number, extendedRcode: number, payload: number): void {
   out[at] = 0
-  out.writeUInt16BE(TYPE.OPT, at + 1)
-  out.writeUInt16BE(payload, at + 3)
+  put16(out, at + 1, TYPE.OPT)
+  put16(out, at + 3, payload)
   out[at + 5] = extendedRcode
   out[at + 6] = 0
   out[at + 7] = q.dnssecOk ? 0x80 : 0
   out[at + 8] = 0
-  out.writeUInt16BE(0, at + 9)
-  out.writeUInt16BE(out.readUInt16BE(10) + 1, 10)
+  put16(out, at + 9, 0)
+  put16(out, 10, ((out[10]! << 8) | out[11]!) + 1)
+}
+
+/**
+ * Big-endian 16-bit store at an offset the caller has checked: plain index stores, which the JIT
+ * inlines (Buffer#writeUInt16BE validates its arguments on every call).
+ */
+function put16(out: Buffer, at: number, v: number): void {
+  out[at] = v >>> 8
+  out[at + 1] = v & 0xff
 }

@@ -9,6 +9,8 @@ import { DataDir, type NodeConfig } from './data-dir.js'
 import { explainDialError, KEY_MISMATCH } from './dial-errors.js'
 import type { JoinRequest } from './join-service.js'
 import type { SettingsValues } from '../config/layers.js'
+import { builtinReleasePath } from '../release/builtin.js'
+import { loadRelease } from '../release/load.js'
 import type { ReleaseRecord } from '../release/types.js'
 import { newPlatformId, type NodeRunOptions, PlatformNode } from './platform-node.js'
 
@@ -27,10 +29,11 @@ export interface RunningNode {
   readonly stop: () => Promise<void>
 }
 
-/** Creates a new platform with this machine as its first member. Changes nothing if it fails. */
-export async function initPlatform(opts: CommonNodeOptions & { domain: string, release: ReleaseRecord, baseSettings?: SettingsValues }): Promise<RunningNode> {
+/** Creates a new platform with this machine as its first member, on `release` (default: the built-in demo). Changes nothing if it fails. */
+export async function initPlatform(opts: CommonNodeOptions & { domain: string, release?: ReleaseRecord, baseSettings?: SettingsValues }): Promise<RunningNode> {
   checkName(opts.name)
   checkDomain(opts.domain)
+  const release = opts.release ?? (await loadRelease(builtinReleasePath('demo'))).record
   const dataDir = await claimFreshDataDir(opts.dataDir)
   return createNode(dataDir, opts, {
     platformId: newPlatformId(),
@@ -39,7 +42,7 @@ export async function initPlatform(opts: CommonNodeOptions & { domain: string, r
   }, async (node) => {
     await node.found()
     // The platform's first release and settings: the base file (checked by the caller) and generated secrets.
-    await node.releases.commitFirst(opts.release, opts.baseSettings ?? {})
+    await node.releases.commitFirst(release, opts.baseSettings ?? {})
   })
 }
 

@@ -3,7 +3,7 @@ import { type ChangeTarget, type PlatformSettings, targetValues } from '../confi
 import { diffSettings, restoreValues, type SettingDiff } from '../config/diff.js'
 import { SettingsInvalidError } from '../config/errors.js'
 import { type EffectiveSettings, effectiveSettings, type Explanation, explain, type SettingsLayers, type SettingsValues } from '../config/layers.js'
-import { maskSecrets } from '../config/mask.js'
+import { maskSecrets, SECRET_MASK } from '../config/mask.js'
 import { type PlatformRelease, platformRelease, replicatedSettings } from '../config/platform.js'
 import type { SchemaDef } from '../config/schema.js'
 import { platformSchemaDef } from '../release/compile.js'
@@ -17,7 +17,7 @@ import { callRpc, handleRpc } from '../mesh/rpc.js'
 import { detectRuntime } from '../runtime/detect.js'
 import type { Runtime } from '../runtime/runtime.js'
 import type { Command } from '../state/commands.js'
-import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type SettingsHistoryRecord } from '../state/types.js'
+import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, type SettingsHistoryRecord } from '../state/types.js'
 import type { NodeContext } from './context.js'
 import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } from './settings-local.js'
 import { type RunOutcome, ServiceRunner } from './service-runner.js'
@@ -444,7 +444,7 @@ export class SettingsService {
   async history(): Promise<unknown> {
     const state = this.ctx.replica.state
     const nodes = await this.allReports()
-    const records = [...state.settingsHistory.values()].map((r) => ({
+    const changes = [...state.settingsHistory.values()].map((r) => ({
       revision: r.revision,
       at: new Date(r.at).toISOString(),
       author: r.author,
@@ -452,6 +452,16 @@ export class SettingsService {
       message: r.message,
       diff: r.diff
     }))
+    // Applying or rolling back a release replaces every layer: it is a settings change too.
+    const releases = [...state.releaseHistory.values()].map((r) => ({
+      revision: r.revision,
+      at: new Date(r.at).toISOString(),
+      author: r.author,
+      target: 'platform (release)',
+      message: `${r.kind === 'apply' ? 'release' : 'rollback to'} ${r.name} ${r.version}${r.message ? `: ${r.message}` : ''}`,
+      diff: releaseDiff(state, r)
+    }))
+    const records = [...changes, ...releases].sort((a, b) => a.revision - b.revision)
     return { revision: state.revision, node: this.ctx.config.name, records, nodes }
   }
 
@@ -587,6 +597,17 @@ function layerAt(state: PlatformState, target: ChangeTarget, revision: number): 
     }
   }
   return values
+}
+
+/**
+ * The platform layer's changes made by a release entry, masked with that release's schema; a key
+ * that schema does not know (renamed away by a migration) is masked too, as it may have been a secret.
+ */
+function releaseDiff(state: PlatformState, r: ReleaseHistoryRecord): SettingDiff[] {
+  const record = state.releases.get(r.digest)
+  const schema = record ? platformRelease(record).schema : undefined
+  return diffSettings(platformRelease(record).schema, r.settingsBefore.platform, r.settings.platform).map((d) =>
+    schema?.settings.has(d.key) ? d : { key: d.key, from: d.from === undefined ? undefined : SECRET_MASK, to: d.to === undefined ? undefined : SECRET_MASK, secret: true })
 }
 
 function sameTarget(a: ChangeTarget, b: ChangeTarget): boolean {
