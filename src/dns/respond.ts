@@ -149,7 +149,7 @@ function weighted(msg: Buffer, ans: WeightedAnswer, limit: number, ctx: RespondC
   for (let i = 0; i < n; i++) {
     const t = set.targets[picks[i]!]!
     const rrs = t.rrs[family]
-    rrs.copy(out, pos)
+    out.set(rrs, pos)
     if (ans.ownerOffset !== 12) {
       for (let o = 0; o < rrs.length; o += stride) put16(out, pos + o, 0xc000 | ans.ownerOffset)
     }

@@ -13,6 +13,8 @@ export interface RunOutcome {
   /** Services recreated (new image or definition) or restarted (new configuration), and healthy afterwards. */
   readonly restarted: readonly string[]
   readonly removed: readonly string[]
+  /** Services found not as the node left them (exited on their own) and started again. */
+  readonly drifted: readonly string[]
   /** Services that failed to change or did not become healthy: the release's health gate failed here. */
   readonly failures: readonly { readonly service: string; readonly code: string; readonly message: string }[]
 }
@@ -55,9 +57,10 @@ export class ServiceRunner {
     if (disrupts && !(await beforeDisruption())) return undefined
     const results = await applyPlan(this.runtime, specs, actions, {
       timeoutMs: STOP_TIMEOUT_MS,
-      onAction: (a) => this.log.info({ service: a.service, action: a.kind, reason: a.reason }, 'service changing'),
+      onAction: (a) => this.log[a.drift ? 'warn' : 'info']({ service: a.service, action: a.kind, reason: a.reason, drift: a.drift }, a.drift ? 'service drifted from the release: repairing' : 'service changing'),
       onPullProgress: (p) => this.log.debug({ image: p.image, status: p.status }, 'pulling')
     })
+    const drifted = actions.filter((a) => a.drift).map((a) => a.service)
     const failures: Array<RunOutcome['failures'][number]> = []
     const changed: PlannedAction[] = []
     const removed: string[] = []
@@ -86,6 +89,7 @@ export class ServiceRunner {
       started: passed.filter((a) => a.kind === 'create' || a.kind === 'start').map((a) => a.service),
       restarted: passed.filter((a) => a.kind === 'recreate' || a.kind === 'restart').map((a) => a.service),
       removed,
+      drifted,
       failures
     }
   }

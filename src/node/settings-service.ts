@@ -42,6 +42,8 @@ export interface RenderReport {
   readonly restarted: readonly string[]
   /** Services the runtime started (the first render after the node starts). */
   readonly started: readonly string[]
+  /** Services that had drifted from the release (exited on their own) and were started again. */
+  readonly drifted?: readonly string[]
   readonly services: LocalSettings['services']
   readonly failures: readonly { readonly service?: string; readonly code: string; readonly message: string }[]
 }
@@ -68,6 +70,7 @@ export interface ChangeRequest {
 /** Commands after which this node renders again: they change settings, the release or the members. */
 const RENDERED_ON = new Set(['settings.change', 'member.join', 'member.remove', 'platform.create', 'release.apply', 'release.rollback'])
 const RENDER_REPORTS_KEPT = 50
+const DRIFT_CHECK_MS = 15_000
 const STOP_TIMEOUT_MS = 2000
 /** Members answer with their recent render reports, for `config history` on any node. */
 export const SETTINGS_REPORTS_PROTOCOL = '/pryv/settings-reports/1.0.0'
@@ -94,6 +97,7 @@ export interface NodeReports {
 export class SettingsService {
   private runtime?: Runtime
   private localCache?: { readonly key: string; readonly layers: LocalLayers }
+  private driftTimer?: NodeJS.Timeout
   /** The last release whose services all became healthy here: a later failure under it is not its rollout's. */
   private healthyDigest?: string
   private readonly reports: RenderReport[] = []
@@ -139,10 +143,16 @@ export class SettingsService {
       return { node: this.ctx.config.name, reports: this.reports }
     }, errorReply)
     this.schedule()
+    // The reconcile loop: services that exited on their own, or were removed behind the node's back, come back.
+    if (this.runtime) {
+      this.driftTimer = setInterval(() => this.schedule(), DRIFT_CHECK_MS)
+      this.driftTimer.unref()
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true
+    clearInterval(this.driftTimer)
     this.ctx.replica.off('applied', this.onApplied)
     await this.loop
     await this.runtime?.close({ timeoutMs: STOP_TIMEOUT_MS })
@@ -214,6 +224,7 @@ export class SettingsService {
     const restart = servicesToRestart(results)
     let restarted: readonly string[] = []
     let started: readonly string[] = []
+    let drifted: readonly string[] = []
     if (this.runtime && release.record) {
       const outcome = await this.runReleaseServices(release, effective.values, restart, settingsRevision)
       if (!outcome) {
@@ -223,6 +234,7 @@ export class SettingsService {
       }
       started = outcome.started
       restarted = outcome.restarted
+      drifted = outcome.drifted
       failures.push(...outcome.failures)
     }
     const report: RenderReport = {
@@ -236,9 +248,14 @@ export class SettingsService {
       restart,
       restarted,
       started,
+      ...(drifted.length > 0 ? { drifted } : {}),
       services: this.local.services,
       failures
     }
+    // The periodic check for drift adds a report only when it found something.
+    const previous = this.reports.at(-1)
+    const idle = written.length + removed.length + started.length + restarted.length + drifted.length + failures.length === 0
+    if (idle && previous && previous.settingsRevision === settingsRevision && previous.failures.length === 0) return
     this.reports.push(report)
     if (this.reports.length > RENDER_REPORTS_KEPT) this.reports.shift()
     if (written.length > 0 || removed.length > 0 || failures.length > 0) {
@@ -258,7 +275,7 @@ export class SettingsService {
     try {
       outcome = await runner.run(release, values, new Set(restart), () => this.waitForTurn(settingsRevision))
     } catch (err) {
-      outcome = { started: [], restarted: [], removed: [], failures: [{ service: '*', code: (err as OperatorError).code ?? 'PRYV_SERVICE_FAILED', message: (err as Error).message }] }
+      outcome = { started: [], restarted: [], removed: [], drifted: [], failures: [{ service: '*', code: (err as OperatorError).code ?? 'PRYV_SERVICE_FAILED', message: (err as Error).message }] }
     }
     if (!outcome) return undefined
     if (outcome.failures.length === 0) this.healthyDigest = record.digest

@@ -64,6 +64,8 @@ function specOf(service: ReleaseService, env: Record<string, string>, options: S
     configDir: join(dir, 'conf'),
     dataDir: join(dir, 'data'),
     ...(service.ports ? { ports: service.ports } : {}),
+    // Volume sources are relative to the service's directory on the node.
+    ...(service.volumes && options.backend === 'docker' ? { volumes: service.volumes.map((v) => ({ source: join(dir, v.source), target: v.target, ...(v.readOnly ? { readOnly: true } : {}) })) } : {}),
     ...(service.health ? { health: options.backend === 'process' ? substituteProbe(service.health, substitute) : service.health } : {}),
     ...(service.restart ? { restart: service.restart } : {}),
     ...(service.stopTimeoutMs !== undefined ? { stopTimeoutMs: service.stopTimeoutMs } : {})

@@ -36,6 +36,7 @@ export function toCreateOptions(spec: ServiceSpec, owner: Owner, hash: string): 
     binds.push(`${spec.dataDir}:${dataMountOf(spec)}`)
     env[ENV_DATA_DIR] = dataMountOf(spec)
   }
+  for (const v of spec.volumes ?? []) binds.push(`${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`)
   const network = spec.network ?? 'host'
   const publish = network !== 'host' && network !== 'none' && (spec.ports?.length ?? 0) > 0
   const exposed: Record<string, object> = {}

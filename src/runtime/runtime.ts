@@ -41,6 +41,14 @@ export interface PortMapping {
   readonly hostIp?: string
 }
 
+export interface VolumeMount {
+  /** Absolute host path. */
+  readonly source: string
+  /** Path inside the container. */
+  readonly target: string
+  readonly readOnly?: boolean
+}
+
 /**
  * What to run. The Docker backend needs `image` (`command`/`args` override its entrypoint and
  * command); the process backend needs `command` and ignores `image`.
@@ -65,6 +73,8 @@ export interface ServiceSpec {
   readonly dataDir?: string
   readonly dataMountPath?: string
   readonly ports?: readonly PortMapping[]
+  /** Docker: more host directories (absolute) mounted into the container. Ignored by the process backend. */
+  readonly volumes?: readonly VolumeMount[]
   /** Docker network: `host` (default), `none` or a network name. Ignored by the process backend. */
   readonly network?: string
   readonly health?: HealthCheck

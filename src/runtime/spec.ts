@@ -21,6 +21,9 @@ export function validateSpec(spec: ServiceSpec): void {
     // Docker would take a relative path for the name of a volume.
     if (path !== undefined && !isAbsolute(path)) throw new InvalidSpecError(spec.name, `${field} must be an absolute path, not ${path}`)
   }
+  for (const v of spec.volumes ?? []) {
+    if (!isAbsolute(v.source) || !isAbsolute(v.target)) throw new InvalidSpecError(spec.name, `volume ${v.source}:${v.target} needs absolute paths on both sides`)
+  }
   for (const p of spec.ports ?? []) {
     for (const port of [p.container, p.host ?? p.container]) {
       if (!Number.isInteger(port) || port < 1 || port > 65535) {

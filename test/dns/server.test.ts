@@ -112,6 +112,26 @@ describe('DnsServer', () => {
     })
   })
 
+  it('weighted answer counts survive recompiles, and two servers on one compiled zone count apart', async () => {
+    const zone = compileZone(exampleSpec())
+    server = new DnsServer(zone, { random: () => 0.99 })
+    const other = new DnsServer(zone, { random: () => 0.99 })
+    try {
+      const port = (await server.start({ udp: [{ host: '127.0.0.1', port: 0 }] })).udp[0]!.port
+      const otherPort = (await other.start({ udp: [{ host: '127.0.0.1', port: 0 }] })).udp[0]!.port
+      client = new UdpClient()
+      await ask(port, 'reg.example.test', 1)
+      await ask(otherPort, 'reg.example.test', 1)
+      await ask(port, 'reg.example.test', 1)
+      server.setZone(compileZone(exampleSpec()))
+      await ask(port, 'reg.example.test', 1)
+      expect(server.counters().weightedAnswers).toEqual({ 'reg.example.test': { n3: 3 } })
+      expect(other.counters().weightedAnswers).toEqual({ 'reg.example.test': { n3: 1 } })
+    } finally {
+      await other.stop()
+    }
+  })
+
   it('asks for threads but falls back to one socket when reusePort or the worker build is missing', async () => {
     server = new DnsServer(compileZone(exampleSpec()), { udpThreads: 2 })
     const b = await server.start({ udp: [{ host: '127.0.0.1', port: 0 }] })

@@ -2,7 +2,7 @@ import { cpSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
-import { DEMO_1_1, DEMO_1_2_UNHEALTHY, editYaml } from '../release/helpers.js'
+import { DEMO_1_1, DEMO_1_2_UNHEALTHY, editYaml, writeText } from '../release/helpers.js'
 
 interface Report { settingsRevision: number, at: string, release?: { version: string }, started: string[], restarted: string[], failures: unknown[] }
 interface History { nodes: Array<{ node: string, reports?: Report[] }> }
@@ -21,7 +21,7 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
   const cli = (args: string[], node = nodes[0]!) => runCli(['--data-dir', node.dataDir, ...args], { timeoutMs: 120_000 })
   const json = async (args: string[], node = nodes[0]!): Promise<any> => {
     const r = await cli([...args, '--json'], node)
-    expect(r.code, r.stderr).toBe(0)
+    expect(r.code, `${r.stderr}\n--- node ${node.dataDir} ---\n${node.stderr.slice(-3000)}`).toBe(0)
     return JSON.parse(r.stdout)
   }
   const reports = async (): Promise<Record<string, Report[]>> =>
@@ -117,7 +117,7 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
         m.version = '1.1.1'
         m.services['demo-api'].image = `${process.env.PRYV_TEST_REGISTRY ?? '127.0.0.1:5055'}/nope/missing:1`
       })
-      editYaml(unpullable, 'migrations/1.0.0-to-1.1.0.yaml', (m) => { m.to = '1.1.1'; m.from = '1.1.0'; m.steps = [] })
+      writeText(unpullable, 'migrations/1.1.0-to-1.1.1.yaml', 'from: 1.1.0\nto: 1.1.1\nsteps: []\n')
       const pull = await cli(['release', 'apply', unpullable])
       expect(pull.stderr).toMatch(/PRYV_RELEASE_PULL_FAILED[\s\S]*core1/)
       expect(pull.code).toBe(5)
@@ -132,6 +132,21 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
     expect((await json(['config', 'get'])).values).toMatchObject({ 'platform.name': 'Hospital' })
     expect((await json(['release', 'status'])).current).toMatchObject({ kind: 'rollback', version: '1.0.0', automatic: false })
   }, 180_000)
+
+  it.runIf(backend === 'docker')('a container stopped behind the node\'s back is started again (drift repaired)', async () => {
+    const { default: Docker } = await import('dockerode')
+    const platformId = JSON.parse(readFileSync(join(nodes[0]!.dataDir, 'node.json'), 'utf8')).platformId
+    await new Docker({ socketPath: engineSocket! }).getContainer(`pryv-${platformId}-core2-demo-web`).stop({ t: 1 })
+    const deadline = Date.now() + 40_000
+    for (;;) {
+      const row = ((await json(['services', '--node', 'core2'])).nodes as ServiceRow[])[0]!
+      if (row.services?.find((x) => x.name === 'demo-web')?.state === 'running') break
+      if (Date.now() > deadline) throw new Error(`demo-web was not started again: ${JSON.stringify(row)}`)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    const byNode = await reports()
+    expect(byNode.core2!.some((x) => (x as Report & { drifted?: string[] }).drifted?.includes('demo-web'))).toBe(true)
+  }, 60_000)
 })
 
 /** Removes every container of a platform (they carry its label), through the engine API. */
