@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { callControl } from '../control/client.js'
+import { callControl, type StreamControlOptions, streamControl } from '../control/client.js'
 import { DataDir } from '../node/data-dir.js'
 import type { Io } from './io.js'
 
@@ -15,6 +15,8 @@ export interface CliContext {
   globals(): GlobalOpts
   /** Calls a method of the local node through its control socket. */
   control(method: string, params?: Record<string, unknown>): Promise<unknown>
+  /** Calls a method that streams its reply (logs, pull progress): yields each item. */
+  controlStream(method: string, params?: Record<string, unknown>, options?: StreamControlOptions): AsyncGenerator<unknown, void, undefined>
   /** Sets the exit code of a command that does not fail but has a non-zero outcome. */
   setExitCode(code: number): void
 }
@@ -26,6 +28,7 @@ export function createContext(program: Command, io: Io, setExitCode: (code: numb
     program,
     globals,
     control: (method, params = {}) => callControl(new DataDir(globals().dataDir).controlSocket, method, params),
+    controlStream: (method, params = {}, options = {}) => streamControl(new DataDir(globals().dataDir).controlSocket, method, params, options),
     setExitCode
   }
 }

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { ControlHandler } from '../control/server.js'
+import { type ControlHandler, controlStream } from '../control/server.js'
 import { effectiveSettings, type SettingsValues } from '../config/layers.js'
 import { checkReleaseSettings, type PlatformRelease, platformRelease } from '../config/platform.js'
 import { cryptoRandomBytes } from '../config/random.js'
@@ -10,7 +10,7 @@ import { ExitCode, OperatorError } from '../errors.js'
 import { callRpc, handleRpc } from '../mesh/rpc.js'
 import { loadRelease, migrateSettings, migrationPath, serviceSpecs, verifyRelease } from '../release/index.js'
 import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
-import type { Runtime } from '../runtime/runtime.js'
+import type { PullProgress, Runtime } from '../runtime/runtime.js'
 import { specHash } from '../runtime/spec.js'
 import type { Command } from '../state/commands.js'
 import { rollbackSource } from '../state/machine.js'
@@ -70,21 +70,29 @@ export class ReleaseService {
 
   handlers(): Record<string, ControlHandler> {
     return {
-      'release.apply': async (p) => this.apply(parseApply(p)),
+      'release.apply': async (p, signal) => controlStream(this.apply(parseApply(p), signal)),
+      'release.pull': async (p, signal) => controlStream(this.pull(parsePath(p), signal)),
       'release.status': async () => this.status(),
       'release.rollback': async (p) => this.rollback(typeof p.message === 'string' ? p.message : undefined)
     }
   }
 
-  /** Loads, checks, migrates and (unless a dry run) pre-pulls and commits a release. */
-  async apply(request: ApplyRequest): Promise<unknown> {
+  /**
+   * Loads, checks and migrates a release, then (unless a dry run) has every member pull its images
+   * and commits it. Yields pull progress as it comes, then `{ event: 'result', … }`.
+   */
+  async *apply(request: ApplyRequest, signal: AbortSignal): AsyncGenerator<ReleaseEvent> {
     const { record } = await loadRelease(request.path)
-    const signature = request.keys.length > 0 ? (verifyRelease(record, request.keys), 'verified') : record.signature ? 'not checked (no --key given)' : 'unsigned'
+    if (request.keys.length > 0) verifyRelease(record, request.keys)
+    const signature = request.keys.length > 0 ? 'verified' : record.signature ? 'not checked (no --key given)' : 'unsigned'
     const state = this.ctx.replica.state
     const current = currentRelease(state)
     const from = current ? { version: current.version, digest: current.digest } : null
     const to = { name: record.name, version: record.version, digest: record.digest }
-    if (current?.digest === record.digest) return { from, to, signature, unchanged: true, nodes: [] }
+    if (current?.digest === record.digest) {
+      yield { event: 'result', from, to, signature, unchanged: true, nodes: [] }
+      return
+    }
     if (current && current.name !== record.name) {
       throw new OperatorError('PRYV_RELEASE_OTHER_PRODUCT', `The platform runs ${current.name}; this bundle is ${record.name}.`, {
         hint: 'Apply a release of the same name: a platform cannot change product through an upgrade.',
@@ -106,8 +114,12 @@ export class ReleaseService {
     }
     const nodes = this.plan(state, platformRelease(current), next, before, settings)
     const summary = { from, to, signature, migration: migrated.changes.map((c) => c.text), generatedSecrets: secrets.generated, nodes }
-    if (request.dryRun) return { ...summary, dryRun: true }
-    await this.prepullEverywhere(record)
+    if (request.dryRun) {
+      yield { event: 'result', ...summary, dryRun: true }
+      return
+    }
+    const failures = yield* this.pullEverywhere(record, signal)
+    if (failures.length > 0) throw pullFailed(failures)
     const committed = await this.submit({
       kind: 'release.apply',
       release: record,
@@ -115,7 +127,15 @@ export class ReleaseService {
       ...(request.message ? { message: request.message } : {}),
       origin: this.ctx.config.name
     }) as { revision: number }
-    return { ...summary, revision: committed.revision }
+    yield { event: 'result', ...summary, revision: committed.revision }
+  }
+
+  /** `release pull`: every member pulls the bundle's images now (before a maintenance window, say). */
+  async *pull(path: string, signal: AbortSignal): AsyncGenerator<ReleaseEvent> {
+    const { record } = await loadRelease(path)
+    const failures = yield* this.pullEverywhere(record, signal)
+    if (failures.length > 0) throw pullFailed(failures)
+    yield { event: 'result', name: record.name, version: record.version, images: releaseImages(record) }
   }
 
   /** At init-platform, right after the platform is created: its first release, with the base values and generated secrets. */
@@ -156,39 +176,45 @@ export class ReleaseService {
     }
   }
 
-  private async prepullEverywhere(record: ReleaseRecord): Promise<void> {
-    const images = [...new Set(record.services.flatMap((s) => (s.image ? [s.image] : [])))]
-    if (images.length === 0) return
+  /**
+   * Every living member pulls the images it lacks, in parallel. Yields this node's pull progress
+   * (throttled) and one event per member when it is done; returns the members that failed.
+   */
+  private async *pullEverywhere(record: ReleaseRecord, signal: AbortSignal): AsyncGenerator<ReleaseEvent, string[]> {
+    const images = releaseImages(record)
+    if (images.length === 0) return []
     const members = [...this.ctx.replica.state.members.values()].filter((m) => m.peerId === this.ctx.selfId || this.isAlive(m.peerId))
     const failures: string[] = []
-    await Promise.all(members.map(async (m) => {
+    const events = new EventQueue<ReleaseEvent>()
+    const work = Promise.all(members.map(async (m) => {
       try {
+        let pulled: string[]
         if (m.peerId === this.ctx.selfId) {
-          await this.prepull(images)
-          return
+          pulled = await this.prepull(images, signal, throttled((p) => events.push({ event: 'pull', node: m.name, ...p })))
+        } else {
+          const reply = await callRpc(this.ctx.mesh, peerIdFromString(m.peerId), RELEASE_PREPULL_PROTOCOL, { images }, AbortSignal.any([signal, AbortSignal.timeout(PREPULL_TIMEOUT_MS)])) as { pulled?: string[], error?: { message?: string } }
+          if (reply.error) throw new Error(reply.error.message ?? 'failed')
+          pulled = reply.pulled ?? []
         }
-        const reply = await callRpc(this.ctx.mesh, peerIdFromString(m.peerId), RELEASE_PREPULL_PROTOCOL, { images }, AbortSignal.timeout(PREPULL_TIMEOUT_MS)) as { error?: { message?: string } }
-        if (reply.error) failures.push(`${m.name}: ${reply.error.message ?? 'failed'}`)
+        events.push({ event: 'pulled', node: m.name, pulled })
       } catch (err) {
         failures.push(`${m.name}: ${(err as Error).message}`)
+        events.push({ event: 'pull-failed', node: m.name, message: (err as Error).message })
       }
-    }))
-    if (failures.length > 0) {
-      throw new OperatorError('PRYV_RELEASE_PULL_FAILED', `Some members could not pull the release's images; nothing was applied.\n  ${failures.join('\n  ')}`, {
-        hint: 'Check the image names and that every member can reach the registry (or load the images on each machine), then apply again.',
-        exitCode: ExitCode.unreachable
-      })
-    }
+    })).finally(() => events.end())
+    yield* events
+    await work
+    return failures
   }
 
   /** Pulls the images this node's runtime lacks; returns those pulled. */
-  private async prepull(images: readonly string[]): Promise<string[]> {
+  private async prepull(images: readonly string[], signal = AbortSignal.timeout(PREPULL_TIMEOUT_MS), onProgress?: (p: PullProgress) => void): Promise<string[]> {
     const runtime = this.runtime()
     if (!runtime?.capabilities.pull) return []
     const pulled: string[] = []
     for (const image of images) {
       if (await runtime.hasImage(image)) continue
-      await runtime.pull(image, { signal: AbortSignal.timeout(PREPULL_TIMEOUT_MS) })
+      await runtime.pull(image, { signal, onProgress })
       pulled.push(image)
     }
     return pulled
@@ -235,11 +261,79 @@ export interface ApplyRequest {
   readonly message?: string
 }
 
-function parseApply(p: Record<string, unknown>): ApplyRequest {
+/** What `release apply` and `release pull` stream: pull progress, members done, then the result. */
+export type ReleaseEvent =
+  | ({ event: 'pull', node: string } & PullProgress)
+  | { event: 'pulled', node: string, pulled: string[] }
+  | { event: 'pull-failed', node: string, message: string }
+  | ({ event: 'result' } & Record<string, unknown>)
+
+function releaseImages(record: ReleaseRecord): string[] {
+  return [...new Set(record.services.flatMap((s) => (s.image ? [s.image] : [])))]
+}
+
+function pullFailed(failures: readonly string[]): OperatorError {
+  return new OperatorError('PRYV_RELEASE_PULL_FAILED', `Some members could not pull the release's images; nothing was applied.\n  ${failures.join('\n  ')}`, {
+    hint: 'Check the image names and that every member can reach the registry (or load the images on each machine), then apply again.',
+    exitCode: ExitCode.unreachable
+  })
+}
+
+const PROGRESS_EVERY_MS = 250
+
+/** Passes on a layer's status changes at once, and its byte counts at most every 250 ms. */
+function throttled(push: (p: PullProgress) => void): (p: PullProgress) => void {
+  const last = new Map<string, { status: string, at: number }>()
+  return (p) => {
+    const key = `${p.image} ${p.layer ?? ''}`
+    const seen = last.get(key)
+    const now = performance.now()
+    if (seen && seen.status === p.status && now - seen.at < PROGRESS_EVERY_MS) return
+    last.set(key, { status: p.status, at: now })
+    push(p)
+  }
+}
+
+/** An async queue: producers push, one consumer iterates until `end()`. */
+class EventQueue<T> implements AsyncIterable<T> {
+  private readonly items: T[] = []
+  private ended = false
+  private wake?: () => void
+
+  push(item: T): void {
+    this.items.push(item)
+    this.wake?.()
+  }
+
+  end(): void {
+    this.ended = true
+    this.wake?.()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      const item = this.items.shift()
+      if (item !== undefined) {
+        yield item
+        continue
+      }
+      if (this.ended) return
+      await new Promise<void>((resolve) => { this.wake = resolve })
+      this.wake = undefined
+    }
+  }
+}
+
+function parsePath(p: Record<string, unknown>): string {
   if (typeof p.path !== 'string' || !isAbsolute(p.path)) throw new OperatorError('PRYV_USAGE', 'Name the bundle by its absolute path.', { exitCode: ExitCode.usage })
+  return p.path
+}
+
+function parseApply(p: Record<string, unknown>): ApplyRequest {
+  parsePath(p)
   const keys = p.keys ?? []
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new OperatorError('PRYV_USAGE', 'keys must be PEM texts.', { exitCode: ExitCode.usage })
-  return { path: p.path, keys, dryRun: p.dryRun === true, ...(typeof p.message === 'string' ? { message: p.message } : {}) }
+  return { path: p.path as string, keys, dryRun: p.dryRun === true, ...(typeof p.message === 'string' ? { message: p.message } : {}) }
 }
 
 function replicatedSnapshot(state: PlatformState): SettingsSnapshot {

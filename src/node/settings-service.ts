@@ -286,7 +286,7 @@ export class SettingsService {
   /** Asks for the automatic rollback; refused (and harmless) when another node asked first. */
   private async rollBackFailedRollout(digest: string, failures: RunOutcome['failures']): Promise<void> {
     const entry = currentReleaseEntry(this.ctx.replica.state)
-    if (!entry || entry.kind !== 'apply' || entry.digest !== digest || !entry.from) return
+    if (entry?.kind !== 'apply' || entry.digest !== digest || !entry.from) return
     const first = failures[0]!
     const message = `health gate failed on ${this.ctx.config.name}: ${first.service}: ${first.message}`
     this.ctx.log.error({ release: entry.version, failures: failures.map((f) => `${f.service}: ${f.message}`) }, `release ${entry.version} failed its health gate here: rolling the platform back to ${entry.from.version}`)

@@ -22,7 +22,7 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
   const json = async (args: string[], node = nodes[0]!): Promise<any> => {
     const r = await cli([...args, '--json'], node)
     expect(r.code, `${r.stderr}\n--- node ${node.dataDir} ---\n${node.stderr.slice(-3000)}`).toBe(0)
-    return JSON.parse(r.stdout)
+    return lastJson(r.stdout)
   }
   const reports = async (): Promise<Record<string, Report[]>> =>
     Object.fromEntries(((await json(['config', 'history'])) as History).nodes.map((n) => [n.node, n.reports ?? []]))
@@ -64,7 +64,12 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
   })
 
   it('a new version with a settings migration rolls out in waves, the canary first, and every service is healthy', async () => {
-    const r = await json(['release', 'apply', DEMO_1_1, '--wait', '-m', 'upgrade'], nodes[1])
+    const out = await cli(['release', 'apply', DEMO_1_1, '--wait', '-m', 'upgrade', '--json'], nodes[1])
+    expect(out.code, out.stderr).toBe(0)
+    // Every member reported its images ready before the release was committed (JSON lines, then the result).
+    const events = out.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    expect(events.filter((e) => e.event === 'pulled').map((e) => e.node).sort()).toEqual(names)
+    const r = events.at(-1)
     expect(r).toMatchObject({ outcome: 'done', to: { version: '1.1.0' } })
     const status = await json(['release', 'status'])
     expect(status.current).toMatchObject({ version: '1.1.0', kind: 'apply', message: 'upgrade' })
@@ -84,7 +89,7 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
   it('a version that fails its health gate stops at the canary and the platform rolls back by itself', async () => {
     const r = await cli(['release', 'apply', DEMO_1_2_UNHEALTHY, '--wait', '--json'])
     expect(r.code, r.stderr).toBe(8)
-    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'rolled-back' })
+    expect(lastJson(r.stdout)).toMatchObject({ outcome: 'rolled-back' })
     const status = await json(['release', 'status'])
     expect(status.current).toMatchObject({ kind: 'rollback', automatic: true, version: '1.1.0', message: expect.stringMatching(/health gate failed on core1: demo-api/) })
     expect(status.nodes.map((n: { state: string }) => n.state)).toEqual(['done', 'done', 'done'])
@@ -133,6 +138,24 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
     expect((await json(['release', 'status'])).current).toMatchObject({ kind: 'rollback', version: '1.0.0', automatic: false })
   }, 180_000)
 
+  it.runIf(backend === 'docker')('`release pull` has every member pull the images it lacks, with progress events', async () => {
+    const image = `${process.env.PRYV_TEST_REGISTRY ?? '127.0.0.1:5055'}/test/busybox:1`
+    const { default: Docker } = await import('dockerode')
+    await new Docker({ socketPath: engineSocket! }).getImage(image).remove({ force: true }).catch(() => undefined)
+    const bundle = join(tempDir(), 'demo-registry')
+    cpSync(DEMO_1_1, bundle, { recursive: true })
+    editYaml(bundle, 'release.yaml', (m) => { m.version = '1.1.2'; m.services['demo-api'].image = image })
+    writeText(bundle, 'migrations/1.1.0-to-1.1.2.yaml', 'from: 1.1.0\nto: 1.1.2\nsteps: []\n')
+    const out = await cli(['release', 'pull', bundle, '--json'])
+    expect(out.code, out.stderr).toBe(0)
+    const events = out.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    expect(events.some((e) => e.event === 'pull' && e.image === image && typeof e.status === 'string')).toBe(true)
+    expect(events.filter((e) => e.event === 'pulled').map((e) => e.node).sort()).toEqual(names)
+    expect(events.flatMap((e) => e.pulled ?? [])).toContain(image)
+    expect(events.at(-1)).toMatchObject({ version: '1.1.2', images: expect.arrayContaining([image]) })
+    await new Docker({ socketPath: engineSocket! }).getImage(image).inspect()
+  }, 60_000)
+
   it.runIf(backend === 'docker')('a container stopped behind the node\'s back is started again (drift repaired)', async () => {
     const { default: Docker } = await import('dockerode')
     const platformId = JSON.parse(readFileSync(join(nodes[0]!.dataDir, 'node.json'), 'utf8')).platformId
@@ -145,9 +168,18 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
       await new Promise((r) => setTimeout(r, 500))
     }
     const byNode = await reports()
-    expect(byNode.core2!.some((x) => (x as Report & { drifted?: string[] }).drifted?.includes('demo-web'))).toBe(true)
+    expect(byNode.core2!.some((x) => (x as Report & { drifted?: string[] }).drifted?.includes('demo-web')), JSON.stringify(byNode.core2!.slice(-3))).toBe(true)
   }, 60_000)
 })
+
+/** One JSON document, or JSON lines (commands that stream progress) whose last is the result. */
+function lastJson(stdout: string): any {
+  try {
+    return JSON.parse(stdout)
+  } catch {
+    return JSON.parse(stdout.trim().split('\n').at(-1)!)
+  }
+}
 
 /** Removes every container of a platform (they carry its label), through the engine API. */
 async function removeContainers(socket: string, platformId: string): Promise<void> {

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { SingleBar } from 'cli-progress'
+import { MultiBar, Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { ExitCode, OperatorError } from '../../errors.js'
+import type { ReleaseEvent } from '../../node/release-service.js'
 import type { CliContext } from '../context.js'
 import { table } from '../format.js'
 import { parseDuration } from '../parse.js'
@@ -71,7 +72,7 @@ export function registerReleaseOpsCommands(release: Command, ctx: CliContext): v
     .action(async (bundle: string, o) => {
       const keys = await Promise.all((o.key as string[]).map((file) => readKey(file)))
       const startedMs = Date.now()
-      const r = await ctx.control('release.apply', { path: resolve(bundle), keys, dryRun: Boolean(o.dryRun), message: o.message }) as ApplyReply
+      const r = await withPullProgress(ctx, 'release.apply', { path: resolve(bundle), keys, dryRun: Boolean(o.dryRun), message: o.message }, Boolean(o.json)) as unknown as ApplyReply
       if (o.json && !o.wait) {
         ctx.io.out(JSON.stringify(r))
         return
@@ -83,6 +84,16 @@ export function registerReleaseOpsCommands(release: Command, ctx: CliContext): v
       if (o.json) ctx.io.out(JSON.stringify({ ...r, outcome: outcome.kind, seconds: Number(seconds), status: outcome.status }))
       else ctx.io.out(describeOutcome(outcome, seconds))
       ctx.setExitCode(outcome.kind === 'done' ? ExitCode.ok : outcome.kind === 'rolled-back' ? ExitCode.rolledBack : ExitCode.unreachable)
+    })
+
+  release.command('pull')
+    .description('Have every member pull the images of a release bundle now (apply does it too, before it commits): to stage a release before a maintenance window.')
+    .argument('<bundle>', 'release directory or .tgz on this machine')
+    .option('--json', 'print JSON lines: progress events, then the result')
+    .action(async (bundle: string, o) => {
+      const r = await withPullProgress(ctx, 'release.pull', { path: resolve(bundle) }, Boolean(o.json))
+      if (o.json) ctx.io.out(JSON.stringify(r))
+      else ctx.io.out(`Every member has the images of ${String(r.name)} ${String(r.version)}.`)
     })
 
   release.command('status')
@@ -117,6 +128,47 @@ export function registerReleaseOpsCommands(release: Command, ctx: CliContext): v
       else ctx.io.out(describeOutcome(outcome, seconds))
       if (outcome.kind !== 'done') ctx.setExitCode(ExitCode.unreachable)
     })
+}
+
+/**
+ * Calls a release method that streams pull progress before its result: a progress bar per image on
+ * a terminal, a line per member when it is done, JSON lines with --json. Returns the result.
+ */
+async function withPullProgress(ctx: CliContext, method: string, params: Record<string, unknown>, json: boolean): Promise<Record<string, unknown>> {
+  const bars = !json && process.stderr.isTTY ? new MultiBar({ format: '{node} {image} [{bar}] {status}', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : undefined
+  const byImage = new Map<string, { bar: SingleBar, layers: Map<string, { current: number, total: number }> }>()
+  try {
+    for await (const item of ctx.controlStream(method, params)) {
+      const e = item as ReleaseEvent
+      if (e.event === 'result') {
+        const { event: _event, ...result } = e
+        return result
+      }
+      if (json) {
+        ctx.io.out(JSON.stringify(e))
+        continue
+      }
+      if (e.event === 'pull' && bars) {
+        const key = `${e.node} ${e.image}`
+        let entry = byImage.get(key)
+        if (!entry) {
+          entry = { bar: bars.create(1, 0, { node: e.node, image: e.image, status: e.status }), layers: new Map() }
+          byImage.set(key, entry)
+        }
+        if (e.layer && e.total) entry.layers.set(e.layer, { current: e.current ?? 0, total: e.total })
+        const layers = [...entry.layers.values()]
+        entry.bar.setTotal(Math.max(1, layers.reduce((n, l) => n + l.total, 0)))
+        entry.bar.update(layers.reduce((n, l) => n + l.current, 0), { status: e.status })
+      } else if (e.event === 'pulled') {
+        ctx.io.err(`${e.node}: images ready${e.pulled.length > 0 ? ` (pulled ${e.pulled.join(', ')})` : ''}`)
+      } else if (e.event === 'pull-failed') {
+        ctx.io.err(`${e.node}: pull failed: ${e.message}`)
+      }
+    }
+  } finally {
+    bars?.stop()
+  }
+  throw new OperatorError('PRYV_NO_REPLY', 'The node closed the connection without a result.', { hint: 'Check the node\'s log.', exitCode: ExitCode.internal })
 }
 
 async function readKey(file: string): Promise<string> {
