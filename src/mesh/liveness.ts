@@ -4,6 +4,8 @@ export interface Heartbeat {
   readonly addresses: readonly string[]
   /** Revision of the platform log this member has applied. */
   readonly revision: number
+  /** Services of the release this member runs that are not healthy (DNS leaves them out of their names). */
+  readonly unhealthy?: readonly string[]
 }
 
 export interface LivenessView {
@@ -44,5 +46,6 @@ export function parseHeartbeat(raw: unknown): Heartbeat | undefined {
   if (typeof r.name !== 'string' || r.name.length > 63) return undefined
   if (!Array.isArray(r.addresses) || r.addresses.length > 32 || !r.addresses.every((a) => typeof a === 'string' && a.length < 256)) return undefined
   if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 0) return undefined
-  return { name: r.name, addresses: r.addresses as string[], revision: r.revision as number }
+  if (r.unhealthy !== undefined && !(Array.isArray(r.unhealthy) && r.unhealthy.length <= 64 && r.unhealthy.every((s) => typeof s === 'string' && s.length <= 64))) return undefined
+  return { name: r.name, addresses: r.addresses as string[], revision: r.revision as number, ...(r.unhealthy ? { unhealthy: r.unhealthy as string[] } : {}) }
 }

@@ -24,6 +24,7 @@ export class DnsService {
   private server?: DnsServer
   private timer?: NodeJS.Timeout
   private readonly alive = new Map<string, boolean>()
+  private unhealthySeen?: string
 
   constructor(private readonly ctx: NodeContext, private readonly membership: Membership) {}
 
@@ -74,8 +75,12 @@ export class DnsService {
     const state = this.ctx.replica.state
     const release = platformRelease(currentRelease(state))
     const settings = effectiveSettings(release.schema, { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) }).values
-    const serviceNames = [...new Set((release.services ?? []).flatMap((s) => s.dnsNames ?? []))]
-    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), dnsSettings(settings, state.machineSettings), serviceNames)
+    const serviceNames = (release.services ?? []).flatMap((s) => (s.dnsNames ?? []).map((name) => ({ name, service: s.name })))
+    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), dnsSettings(settings, state.machineSettings), serviceNames, (m) => this.unhealthyOf(m.peerId))
+  }
+
+  private unhealthyOf(peerId: string): readonly string[] {
+    return this.membership.view(peerId).lastHeartbeat?.unhealthy ?? []
   }
 
   private recompile(): void {
@@ -84,11 +89,19 @@ export class DnsService {
   }
 
   private updateHealth(): void {
+    // Services announced unhealthy are part of the zone spec: recompile when that set changes.
+    const unhealthy = [...this.ctx.replica.state.members.keys()].sort().map((id) => `${id}:${this.unhealthyOf(id).join(',')}`).join(' ')
+    if (unhealthy !== this.unhealthySeen) {
+      const first = this.unhealthySeen === undefined
+      this.unhealthySeen = unhealthy
+      if (!first) this.recompile()
+    }
     for (const m of this.ctx.replica.state.members.values()) {
       const alive = this.membership.view(m.peerId).alive
       if (this.alive.get(m.peerId) !== alive) {
         this.alive.set(m.peerId, alive)
-        this.server?.setTargetHealth(m.peerId, alive)
+        // Alive: the zone spec decides (a service announced unhealthy); down: out of every name.
+        this.server?.setTargetHealth(m.peerId, alive ? null : false)
       }
     }
   }

@@ -80,8 +80,12 @@ export class Membership {
   }
 
   private ownHeartbeat(): Heartbeat {
-    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision }
+    const unhealthy = this.unhealthyServices?.() ?? []
+    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision, ...(unhealthy.length > 0 ? { unhealthy } : {}) }
   }
+
+  /** Set by the node: this node's services that are not healthy, announced in its heartbeats. */
+  unhealthyServices?: () => readonly string[]
 
   private publishHeartbeat(): void {
     if (!this.ctx.replica.state.members.has(this.ctx.selfId)) return

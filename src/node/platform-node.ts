@@ -93,6 +93,7 @@ export class PlatformNode {
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
     this.dns = new DnsService(this.ctx, this.membership)
     this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
+    this.membership.unhealthyServices = () => this.settings.unhealthyServices()
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)

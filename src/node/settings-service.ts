@@ -71,6 +71,8 @@ export interface ChangeRequest {
 const RENDERED_ON = new Set(['settings.change', 'member.join', 'member.remove', 'platform.create', 'release.apply', 'release.rollback'])
 const RENDER_REPORTS_KEPT = 50
 const DRIFT_CHECK_MS = 15_000
+/** How often the node looks at its services' health, which its heartbeats announce. */
+const HEALTH_CHECK_MS = 1000
 const STOP_TIMEOUT_MS = 2000
 /** Members answer with their recent render reports, for `config history` on any node. */
 export const SETTINGS_REPORTS_PROTOCOL = '/pryv/settings-reports/1.0.0'
@@ -97,7 +99,9 @@ export interface NodeReports {
 export class SettingsService {
   private runtime?: Runtime
   private localCache?: { readonly key: string; readonly layers: LocalLayers }
+  private unhealthy: readonly string[] = []
   private driftTimer?: NodeJS.Timeout
+  private healthTimer?: NodeJS.Timeout
   /** The last release whose services all became healthy here: a later failure under it is not its rollout's. */
   private healthyDigest?: string
   private readonly reports: RenderReport[] = []
@@ -147,15 +151,33 @@ export class SettingsService {
     if (this.runtime) {
       this.driftTimer = setInterval(() => this.schedule(), DRIFT_CHECK_MS)
       this.driftTimer.unref()
+      this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_CHECK_MS)
+      this.healthTimer.unref()
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.driftTimer)
+    clearInterval(this.healthTimer)
     this.ctx.replica.off('applied', this.onApplied)
     await this.loop
     await this.runtime?.close({ timeoutMs: STOP_TIMEOUT_MS })
+  }
+
+  /** This node's services that are not healthy, as of the last check (every render, and every few seconds). */
+  unhealthyServices(): readonly string[] {
+    return this.unhealthy
+  }
+
+  private async checkHealth(): Promise<void> {
+    if (!this.runtime) return
+    try {
+      const services = await this.runtime.list()
+      this.unhealthy = services.filter((s) => s.health === 'unhealthy' || s.state !== 'running').map((s) => s.name).sort()
+    } catch (err) {
+      this.ctx.log.debug({ err: (err as Error).message }, 'cannot list the services')
+    }
   }
 
   /** The runtime that runs this node's services; undefined with `--services none`. */

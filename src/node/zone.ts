@@ -2,6 +2,12 @@ import { type PryvCustomEntries, pryvCustomEntriesToRecords } from '../dns/pryv-
 import type { AcmeChallengeSpec, StaticRecord, WeightedNameSpec, ZoneSpec } from '../dns/zone-spec.js'
 import type { Member, PlatformState } from '../state/types.js'
 
+/** A DNS name under the domain and the release service that answers it. */
+export interface ServiceName {
+  readonly name: string
+  readonly service: string
+}
+
 /** IP addresses of a member, from its multiaddrs (wildcards are not addresses). */
 export function memberIps(addresses: readonly string[]): string[] {
   const ips = new Set<string>()
@@ -20,7 +26,16 @@ export function memberIps(addresses: readonly string[]): string[] {
  * `serviceNames` are the release's service DNS names (`reg`, `sw`, …): each is spread over the full
  * members by weight, every one of which runs the release's services.
  */
-export function zoneFromState(domain: string, state: PlatformState, self: Member, addressesOf: (m: Member) => readonly string[], settings: DnsSettings = NO_DNS_SETTINGS, serviceNames: readonly string[] = []): ZoneSpec {
+export function zoneFromState(
+  domain: string,
+  state: PlatformState,
+  self: Member,
+  addressesOf: (m: Member) => readonly string[],
+  settings: DnsSettings = NO_DNS_SETTINGS,
+  serviceNames: readonly ServiceName[] = [],
+  /** Services a member announces unhealthy: it leaves their names (its liveness is applied on top). */
+  unhealthyOf: (m: Member) => readonly string[] = () => []
+): ZoneSpec {
   const members = [...state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
   const nodes = members.map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
   const full = members.filter((m) => m.role === 'full')
@@ -28,10 +43,10 @@ export function zoneFromState(domain: string, state: PlatformState, self: Member
   const nameServers = settings.nameServers.length > 0
     ? settings.nameServers.map((ns) => ({ name: `${ns.name}.`, addresses: [ns.ip] }))
     : (full.length > 0 ? full : [self]).map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
-  const weighted: WeightedNameSpec[] = serviceNames.map((name) => ({
+  const weighted: WeightedNameSpec[] = serviceNames.map(({ name, service }) => ({
     name,
     subsetSize: settings.subsetSize,
-    targets: full.map((m) => ({ id: m.peerId, addresses: memberIps(addressesOf(m)), weight: settings.weightOf(m.name), healthy: true })).filter((t) => t.addresses.length > 0)
+    targets: full.map((m) => ({ id: m.peerId, addresses: memberIps(addressesOf(m)), weight: settings.weightOf(m.name), healthy: !unhealthyOf(m).includes(service) })).filter((t) => t.addresses.length > 0)
   })).filter((w) => w.targets.length > 0)
   const acme: AcmeChallengeSpec[] = [...state.acmeChallenges.values()].map((c) => ({ name: c.name, value: c.value, expiresAtMs: c.expiresAt }))
   const apexA = settings.rootA.length > 0 ? settings.rootA : [...new Set(nameServers.flatMap((n) => n.addresses))]

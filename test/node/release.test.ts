@@ -1,5 +1,7 @@
-import { cpSync, readFileSync, rmSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 import { DEMO_1_1, DEMO_1_2_UNHEALTHY, editYaml, writeText } from '../release/helpers.js'
@@ -8,6 +10,7 @@ interface Report { settingsRevision: number, at: string, release?: { version: st
 interface History { nodes: Array<{ node: string, reports?: Report[] }> }
 interface ServiceRow { node: string, services?: Array<{ name: string, state: string, health: string }> }
 
+const run = promisify(execFile)
 const engineSocket = process.env.PRYV_TEST_DOCKER_SOCKET
 const backends = [
   { name: 'process', args: ['--services', 'process'] },
@@ -18,6 +21,9 @@ if (!engineSocket && !process.env.CI) console.warn('release rollouts on docker s
 describe.each(backends)('releases rolled out on three nodes ($name backend)', ({ name: backend, args }) => {
   const nodes: NodeProcess[] = []
   const names = ['core1', 'core2', 'core3']
+  /** Each node on its own loopback address, so that DNS answers tell the nodes apart. */
+  const ips = ['127.0.0.21', '127.0.0.22', '127.0.0.23']
+  let dnsPort = 0
   const cli = (args: string[], node = nodes[0]!) => runCli(['--data-dir', node.dataDir, ...args], { timeoutMs: 120_000 })
   const json = async (args: string[], node = nodes[0]!): Promise<any> => {
     const r = await cli([...args, '--json'], node)
@@ -28,12 +34,14 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
     Object.fromEntries(((await json(['config', 'history'])) as History).nodes.map((n) => [n.node, n.reports ?? []]))
 
   beforeAll(async () => {
-    const common = ['--listen', '127.0.0.1:0', '--dns', 'none', ...args]
-    const founder = NodeProcess.start(join(tempDir(), 'n'), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...common])
+    const common = (i: number): string[] => ['--listen', `${ips[i]}:0`, '--dns', `${ips[i]}:0`, ...args]
+    const founder = NodeProcess.start(join(tempDir(), 'n'), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...common(0)])
     nodes.push(founder)
-    let { invite } = await founder.ready(60_000)
-    for (const name of names.slice(1)) {
-      const node = NodeProcess.start(join(tempDir(), 'n'), ['join-platform', invite as string, '--name', name, ...common])
+    const ready = await founder.ready(60_000)
+    dnsPort = Number((ready.dns as string[])[0]!.split(':')[1])
+    let invite = ready.invite
+    for (const [i, name] of names.slice(1).entries()) {
+      const node = NodeProcess.start(join(tempDir(), 'n'), ['join-platform', invite as string, '--name', name, ...common(i + 1)])
       nodes.push(node)
       await node.ready(60_000)
       invite = (await json(['invite', 'create'])).invite
@@ -102,6 +110,35 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
     }
     expect((await json(['config', 'get'])).values['platform.title']).toBe('Hospital')
   }, 180_000)
+
+  it('a node whose service turns unhealthy leaves that service\'s DNS names within seconds, and comes back', async () => {
+    /** Every address answered for `name` over a few queries (answers are weighted subsets). */
+    const answered = async (name: string): Promise<string[]> => {
+      const seen = new Set<string>()
+      for (let i = 0; i < 12; i++) {
+        const { stdout } = await run('dig', [`@${ips[0]}`, '-p', String(dnsPort), '+short', '+tries=1', '+time=2', `${name}.pryv.test`, 'A'])
+        for (const a of stdout.trim().split('\n').filter(Boolean)) seen.add(a)
+      }
+      return [...seen].sort()
+    }
+    const until = async (what: () => Promise<boolean>, message: () => Promise<string> | string): Promise<void> => {
+      const deadline = Date.now() + 15_000
+      while (!(await what())) {
+        if (Date.now() > deadline) throw new Error(await message())
+        await new Promise((r) => setTimeout(r, 300))
+      }
+    }
+    const status = async (): Promise<string> => JSON.stringify({ services: await json(['services']), members: (await json(['status'])).members })
+    await until(async () => (await answered('reg')).length === 3, async () => `reg is not answered by every node: ${await answered('reg')} ${await status()}`)
+    // demo-api's health check reads this file: without it, demo-api on core2 turns unhealthy.
+    const ready = join(nodes[1]!.dataDir, 'services', 'demo-api', 'data', 'ready')
+    const content = readFileSync(ready, 'utf8')
+    rmSync(ready)
+    await until(async () => !(await answered('reg')).includes(ips[1]!), async () => `core2 still answers for reg: ${await status()}`)
+    expect(await answered('sw')).toEqual(ips) // demo-web on core2 is healthy: it keeps its name
+    writeFileSync(ready, content)
+    await until(async () => (await answered('reg')).includes(ips[1]!), () => 'core2 never came back to reg')
+  }, 60_000)
 
   it('refuses bundles that cannot be applied, with the reason, and changes nothing', async () => {
     const before = (await json(['status'])).revision
