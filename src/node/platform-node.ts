@@ -130,6 +130,7 @@ export class PlatformNode {
   static async start(init: PlatformNodeInit): Promise<PlatformNode> {
     const store = await StateStore.open(init.dataDir.stateDir)
     let mesh: MeshNode | undefined
+    let node: PlatformNode | undefined
     try {
       const state = await store.loadState()
       const replica = new Replica(state, store, init.config.platformId)
@@ -140,12 +141,16 @@ export class PlatformNode {
         announce: init.config.announce,
         guardedTopics: [topics.log(init.config.platformId), topics.heartbeat(init.config.platformId)]
       })
-      const node = new PlatformNode(init, store, mesh, replica)
+      node = new PlatformNode(init, store, mesh, replica)
       await node.startParts()
       return node
     } catch (err) {
-      await mesh?.stop()
-      await store.close()
+      // A part that fails late leaves earlier ones running (DNS threads, services): stop them all.
+      if (node) await node.stop().catch(() => undefined)
+      else {
+        await mesh?.stop()
+        await store.close()
+      }
       throw err
     }
   }

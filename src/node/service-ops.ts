@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { closest, unknownMessage } from '../config/suggest.js'
 import { type ControlHandler, controlStream } from '../control/server.js'
-import { ExitCode, type ExitCodeValue, isOperatorError, OperatorError, operatorErrorFromJSON } from '../errors.js'
+import { ExitCode, isOperatorError, OperatorError, operatorErrorFromJSON } from '../errors.js'
 import { decodeJson, encodeJson } from '../mesh/json.js'
 import { callRpc, handleRpc, RpcFailedError } from '../mesh/rpc.js'
 import { RuntimeError } from '../runtime/errors.js'
@@ -467,21 +467,10 @@ function unreachable(node: string, err: unknown): OperatorError {
   })
 }
 
-const RUNTIME_EXIT_CODES: Readonly<Record<string, ExitCodeValue>> = {
-  EngineDownError: ExitCode.environment,
-  RuntimeTimeoutError: ExitCode.unreachable,
-  ServiceNotFoundError: ExitCode.invalidInput,
-  InvalidSpecError: ExitCode.invalidInput
-}
-
-/** Runtime errors become operator errors (same code and hint); anything else is returned as it is. */
+/** Runtime errors read as sentences to an operator (same code, hint and exit code); anything else is returned as it is. */
 function asOperatorError(err: unknown): unknown {
-  if (err instanceof OperatorError || !(err instanceof RuntimeError)) return err
-  return new OperatorError(err.code, `${capitalize(err.message)}.`, {
-    hint: `${capitalize(err.hint)}.`,
-    exitCode: RUNTIME_EXIT_CODES[err.name] ?? ExitCode.conflict,
-    cause: err
-  })
+  if (!(err instanceof RuntimeError)) return err
+  return new OperatorError(err.code, `${capitalize(err.message)}.`, { hint: `${capitalize(err.hint)}.`, exitCode: err.exitCode, cause: err })
 }
 
 function capitalize(text: string): string {

@@ -1,22 +1,36 @@
+import { ExitCode, type ExitCodeValue, OperatorError } from '../errors.js'
+
 /**
  * Errors that reach an operator: a stable `code`, one line on what happened, and a `hint` that names
  * what fixes it. Code branches on `name` (or `code`), never on the message.
  */
-export abstract class RuntimeError extends Error {
-  abstract readonly code: string
-  readonly hint: string
+/** How the CLI exits when a runtime error reaches it. */
+const EXIT_CODES: Readonly<Record<string, ExitCodeValue>> = {
+  PRYV_RUNTIME_ENGINE_DOWN: ExitCode.environment,
+  PRYV_RUNTIME_ENGINE_ERROR: ExitCode.environment,
+  PRYV_RUNTIME_PULL_FAILED: ExitCode.unreachable,
+  PRYV_RUNTIME_IMAGE_MISSING: ExitCode.environment,
+  PRYV_RUNTIME_UNHEALTHY: ExitCode.conflict,
+  PRYV_RUNTIME_SERVICE_NOT_FOUND: ExitCode.invalidInput,
+  PRYV_RUNTIME_NAME_CONFLICT: ExitCode.conflict,
+  PRYV_RUNTIME_INVALID_SPEC: ExitCode.invalidInput,
+  PRYV_RUNTIME_UNSUPPORTED: ExitCode.usage,
+  PRYV_RUNTIME_START_FAILED: ExitCode.environment,
+  PRYV_RUNTIME_TIMEOUT: ExitCode.unreachable
+}
 
-  constructor(message: string, hint: string, options?: ErrorOptions) {
-    super(message, options)
-    this.hint = hint
+export abstract class RuntimeError extends OperatorError {
+  declare readonly hint: string
+
+  constructor(code: string, message: string, hint: string, options?: ErrorOptions) {
+    super(code, message, { hint, exitCode: EXIT_CODES[code] ?? ExitCode.internal, cause: options?.cause })
   }
 }
 
 export class EngineDownError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_ENGINE_DOWN'
-
   constructor(socketPath: string, options?: ErrorOptions) {
     super(
+      'PRYV_RUNTIME_ENGINE_DOWN',
       `the container engine does not answer at ${socketPath}`,
       "start it (systemctl start docker), point the node at its socket, or set runtime to 'process'",
       options
@@ -26,19 +40,16 @@ export class EngineDownError extends RuntimeError {
 }
 
 export class EngineError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_ENGINE_ERROR'
-
   constructor(operation: string, detail: string, options?: ErrorOptions) {
-    super(`the container engine refused to ${operation}: ${detail}`, 'read the engine log (journalctl -u docker)', options)
+    super('PRYV_RUNTIME_ENGINE_ERROR', `the container engine refused to ${operation}: ${detail}`, 'read the engine log (journalctl -u docker)', options)
     this.name = 'EngineError'
   }
 }
 
 export class PullFailedError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_PULL_FAILED'
-
   constructor(image: string, detail: string, options?: ErrorOptions) {
     super(
+      'PRYV_RUNTIME_PULL_FAILED',
       `pulling ${image} failed: ${detail}`,
       'check the image name and tag, that this machine reaches the registry, and its credentials (docker login)',
       options
@@ -48,37 +59,30 @@ export class PullFailedError extends RuntimeError {
 }
 
 export class ImageMissingError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_IMAGE_MISSING'
-
   constructor(image: string, options?: ErrorOptions) {
-    super(`image ${image} is not on this machine`, `pull it first (docker pull ${image})`, options)
+    super('PRYV_RUNTIME_IMAGE_MISSING', `image ${image} is not on this machine`, `pull it first (docker pull ${image})`, options)
     this.name = 'ImageMissingError'
   }
 }
 
 export class UnhealthyError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_UNHEALTHY'
-
   constructor(service: string, detail: string, options?: ErrorOptions) {
-    super(`service ${service} ${detail}`, `read its logs (pryv-node logs ${service}) and its health check settings`, options)
+    super('PRYV_RUNTIME_UNHEALTHY', `service ${service} ${detail}`, `read its logs (pryv-node logs ${service}) and its health check settings`, options)
     this.name = 'UnhealthyError'
   }
 }
 
 export class ServiceNotFoundError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_SERVICE_NOT_FOUND'
-
   constructor(service: string) {
-    super(`service ${service} is not managed by this node`, 'check the service name in the platform settings')
+    super('PRYV_RUNTIME_SERVICE_NOT_FOUND', `service ${service} is not managed by this node`, 'check the service name in the platform settings')
     this.name = 'ServiceNotFoundError'
   }
 }
 
 export class NameConflictError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_NAME_CONFLICT'
-
   constructor(containerName: string, options?: ErrorOptions) {
     super(
+      'PRYV_RUNTIME_NAME_CONFLICT',
       `a container named ${containerName} exists and is not managed by this node`,
       `rename or remove it (docker rm -f ${containerName}) if it is not needed; pryv-node never touches it`,
       options
@@ -88,37 +92,29 @@ export class NameConflictError extends RuntimeError {
 }
 
 export class InvalidSpecError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_INVALID_SPEC'
-
   constructor(service: string, detail: string) {
-    super(`service ${service} cannot run: ${detail}`, 'fix the service definition in the platform settings')
+    super('PRYV_RUNTIME_INVALID_SPEC', `service ${service} cannot run: ${detail}`, 'fix the service definition in the platform settings')
     this.name = 'InvalidSpecError'
   }
 }
 
 export class UnsupportedError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_UNSUPPORTED'
-
   constructor(runtime: string, operation: string) {
-    super(`the ${runtime} runtime cannot ${operation}`, "install Docker and set runtime to 'docker' (or 'auto')")
+    super('PRYV_RUNTIME_UNSUPPORTED', `the ${runtime} runtime cannot ${operation}`, "install Docker and set runtime to 'docker' (or 'auto')")
     this.name = 'UnsupportedError'
   }
 }
 
 export class StartFailedError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_START_FAILED'
-
   constructor(service: string, detail: string, options?: ErrorOptions) {
-    super(`service ${service} did not start: ${detail}`, `check its command and working directory, then its logs (pryv-node logs ${service})`, options)
+    super('PRYV_RUNTIME_START_FAILED', `service ${service} did not start: ${detail}`, `check its command and working directory, then its logs (pryv-node logs ${service})`, options)
     this.name = 'StartFailedError'
   }
 }
 
 export class RuntimeTimeoutError extends RuntimeError {
-  readonly code = 'PRYV_RUNTIME_TIMEOUT'
-
   constructor(operation: string, options?: ErrorOptions) {
-    super(`${operation} did not finish in time`, 'retry; if it keeps happening, check the machine load and the engine', options)
+    super('PRYV_RUNTIME_TIMEOUT', `${operation} did not finish in time`, 'retry; if it keeps happening, check the machine load and the engine', options)
     this.name = 'RuntimeTimeoutError'
   }
 }

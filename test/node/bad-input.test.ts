@@ -131,4 +131,18 @@ describe('bad input to init, join and invites', () => {
       expect(r.stdout).toContain('Usage: pryv-node')
     })
   })
+
+  it('init-platform on an engine that is down, or a bundle that does not exist: exit 7 or 3, nothing created', async () => {
+    const dir = tempDir()
+    const down = await runCli(['--data-dir', dir, 'init-platform', '--domain', 'pryv.test', '--name', 'n1', ...LOOPBACK, '--services', 'docker', '--docker-socket', '/nonexistent/docker.sock'])
+    expect(down.stderr).toContain('error PRYV_RUNTIME_ENGINE_DOWN:')
+    expect(down.stderr).not.toMatch(/\n\s+at /)
+    expect(down.code).toBe(7)
+    expect(readdirSync(dir)).toEqual([])
+    const missing = await runCli(['--data-dir', dir, 'init-platform', '--domain', 'pryv.test', '--name', 'n1', ...LOOPBACK, '--release', '/nonexistent/bundle'])
+    expect(missing.stderr).toContain('error PRYV_RELEASE_NOT_FOUND:')
+    expect(missing.code).toBe(3)
+    expect(readdirSync(dir)).toEqual([])
+  })
+
 })
