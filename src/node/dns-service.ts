@@ -6,14 +6,11 @@ import type { NodeContext } from './context.js'
 import type { Membership } from './membership.js'
 import { effectiveSettings } from '../config/layers.js'
 import { platformRelease } from '../config/platform.js'
+import { OUTSIDE_THE_ZONE } from '../state/machine.js'
 import { currentRelease, PLATFORM_SETTINGS_KEY } from '../state/types.js'
 import { dnsSettings, zoneFromState } from './zone.js'
 
-/**
- * Commands that change what the zone is compiled from (members and their addresses, ACME, settings).
- * Others (invites, read barriers) must not cost a recompile: with 100k users it takes ~150 ms.
- */
-const ZONE_INPUTS: ReadonlySet<string> = new Set(['platform.create', 'member.join', 'member.addresses', 'member.role', 'member.remove', 'acme.set', 'acme.remove', 'settings.change', 'release.apply', 'release.rollback'])
+
 
 /**
  * Runs the node's authoritative DNS server on the zone derived from the replicated state: users are
@@ -52,7 +49,7 @@ export class DnsService {
         for (const [user, core] of Object.entries(command.users)) server.setUser(user, core)
       } else if (command.kind === 'dns.users.remove') {
         for (const user of command.usernames) server.setUser(user, null)
-      } else if (ZONE_INPUTS.has(command.kind)) {
+      } else if (!OUTSIDE_THE_ZONE.has(command.kind)) {
         this.recompile()
       }
     })

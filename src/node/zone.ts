@@ -65,7 +65,7 @@ export function zoneFromState(
   const ttl = settings.ttl
   return {
     domain,
-    serial: state.revision % 2 ** 32,
+    serial: state.zoneRevision % 2 ** 32,
     nameServers,
     nodes,
     records,

@@ -22,6 +22,12 @@ export interface ApplyOutcome {
 const refusal = (code: string, message: string): Refusal => ({ ok: false, code, message })
 
 /**
+ * Commands that do not change the compiled DNS zone; every other one bumps its SOA serial. Users are
+ * served in place as they change (a recompile with 100k users takes ~150 ms), outside the serial.
+ */
+export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove'])
+
+/**
  * Says whether a command would be refused in this state, without changing anything. The writer asks
  * this before appending, so refused proposals never enter the log; `applyCommand` asks it again
  * because entries from the log must be applied the same way on every node.
@@ -181,6 +187,7 @@ function isRetriedJoin(state: PlatformState, cmd: StampedCommand & { kind: 'memb
 export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOutcome {
   const refused = checkCommand(state, cmd)
   if (refused) return { result: refused, changes: [] }
+  if (!OUTSIDE_THE_ZONE.has(cmd.kind)) state.zoneRevision = state.revision + 1
   switch (cmd.kind) {
     case 'platform.create': {
       state.platform = { id: cmd.id, domain: cmd.domain, createdAt: cmd.at, founder: cmd.founder.peerId }

@@ -43,9 +43,10 @@ export class StateStore {
 
   async loadState(): Promise<PlatformState> {
     const state = emptyState()
-    const head = (await this.db.get(HEAD)) as { revision: number, hash: string, writers: string[], raft?: RaftCursor } | undefined
+    const head = (await this.db.get(HEAD)) as { revision: number, hash: string, writers: string[], raft?: RaftCursor, zoneRevision?: number } | undefined
     if (!head) return state
     state.revision = head.revision
+    state.zoneRevision = head.zoneRevision ?? head.revision
     state.headHash = head.hash
     state.writers = head.writers
     if (head.raft) state.raft = head.raft
@@ -77,7 +78,7 @@ export class StateStore {
       const value = (collections[c.type](state) as Map<string, unknown>).get(c.id)
       ops.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value })
     }
-    ops.push({ type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, writers: state.writers, raft: state.raft } })
+    ops.push({ type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, zoneRevision: state.zoneRevision, writers: state.writers, raft: state.raft } })
     await this.db.batch(ops)
   }
 

@@ -99,6 +99,11 @@ export interface PlatformState {
   writers: string[]
   /** Full nodes only: progress through the writer set's log. */
   raft?: RaftCursor
+  /**
+   * Revision of the last entry that changed what the DNS zone is built from: its SOA serial, the
+   * same on every node whatever the entries after it (invites, read barriers).
+   */
+  zoneRevision: number
   readonly members: Map<string, Member>
   readonly invites: Map<string, InviteRecord>
   /** username → name of the core node that hosts the user (answered as `<username>.<domain>`). */
@@ -120,7 +125,7 @@ export interface PlatformState {
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function emptyState(): PlatformState {
-  return { revision: 0, headHash: GENESIS_HASH, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map() }
+  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map() }
 }
 
 /** The keyed collections of the state, each persisted as one record per key. */

@@ -53,3 +53,21 @@ describe('removing a member', () => {
     expect(applyCommand(s, { kind: 'member.remove', peerId: 'A', at: 21, author: 'A' }).result).toMatchObject({ ok: false, code: 'PRYV_LAST_FULL_MEMBER' })
   })
 })
+
+describe('the DNS zone\'s serial', () => {
+  it('follows the entries that change the zone, not invites, read barriers or users (served in place)', () => {
+    const s = emptyState()
+    const step = (cmd: StampedCommand): void => {
+      applyCommand(s, cmd)
+      s.revision++
+    }
+    step({ kind: 'platform.create', id: 'p', domain: 'pryv.test', founder, at: 0, author: 'A' })
+    expect(s.zoneRevision).toBe(1)
+    step({ kind: 'invite.create', id: 'inv', tokenHash: 'h', role: 'observer', expiresAt: 100, uses: 1, at: 1, author: 'A' })
+    step({ kind: 'read.barrier', at: 2, author: 'A' })
+    step({ kind: 'dns.users.set', users: { alice: 'core1' }, at: 3, author: 'A' })
+    expect(s.zoneRevision).toBe(1)
+    step({ kind: 'acme.set', name: '_acme-challenge', value: 'x', expiresAt: 50, at: 4, author: 'A' })
+    expect(s.zoneRevision).toBe(5)
+  })
+})
