@@ -32,7 +32,8 @@ export function platformRelease(record?: ReleaseRecord): PlatformRelease {
 
 /**
  * Every problem a release's settings would have on any member: values the schema refuses, required
- * settings without a value, templates that do not render. Pure; used before a release is committed
+ * platform-wide settings without a value, templates that do not render (on nodes that have every
+ * value). Pure; used before a release is committed
  * and again by every node applying it.
  */
 export function checkReleaseSettings(release: PlatformRelease, settings: PlatformSettings): Array<SettingProblem | TemplateProblem> {
@@ -43,7 +44,9 @@ export function checkReleaseSettings(release: PlatformRelease, settings: Platfor
   if (problems.length > 0) return problems
   for (const node of Object.keys(settings.machines).sort()) {
     const effective = effectiveSettings(release.schema, { platform: settings.platform, machine: settings.machines[node] })
-    for (const key of effective.missing) {
+    // A per-machine value may come from the node's own layers (--set, environment), which only it knows.
+    const missing = effective.missing.filter((key) => release.schema.settings.get(key)?.def.scope === 'platform')
+    for (const key of missing) {
       problems.push({ code: 'PRYV_SETTING_REQUIRED', key, message: `${node}: '${key}' is required and has no value` })
     }
     if (effective.missing.length > 0) continue

@@ -2,11 +2,10 @@ import { readFile } from 'node:fs/promises'
 import { type SettingProblem, SettingsInvalidError } from '../config/errors.js'
 import type { SettingsValues } from '../config/layers.js'
 import { settingsFromEnv, settingsFromSetArgs } from '../config/local.js'
-import type { PlatformRelease } from '../config/platform.js'
+import { checkReleaseSettings, type PlatformRelease } from '../config/platform.js'
 import type { Schema } from '../config/schema.js'
 import { cryptoRandomBytes } from '../config/random.js'
 import { generateMissingSecrets } from '../config/secrets.js'
-import { validateChange } from '../config/validate.js'
 import { parseSettingsYaml } from '../config/yaml-file.js'
 import { ExitCode, OperatorError } from '../errors.js'
 
@@ -70,28 +69,40 @@ export function checkLocalLayers(local: Pick<LocalSettings, 'env' | 'setArgs'>, 
 }
 
 /**
- * Reads `init-platform --settings base.yml` and checks it as the platform's first values would be
- * checked (with generated secrets filled in), so that a bad file fails before anything is created.
- * Problems carry `file:line:col`. Returns the file's values, without generated secrets.
+ * The base values of a new platform (`init-platform --settings base.yml`, if given) checked as its
+ * first release would check them, with generated secrets filled in, so that bad or missing values
+ * fail before anything is created. Problems carry `file:line:col`. Returns the file's values,
+ * without generated secrets.
  */
-export async function readBaseSettings(file: string, release: PlatformRelease): Promise<SettingsValues> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new OperatorError('PRYV_SETTINGS_FILE_UNREADABLE', `Cannot read the settings file ${file}: ${(err as Error).message}.`, {
-      hint: 'Pass the path of a readable YAML file with --settings.',
+export async function readBaseSettings(file: string | undefined, release: PlatformRelease, defaults: SettingsValues = {}): Promise<SettingsValues> {
+  const { schema } = release
+  let values: SettingsValues = {}
+  if (file !== undefined) {
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      throw new OperatorError('PRYV_SETTINGS_FILE_UNREADABLE', `Cannot read the settings file ${file}: ${(err as Error).message}.`, {
+        hint: 'Pass the path of a readable YAML file with --settings.',
+        exitCode: ExitCode.invalidInput
+      })
+    }
+    const parsed = parseSettingsYaml(schema, text, file, 'base')
+    if (parsed.problems.length > 0) throw new SettingsInvalidError(parsed.problems)
+    values = parsed.values
+  }
+  values = { ...Object.fromEntries(Object.entries(defaults).filter(([key]) => schema.settings.has(key))), ...values }
+  // Placeholder bytes: only whether the values validate matters here; real secrets are generated at commit.
+  const filled = generateMissingSecrets(schema, values, (size) => new Uint8Array(size).fill(7)).values
+  const problems = checkReleaseSettings(release, { platform: filled, machines: { founder: {} } })
+  if (problems.length > 0) {
+    const where = file ?? 'the base settings'
+    throw new OperatorError('PRYV_SETTINGS_INVALID', `${problems.length} settings problem${problems.length === 1 ? '' : 's'} in ${where}:\n  ${problems.map((p) => p.message.replace(/^founder: /, '')).join('\n  ')}`, {
+      hint: file === undefined ? 'Pass the platform\'s base values in a YAML file with --settings (see `pryv-node config schema --release <bundle>`).' : `Fix ${file} and run init-platform again.`,
       exitCode: ExitCode.invalidInput
     })
   }
-  const { schema, templates } = release
-  const parsed = parseSettingsYaml(schema, text, file, 'base')
-  if (parsed.problems.length > 0) throw new SettingsInvalidError(parsed.problems)
-  // Placeholder bytes: only whether the values validate matters here; real secrets are generated at commit.
-  const filled = generateMissingSecrets(schema, parsed.values, (size) => new Uint8Array(size).fill(7)).values
-  const checked = validateChange(schema, { platform: {}, machines: {} }, { target: { kind: 'platform' }, set: filled }, { templates })
-  if (!checked.ok) throw new SettingsInvalidError(checked.problems.map((p) => ({ ...p, message: `${file}: ${p.message}` })))
-  return parsed.values
+  return values
 }
 
 /** The platform's first values: the base file's, plus every generated secret it does not hold (CSPRNG). */

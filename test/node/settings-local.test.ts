@@ -47,3 +47,11 @@ describe('init-platform --settings', () => {
     expect(a.values['api.sessionSecret']).not.toBe(b.values['api.sessionSecret'])
   })
 })
+
+describe('init-platform on another release', () => {
+  it('checks the base values against the release before anything is created; the domain comes from --domain', async () => {
+    const pryvIo = platformRelease((await loadRelease(builtinReleasePath('pryv-io'))).record)
+    await expect(readBaseSettings(undefined, pryvIo)).rejects.toMatchObject({ code: 'PRYV_SETTINGS_INVALID', message: expect.stringMatching(/'platform.domain' is required/) })
+    expect(await readBaseSettings(undefined, pryvIo, { 'platform.domain': 'pryv.example.com' })).toEqual({ 'platform.domain': 'pryv.example.com' })
+  })
+})

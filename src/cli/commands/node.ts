@@ -89,7 +89,8 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExample:\n  pryv-node init-platform --domain pryv.example.com --name core1 --settings base.yml')
     .action(async (o) => {
       const release = await releaseOf(o)
-      const baseSettings = o.settings === undefined ? {} : await readBaseSettings(o.settings, platformRelease(release))
+      // The platform's domain is the release's `platform.domain` unless the base file says otherwise.
+      const baseSettings = await readBaseSettings(o.settings, platformRelease(release), { 'platform.domain': o.domain.toLowerCase() })
       const options = nodeOptions(o, release)
       await foreground(() => initPlatform({ ...options, domain: o.domain, release, baseSettings }), async (running) => {
         const invite = await running.node.createInvite({ role: 'full', ttlMs: o.inviteTtl, uses: 1 })
