@@ -1,3 +1,4 @@
+import { canonicalJson } from '../canonical-json.js'
 import { createHash } from 'node:crypto'
 import { isAbsolute, join } from 'node:path'
 import { DEFAULT_CONFIG_MOUNT, DEFAULT_DATA_MOUNT } from './constants.js'
@@ -42,17 +43,6 @@ export function validateId(kind: string, id: string): void {
 export function specHash(spec: ServiceSpec): string {
   const { desiredState: _ignored, ...shape } = spec
   return createHash('sha256').update(canonicalJson(shape)).digest('hex').slice(0, 16)
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
-  }
-  return JSON.stringify(value)
 }
 
 export function restartPolicyOf(spec: ServiceSpec): RestartPolicy {

@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
+import { canonicalJson } from '../../src/canonical-json.js'
 import {
-  canonicalJson,
   generateSigningKeys,
   loadRelease,
   type ReleaseRecord,
