@@ -1,8 +1,8 @@
 import type { Server } from 'node:http'
-import { collectDefaultMetrics, Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { ControlHandler } from '../control/server.js'
 import type { PlatformNode } from '../node/platform-node.js'
-import { type NodeSnapshot, registerNodeMetrics, type WriterSetSnapshot } from './collectors.js'
+import type { NodeSnapshot, WriterSetSnapshot } from './collectors.js'
 import { closeServer, serveMetrics } from './http.js'
 import { formatAddress, parseMetricsListen } from './listen.js'
 
@@ -16,7 +16,7 @@ import { formatAddress, parseMetricsListen } from './listen.js'
  * or throws an OperatorError), `stop()` before them; both idempotent.
  */
 export class NodeMetrics {
-  readonly registry = new Registry()
+  private registry?: Promise<Registry>
   private server?: Server
   private started = false
   private memo?: NodeSnapshot
@@ -25,8 +25,21 @@ export class NodeMetrics {
     private readonly node: PlatformNode,
     /** `host:port` to serve `/metrics` on (loopback only); none when undefined. */
     private readonly listen: string | undefined
-  ) {
-    registerNodeMetrics(this.registry, () => this.snapshot())
+  ) {}
+
+  /**
+   * Built at the first scrape: prom-client and its process collectors cost ~20 MB of memory, which a
+   * node that nobody scrapes should not pay.
+   */
+  private metricsRegistry(): Promise<Registry> {
+    this.registry ??= (async () => {
+      const [{ Registry, collectDefaultMetrics }, { registerNodeMetrics }] = await Promise.all([import('prom-client'), import('./collectors.js')])
+      const registry = new Registry()
+      registerNodeMetrics(registry, () => this.snapshot())
+      collectDefaultMetrics({ register: registry })
+      return registry
+    })()
+    return this.registry
   }
 
   /** `host:port` the HTTP endpoint listens on, once started; undefined without one. */
@@ -43,7 +56,7 @@ export class NodeMetrics {
       this.server = await serveMetrics(addr, () => this.render('text') as Promise<{ contentType: string, text: string }>, (err) =>
         this.node.ctx.log.debug({ err: err.message }, 'metrics request failed'))
     }
-    collectDefaultMetrics({ register: this.registry })
+    if (addr) await this.metricsRegistry()
     this.started = true
     if (this.server) this.node.ctx.log.info({ url: `http://${this.bound}/metrics` }, 'serving metrics')
   }
@@ -62,8 +75,9 @@ export class NodeMetrics {
 
   /** The Prometheus text exposition (with its content type), or prom-client's JSON form. */
   async render(format: 'text' | 'json'): Promise<{ contentType: string, text: string } | unknown[]> {
-    if (format === 'json') return this.registry.getMetricsAsJSON()
-    return { contentType: this.registry.contentType, text: await this.registry.metrics() }
+    const registry = await this.metricsRegistry()
+    if (format === 'json') return registry.getMetricsAsJSON()
+    return { contentType: registry.contentType, text: await registry.metrics() }
   }
 
   /**

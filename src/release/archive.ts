@@ -1,7 +1,6 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as tar from 'tar'
 import type { BundleLimits } from './bundle-dir.js'
 import { ReleaseArchiveError, ReleaseNotABundleError } from './errors.js'
 
@@ -14,17 +13,19 @@ const EXTRACTED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory
  * files and directories, within the limits; otherwise nothing is extracted.
  */
 export async function withExtractedArchive<T>(file: string, limits: BundleLimits, use: (root: string) => Promise<T>): Promise<T> {
-  await checkEntries(file, limits)
+  // Loaded here, not at start: a node that never reads an archive does not carry the tar code.
+  const tar = await import('tar')
+  await checkEntries(tar, file, limits)
   const dir = await mkdtemp(join(tmpdir(), 'pryv-release-'))
   try {
-    await tar.x({ file, cwd: dir, strict: true, preservePaths: false, filter: (_path, entry) => EXTRACTED_TYPES.has((entry as tar.ReadEntry).type) })
+    await tar.x({ file, cwd: dir, strict: true, preservePaths: false, filter: (_path, entry) => EXTRACTED_TYPES.has((entry as { type: string }).type) })
     return await use(await bundleRoot(dir, file))
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
 }
 
-async function checkEntries(file: string, limits: BundleLimits): Promise<void> {
+async function checkEntries(tar: typeof import('tar'), file: string, limits: BundleLimits): Promise<void> {
   const problems: string[] = []
   let bytes = 0
   let count = 0

@@ -1,6 +1,6 @@
-import Dockerode from 'dockerode'
+import { request } from 'node:http'
 import { DEFAULT_DOCKER_SOCKET, DETECT_TIMEOUT_MS } from './constants.js'
-import { type DockerRuntimeInit, dockerRuntime } from './docker.js'
+import type { DockerRuntimeInit } from './docker.js'
 import { type ProcessRuntimeInit, processRuntime } from './process.js'
 import { EngineDownError } from './errors.js'
 import type { Runtime } from './runtime.js'
@@ -20,6 +20,8 @@ export async function detectRuntime(init: DetectInit): Promise<Runtime> {
   const socketPath = init.socketPath ?? DEFAULT_DOCKER_SOCKET
   try {
     await pingEngine(socketPath, init.timeoutMs ?? DETECT_TIMEOUT_MS)
+    // Loaded only when an engine answers: dockerode costs ~30 MB that a process-only node need not carry.
+    const { dockerRuntime } = await import('./docker.js')
     return dockerRuntime({ ...init, socketPath })
   } catch (error) {
     if (choice === 'docker') throw error
@@ -29,11 +31,17 @@ export async function detectRuntime(init: DetectInit): Promise<Runtime> {
 
 /** Resolves when the engine answers `/_ping` in time; throws EngineDownError otherwise. */
 export async function pingEngine(socketPath: string, timeoutMs: number = DETECT_TIMEOUT_MS): Promise<void> {
-  const docker = new Dockerode({ socketPath })
-  // The typings lack ping's options argument, which carries the abort signal.
-  const ping = docker.ping as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>
+  // A plain HTTP request over the socket: no engine client is loaded to find out there is no engine.
   try {
-    await ping.call(docker, { abortSignal: AbortSignal.timeout(timeoutMs) })
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath, path: '/_ping', signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+        res.resume()
+        if (res.statusCode === 200) resolve()
+        else reject(new Error(`/_ping answered ${res.statusCode}`))
+      })
+      req.on('error', reject)
+      req.end()
+    })
   } catch (error) {
     throw new EngineDownError(socketPath, { cause: error })
   }

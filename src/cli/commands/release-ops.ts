@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { MultiBar, Presets, SingleBar } from 'cli-progress'
+import type { SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { ExitCode, OperatorError } from '../../errors.js'
 import type { ReleaseEvent } from '../../node/release-service.js'
@@ -135,6 +135,7 @@ export function registerReleaseOpsCommands(release: Command, ctx: CliContext): v
  * a terminal, a line per member when it is done, JSON lines with --json. Returns the result.
  */
 async function withPullProgress(ctx: CliContext, method: string, params: Record<string, unknown>, json: boolean): Promise<Record<string, unknown>> {
+  const { MultiBar, Presets } = await import('cli-progress')
   const bars = !json && process.stderr.isTTY ? new MultiBar({ format: '{node} {image} [{bar}] {status}', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : undefined
   const byImage = new Map<string, { bar: SingleBar, layers: Map<string, { current: number, total: number }> }>()
   try {
@@ -194,7 +195,8 @@ type Outcome =
  */
 async function follow(ctx: CliContext, revision: number, digest: string, timeoutMs: number, quiet: boolean): Promise<Outcome> {
   const deadline = Date.now() + timeoutMs
-  const bar = !quiet && process.stderr.isTTY ? new SingleBar({ format: 'rollout [{bar}] {value}/{total} nodes {phase}', stream: process.stderr }) : undefined
+  const { SingleBar: Bar } = await import('cli-progress')
+  const bar: SingleBar | undefined = !quiet && process.stderr.isTTY ? new Bar({ format: 'rollout [{bar}] {value}/{total} nodes {phase}', stream: process.stderr }) : undefined
   let rolledBack = false
   let shown = ''
   try {
