@@ -37,7 +37,13 @@ function cli(node, args) {
     p.stderr.on('data', (d) => { err += d })
     p.on('exit', (code) => {
       let json
-      try { json = JSON.parse(out.trim().split('\n').at(-1)) } catch {}
+      // One JSON document, or JSON lines (progress events, then the result).
+      for (const text of [out, out.trim().split('\n').at(-1)]) {
+        try {
+          json = JSON.parse(text)
+          break
+        } catch {}
+      }
       done({ code, json, ms: performance.now() - t0, err })
     })
   })
