@@ -1,35 +1,42 @@
 #!/usr/bin/env node
-// Join and footprint benchmark: real node processes on loopback.
-//   npm run build && node bench/join.js [joins=5] [idleSeconds=10]
-// Measures invite → joined (the joiner's ready line) and → visible as up in every member's status,
-// then each node's idle RSS and CPU over a window, next to a bare Node process measured in the same run.
+// Join and footprint benchmark: real node processes on loopback, each with its DNS server on.
+//   npm run build && node bench/join.js [joins=10] [idleSeconds=10]
+// Measures invite → joined (the joiner's ready line), → synced and answering DNS (its DNS server
+// answers for a user written before it joined) and → visible as up in every member's status, then
+// each node's idle RSS and CPU over a window, next to a bare Node process measured in the same run.
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { control, header, lab, pct, sleep } from './lib/nodes.js'
+import { dnsClient } from './lib/dns-client.js'
+import { CLK_TCK, control, header, lab, pct, sample, sleep } from './lib/nodes.js'
+import { finish, goal, onInterrupt } from './lib/report.js'
 
-const joins = Number(process.argv[2] ?? 5)
+const joins = Number(process.argv[2] ?? 10)
 const idleSeconds = Number(process.argv[3] ?? 10)
-const NODE_ARGS = ['--listen', '127.0.0.1:0', '--dns', 'none']
+const NODE_ARGS = ['--listen', '127.0.0.1:0', '--dns', '127.0.0.1:0']
 const l = lab()
-
-function sample(pid) {
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return { rssMb: rssKb / 1024, cpuTicks: Number(f[11]) + Number(f[12]) }
-}
+onInterrupt(() => l.close())
 
 try {
   const nodes = [l.start('n0', ['init-platform', '--domain', 'pryv.test', '--name', 'n0', ...NODE_ARGS])]
   await nodes[0].ready
+  await control(nodes[0], 'dns.users.set', { users: { synced: 'n0' } })
+  const dns = dnsClient({ timeoutMs: 200 })
   const joinedMs = []
+  const answeringMs = []
   const visibleMs = []
   for (let i = 1; i <= joins; i++) {
     const { invite } = await control(nodes[0], 'invite.create')
     const t0 = performance.now()
     const n = l.start(`n${i}`, ['join-platform', invite, '--name', `n${i}`, ...NODE_ARGS])
-    await n.ready
+    const ready = await n.ready
     joinedMs.push(performance.now() - t0)
     nodes.push(n)
+    const [host, port] = [ready.dns[0].slice(0, ready.dns[0].lastIndexOf(':')), Number(ready.dns[0].slice(ready.dns[0].lastIndexOf(':') + 1))]
+    for (;;) {
+      const a = await dns.ask(host, 'synced.pryv.test', 1, port)
+      if (a.rcode === 0 && a.addresses?.length) break
+      await sleep(5)
+    }
+    answeringMs.push(performance.now() - t0)
     for (;;) {
       const all = await Promise.all(nodes.map((m) => control(m, 'status')))
       if (all.every((s) => s.members.filter((m) => m.alive).length === nodes.length)) break
@@ -38,27 +45,44 @@ try {
     visibleMs.push(performance.now() - t0)
   }
 
+  dns.close()
+  // Reference in the same run: one more member without a DNS server (--dns none), to show its share.
+  const { invite } = await control(nodes[0], 'invite.create')
+  const noDns = l.start('nodns', ['join-platform', invite, '--name', 'nodns', '--listen', '127.0.0.1:0', '--dns', 'none'])
+  await noDns.ready
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'])
   await sleep(1000)
-  const pids = [...nodes.map((n) => n.proc.pid), bare.pid]
+  const pids = [...nodes.map((n) => n.proc.pid), noDns.proc.pid, bare.pid]
   const before = pids.map(sample)
   await sleep(idleSeconds * 1000)
   const after = pids.map(sample)
   bare.kill()
-  const hz = 100
-  const cpuPct = pids.map((_, i) => ((after[i].cpuTicks - before[i].cpuTicks) / hz / idleSeconds) * 100)
-  const nodeRss = after.slice(0, -1).map((s) => s.rssMb)
-  const nodeCpu = cpuPct.slice(0, -1)
+  const cpuPct = pids.map((_, i) => ((after[i].cpuTicks - before[i].cpuTicks) / CLK_TCK / idleSeconds) * 100)
+  const nodeRss = after.slice(0, -2).map((s) => s.rssMb)
+  const nodeCpu = cpuPct.slice(0, -2)
 
   const f = (x) => x.toFixed(0)
-  console.log(header('join and footprint', `node bench/join.js ${joins} ${idleSeconds}`))
-  console.log('| figure | p50 | max | goal |')
-  console.log('|---|---|---|---|')
-  console.log(`| invite → joined (ready), ms, ${joins} joins | ${f(pct(joinedMs, 50))} | ${f(Math.max(...joinedMs))} | ≤ 3000 |`)
-  console.log(`| invite → up in every member's status, ms | ${f(pct(visibleMs, 50))} | ${f(Math.max(...visibleMs))} | ≤ 3000 |`)
-  console.log(`| idle RSS per node, MB (${nodes.length} nodes) | ${f(pct(nodeRss, 50))} | ${f(Math.max(...nodeRss))} | ≤ 100 |`)
-  console.log(`| idle CPU per node, % of a core over ${idleSeconds} s | ${pct(nodeCpu, 50).toFixed(2)} | ${Math.max(...nodeCpu).toFixed(2)} | |`)
-  console.log(`| reference: bare Node process, RSS MB / CPU % | ${f(after.at(-1).rssMb)} / ${cpuPct.at(-1).toFixed(2)} | | |`)
+  const md = [header('join and footprint', `node bench/join.js ${joins} ${idleSeconds}`)]
+  md.push('| figure | p50 | max | goal |')
+  md.push('|---|---|---|---|')
+  md.push(`| invite → joined (ready), ms, ${joins} joins | ${f(pct(joinedMs, 50))} | ${f(Math.max(...joinedMs))} | ≤ 3000 |`)
+  md.push(`| invite → synced and answering DNS (a user written before the join), ms | ${f(pct(answeringMs, 50))} | ${f(Math.max(...answeringMs))} | ≤ 3000 |`)
+  md.push(`| invite → up in every member's status, ms | ${f(pct(visibleMs, 50))} | ${f(Math.max(...visibleMs))} | ≤ 3000 |`)
+  md.push(`| idle RSS per node with its DNS server, MB (${nodes.length} nodes) | ${f(pct(nodeRss, 50))} | ${f(Math.max(...nodeRss))} | ≤ 100 |`)
+  md.push(`| idle CPU per node, % of a core over ${idleSeconds} s | ${pct(nodeCpu, 50).toFixed(2)} | ${Math.max(...nodeCpu).toFixed(2)} | |`)
+  md.push(`| same run, one member without a DNS server (\`--dns none\`), RSS MB / CPU % | ${f(after.at(-2).rssMb)} / ${cpuPct.at(-2).toFixed(2)} | | |`)
+  md.push(`| reference: bare Node process, RSS MB / CPU % | ${f(after.at(-1).rssMb)} / ${cpuPct.at(-1).toFixed(2)} | | |`)
+  finish('join', {
+    title: 'Join and footprint',
+    command: `node bench/join.js ${joins} ${idleSeconds}`,
+    markdown: md.join('\n'),
+    goals: [
+      goal(`join: invite → joined, synced and answering DNS, p50 ms over ${joins} joins`, Number(f(pct(answeringMs, 50))), '≤ 3000', (x) => x <= 3000),
+      goal('join: invite → up in every member\'s status, p50 ms', Number(f(pct(visibleMs, 50))), '≤ 3000', (x) => x <= 3000),
+      goal(`idle RSS per node, MB (max of ${nodes.length})`, Number(f(Math.max(...nodeRss))), '≤ 100', (x) => x <= 100)
+    ],
+    figures: { joinedMs, answeringMs, visibleMs, nodeRss, nodeCpu, noDns: { rssMb: after.at(-2).rssMb, cpuPct: cpuPct.at(-2) }, bare: { rssMb: after.at(-1).rssMb, cpuPct: cpuPct.at(-1) } }
+  })
 } finally {
   await l.close()
 }

@@ -1,25 +1,321 @@
 #!/usr/bin/env node
-// Runs every benchmark harness in turn and prints their tables (bench/RESULTS.md keeps the figures
-// with the commands that made them). Each harness starts what it needs and stops it.
-//   npm run bench            (builds first)
-import { spawnSync } from 'node:child_process'
-import { resolve } from 'node:path'
+// `npm run bench`: every benchmark harness in turn, each in its own process group and bounded in time,
+// then bench/RESULTS.md (machine, Node, commit, date; per harness the command, figures, the reference
+// measured in the same run, goals met or missed, notes, charts under bench/results/).
+//   npm run bench                       (builds first)
+//   env: BENCH_BUDGET_S (1140: the whole run), BENCH_ONLY (comma-separated harness names)
+// Whatever happens, it stops what the harnesses started: their process groups, the benchmarks' netlab
+// lab, and the scratch directories they created in the system's temp dir.
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { labDown, LAB_NAME } from './lib/netlab.js'
+import { RESULTS_DIR } from './lib/report.js'
 
 const here = import.meta.dirname
-const harnesses = [
-  ['join.js', ['5', '10']],
-  ['writer-set.js', ['300', '20']],
-  ['fanout.js', ['5,20,50', '30']],
-  ['settings.js', ['5', '30']],
-  ['dns/nsd-compare.js', []]
-]
-let failed = 0
-for (const [script, args] of harnesses) {
-  console.log(`\n$ node bench/${script} ${args.join(' ')}`)
-  const r = spawnSync(process.execPath, [resolve(here, script), ...args], { stdio: 'inherit', timeout: 15 * 60_000 })
-  if (r.status !== 0) {
-    failed++
-    console.log(`(bench/${script} ended with ${r.status ?? r.signal})`)
+const repo = resolve(here, '..')
+const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 1140)
+const ONLY = process.env.BENCH_ONLY?.split(',')
+const MIN_S = 30
+
+/** name, script, args, env, budget (s); in the order they run. The budgets add up to more than the
+ * run's budget on purpose: most harnesses finish well within theirs, and each gets at most what is left. */
+const HARNESSES = [
+  { name: 'join', script: 'join.js', args: ['10', '10'], budget: 120 },
+  { name: 'writer-set', script: 'writer-set.js', args: ['300', '20'], budget: 180 },
+  { name: 'etcd-reference', script: 'etcd-reference.js', args: ['300', '10'], budget: 120 },
+  { name: 'settings', script: 'settings.js', args: ['5', '15'], budget: 90 },
+  { name: 'nsd-compare', script: 'dns/nsd-compare.js', args: [], env: { DNS_BENCH_ROUNDS: '2', DNS_BENCH_SECONDS: '6', DNS_BENCH_OUT: join(RESULTS_DIR, 'nsd-compare.md') }, budget: 150 },
+  { name: 'spread', script: 'dns/spread.js', args: [], budget: 360 },
+  { name: 'footprint', script: 'footprint.js', args: ['5,10', '15', '20'], budget: 180 },
+  { name: 'release', script: 'release.js', args: ['process', '2'], budget: 120 },
+  { name: 'core-bench', script: 'consensus/core-bench.js', args: [], budget: 60 },
+  { name: 'fanout', script: 'fanout.js', args: ['5,20,50', '30', '220'], budget: 300 }
+].filter((h) => !ONLY || ONLY.includes(h.name))
+
+// Every harness here names its scratch directories pnbench-*; nsd-compare.js (not ours) uses dns-bench-*,
+// removed only when it was stopped (it removes its own otherwise), since others may run it too.
+const TEMP_PREFIXES = ['pnbench-']
+const tempBefore = new Set(readdirSync(tmpdir()))
+let running
+let cleanedUp = false
+let nsdStopped = false
+
+function killGroup(proc, signal) {
+  try {
+    process.kill(-proc.pid, signal)
+  } catch {}
+}
+
+function cleanup() {
+  if (cleanedUp) return
+  cleanedUp = true
+  if (running && running.exitCode === null) killGroup(running, 'SIGKILL')
+  labDown()
+  // iptables chains of spread.js's loopback fallback, if a killed run left them in this namespace.
+  for (let r = 0; r < 8; r++) spawnSync('sh', ['-c', `iptables -w 5 -D OUTPUT -j PNB_R${r} 2>/dev/null; iptables -w 5 -F PNB_R${r} 2>/dev/null; iptables -w 5 -X PNB_R${r} 2>/dev/null`])
+  const prefixes = [...TEMP_PREFIXES, ...(nsdStopped ? ['dns-bench-'] : [])]
+  for (const name of readdirSync(tmpdir())) {
+    if (!tempBefore.has(name) && prefixes.some((p) => name.startsWith(p))) rmSync(join(tmpdir(), name), { recursive: true, force: true })
   }
 }
+process.on('exit', cleanup)
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    process.stderr.write(`\n${sig}: stopping the running harness and cleaning up\n`)
+    cleanup()
+    process.exit(130)
+  })
+}
+
+/** Runs one harness in its own process group; SIGTERM at its budget, SIGKILL 20 s later. */
+function runHarness(h, budgetS) {
+  return new Promise((res) => {
+    const t0 = performance.now()
+    const proc = spawn(process.execPath, [resolve(here, h.script), ...h.args], { cwd: repo, detached: true, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_HARNESS_BUDGET_S: String(budgetS), ...(h.env ?? {}) } })
+    running = proc
+    let stdout = ''
+    proc.stdout.on('data', (d) => {
+      stdout += d
+      process.stdout.write(d)
+    })
+    let timedOut = false
+    const term = setTimeout(() => {
+      timedOut = true
+      process.stderr.write(`\n[bench] ${h.name}: budget of ${budgetS} s spent, stopping it\n`)
+      killGroup(proc, 'SIGTERM')
+    }, budgetS * 1000)
+    const kill = setTimeout(() => killGroup(proc, 'SIGKILL'), budgetS * 1000 + 20_000)
+    proc.on('exit', (code, signal) => {
+      clearTimeout(term)
+      clearTimeout(kill)
+      const seconds = (performance.now() - t0) / 1000
+      // Whatever the harness left in its group (a node it did not stop) goes too.
+      killGroup(proc, 'SIGKILL')
+      running = undefined
+      const done = () => res({ code, signal, timedOut, seconds, stdout })
+      // The rest of its output, unless a leftover holds the pipe open.
+      const late = setTimeout(done, 3000)
+      proc.once('close', () => {
+        clearTimeout(late)
+        done()
+      })
+    })
+  })
+}
+
+const git = (...a) => {
+  try {
+    return execFileSync('git', a, { cwd: repo, encoding: 'utf8' }).trim()
+  } catch {
+    return ''
+  }
+}
+
+const startedAt = new Date()
+const t0 = performance.now()
+const load0 = loadavg()
+const runs = []
+for (const [i, h] of HARNESSES.entries()) {
+  const left = BUDGET_S - (performance.now() - t0) / 1000
+  const reserve = (HARNESSES.length - i - 1) * MIN_S
+  const budget = Math.floor(Math.min(h.budget, left - reserve))
+  rmSync(join(RESULTS_DIR, `${h.name}.json`), { force: true })
+  if (budget < MIN_S) {
+    runs.push({ h, skipped: true, budget })
+    process.stderr.write(`[bench] ${h.name}: skipped, ${left.toFixed(0)} s left in the run's budget\n`)
+    continue
+  }
+  process.stdout.write(`\n$ node bench/${h.script} ${h.args.join(' ')}   (budget ${budget} s)\n`)
+  const r = await runHarness(h, budget)
+  if (h.name === 'nsd-compare' && (r.timedOut || r.code !== 0)) nsdStopped = true
+  const file = join(RESULTS_DIR, `${h.name}.json`)
+  const record = existsSync(file) && statSync(file).mtimeMs >= startedAt.getTime() ? JSON.parse(readFileSync(file, 'utf8')) : undefined
+  runs.push({ h, budget, ...r, record })
+  process.stderr.write(`[bench] ${h.name}: ${r.timedOut ? 'stopped at its budget' : `exit ${r.code ?? r.signal}`} after ${r.seconds.toFixed(0)} s\n`)
+}
+cleanup()
+const totalS = (performance.now() - t0) / 1000
+const load1 = loadavg()
+
+// ------------------------------------------------------------------------------------------ RESULTS.md
+const byName = Object.fromEntries(runs.map((r) => [r.h.name, r]))
+const rec = (name) => byName[name]?.record
+const fmtS = (x) => {
+  const s = Math.round(x)
+  return s >= 90 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`
+}
+
+/** The harness's own tables, without its first line (title, date, Node: the results header has them). */
+function body(name) {
+  const r = byName[name]
+  if (!r) return '_not run (BENCH_ONLY)._'
+  if (r.skipped) return `_skipped: the run's time budget was spent (${r.budget} s left for it)._`
+  const lines = (r.record?.markdown ?? '').split('\n')
+  const command = lines.find((l) => l.startsWith('command: '))
+  const text = lines.filter((l) => !l.startsWith('# ') && !l.startsWith('command: ')).join('\n').trim()
+  const status = r.timedOut ? `**stopped at its budget of ${r.budget} s**` : r.code === 0 ? 'completed' : `**failed (exit ${r.code ?? r.signal})**`
+  const out = [`Ran ${fmtS(r.seconds)} (budget ${r.budget} s), ${status}.${command ? ` Command: \`${command.slice(9)}\`.` : ''}`, '']
+  if (text) out.push(text)
+  else if (name !== 'nsd-compare') out.push('_no figures (see the run\'s output)._')
+  if (r.record?.cut?.length) out.push('', `Cut by the time budget: ${r.record.cut.join('; ')}.`)
+  return out.join('\n')
+}
+
+/** nsd-compare's table, if this run wrote it: its text, and the ratio of each server per test. */
+function nsdTable() {
+  const file = join(RESULTS_DIR, 'nsd-compare.md')
+  if (!existsSync(file) || statSync(file).mtimeMs < startedAt.getTime()) return undefined
+  const text = readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith('<!--') && !l.startsWith('## ')).join('\n').trim()
+  const rows = text.split('\n').filter((l) => l.startsWith('| ') && l.includes('**')).map((l) => {
+    const f = l.split('|').map((x) => x.trim())
+    return { test: f[1], server: f[2], ratio: Number(/\*\*([\d.]+)\*\*/.exec(l)?.[1]) }
+  })
+  return { text, rows }
+}
+const nsd = nsdTable()
+
+const goals = []
+for (const r of runs) for (const g of r.record?.goals ?? []) goals.push({ bench: r.h.name, ...g })
+for (const x of nsd?.rows ?? []) {
+  if (!x.test.startsWith('UDP') || x.server !== 'pryv-node') continue
+  const echo = nsd.rows.find((y) => y.test === x.test && y.server.startsWith('bare'))
+  goals.push({ bench: 'nsd-compare', figure: `DNS speed, ${x.test}: pryv-node / NSD, queries per server-CPU-second${echo ? ' (a bare Node dgram echo in the same run)' : ''}`, measured: echo ? `${x.ratio} (echo ${echo.ratio})` : x.ratio, goal: '≥ 0.6', met: x.ratio >= 0.6 })
+}
+// Goals of the issue that a skipped or failed harness left unmeasured.
+const expectedGoals = { join: 'join ≤ 3 s', 'writer-set': 'failover p99 ≤ 1 s', fanout: 'fan-out p99 ≤ 1 s at 50 nodes', spread: 'spread within ±1.5 % of weights directly', 'nsd-compare': 'DNS ≥ 0.6× NSD per CPU-second' }
+for (const [name, text] of Object.entries(expectedGoals)) {
+  if (!goals.some((g) => g.bench === name) && byName[name]) goals.push({ bench: name, figure: text, measured: '—', goal: text, met: null })
+}
+const REPORTED = 'no goal set (reported)'
+const mark = (g) => (g.goal === REPORTED ? 'reported' : g.met === true ? 'met' : g.met === false ? '**missed**' : 'not measured')
+const fmtV = (v) => (typeof v === 'number' ? String(v) : String(v ?? '—'))
+
+const cpu = cpus()[0]?.model ?? 'cpu'
+const commit = git('rev-parse', '--short', 'HEAD')
+const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length
+const md = []
+md.push('# Benchmark results')
+md.push('')
+md.push(`Generated by \`npm run bench\` (bench/run.js) on ${startedAt.toISOString()}: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}; Node ${process.version}; commit ${commit}${dirty ? ` with ${dirty} uncommitted file${dirty > 1 ? 's' : ''} in src/ (other work in progress, built into dist/ as found)` : ''}. Whole run: **${fmtS(totalS)}** (budget ${fmtS(BUDGET_S)}). Load average ${load0.map((x) => x.toFixed(1)).join(' / ')} at the start, ${load1.map((x) => x.toFixed(1)).join(' / ')} at the end.`)
+md.push('')
+md.push('**Noise.** The machine is a shared 2-core VM: other jobs (test suites, other benchmarks) may run at the same time, and every harness here runs many processes on the same two cores as what it measures. Compare figures with the reference measured in the same run (NSD, etcd, a bare Node process) rather than across runs; between runs, latencies moved by up to 2× and tails more (see the notes).')
+md.push('')
+md.push('## Goals')
+md.push('')
+md.push('| bench | figure | measured | goal | |')
+md.push('|---|---|---|---|---|')
+for (const g of goals) md.push(`| ${g.bench} | ${g.figure} | ${fmtV(g.measured)} | ${g.goal === REPORTED ? '—' : g.goal} | ${mark(g)} |`)
+md.push('')
+const met = goals.filter((g) => g.met === true)
+const missed = goals.filter((g) => g.met === false)
+const unmeasured = goals.filter((g) => g.met === null && g.goal !== REPORTED)
+md.push('**Closing note.**')
+md.push('')
+md.push(`- Met: ${met.map((g) => `${g.figure}: ${fmtV(g.measured)} (goal ${g.goal})`).join('; ') || 'none'}.`)
+md.push(`- Missed: ${missed.map((g) => `${g.figure}: ${fmtV(g.measured)} (goal ${g.goal})`).join('; ') || 'none'}.`)
+if (unmeasured.length) md.push(`- Not measured in this run: ${unmeasured.map((g) => g.figure).join('; ')}.`)
+md.push('- Why each miss happens is in its section\'s notes below; none of them was tuned away in the system for the benchmark\'s sake.')
+md.push('')
+
+// Each harness's markdown links its own charts (paths relative to bench/, like this file).
+const charts = () => ''
+
+md.push('## DNS load spread through real resolvers — `node bench/dns/spread.js`')
+md.push('')
+md.push(body('spread') + charts('spread'))
+md.push('')
+md.push(`Notes. Load per node through a resolver follows the resolver's choice of server, not the platform's weights: Unbound picks at random among the servers whose RTT is within 400 ms of the fastest, so with every node listed (stub-addr, or the zone's own NS set when primed) the questions spread evenly and the per-window CV is mostly counting noise (it falls as the windows hold more questions). The NS set decides which nodes take resolver traffic at all (config C: two NS, two nodes loaded); a shorter TTL raises the share of questions that reach the nodes without changing the spread. Weights only steer *answers* (which node a client is sent to); asked directly, every node draws by the same weights, so the shares follow them as closely as the number of questions allows (the table gives each node's own draws); through resolvers each resolver holds one draw per TTL, so the spread converges with resolvers × TTL windows, not with queries. After a failure, the survivors stop naming the dead node once its heartbeats are missed (4 s, then the 0.5 s health poll); resolvers keep serving cached answers naming it until their TTL ends (weighted names: 30 s), and Unbound stops sending it questions within seconds of its first timeouts — and, with its defaults (infra-host-ttl 900 s, infra-keep-probing no), may not try it again for up to 15 minutes after it is back, so a returning node gets its answer share back at once but its resolver query load only slowly. Node counters: a DNS worker thread reports its counts to the node once per second, so 1 s windows from \`dns.counters\` carry up to 1 s of lag for part of the questions (the resolver-side iptables column has none).`)
+md.push('')
+
+md.push('## DNS speed next to NSD — `node bench/dns/nsd-compare.js`')
+md.push('')
+md.push(body('nsd-compare'))
+if (nsd) {
+  md.push('')
+  md.push(nsd.text)
+  md.push('')
+  md.push('(Run with `DNS_BENCH_ROUNDS=2 DNS_BENCH_SECONDS=6` to fit the budget; its output goes to bench/results/nsd-compare.md, and bench/dns/RESULTS-dns.md keeps the DNS work\'s own fuller runs.)')
+}
+md.push('')
+md.push('Notes. NSD is the reference, measured in the same run on the same zone. A bare `node:dgram` echo server measured 80–89k queries per CPU-second in these conditions (bench/dns/RESULTS-dns.md): the DNS server runs at about 90 % of Node\'s own per-datagram floor, so the UDP gap to NSD is Node\'s cost per datagram (a libuv callback, a `message` event, a send request per reply), not the request path (0.5–1.2 µs per answer). Over TCP pryv-node is ahead. The goal (≥ 0.6× NSD per CPU-second) is therefore out of reach for a Node server on this path; more cores (`udpThreads`) add capacity, not efficiency.')
+md.push('')
+
+md.push('## Writer set — `node bench/writer-set.js`, reference `node bench/etcd-reference.js`')
+md.push('')
+md.push(body('writer-set') + charts('writer-set'))
+md.push('')
+md.push('Reference, same run:')
+md.push('')
+md.push(body('etcd-reference'))
+const ws = rec('writer-set')?.figures
+const et = rec('etcd-reference')?.figures
+if (ws && et) {
+  const f1 = (x) => x.toFixed(1)
+  md.push('')
+  md.push('| figure, ms | pryv-node p50 / p99 | etcd p50 / p99 | ratio of p50 |')
+  md.push('|---|---|---|---|')
+  md.push(`| commit on the leader | ${f1(ws.leader.p50)} / ${f1(ws.leader.p99)} | ${f1(et.leader.p50)} / ${f1(et.leader.p99)} | ${(ws.leader.p50 / et.leader.p50).toFixed(1)}× |`)
+  md.push(`| commit on a follower | ${f1(ws.follower.p50)} / ${f1(ws.follower.p99)} | ${f1(et.follower.p50)} / ${f1(et.follower.p99)} | ${(ws.follower.p50 / et.follower.p50).toFixed(1)}× |`)
+  md.push(`| failover (leader SIGKILL → write accepted) | ${f1(ws.failover.p50)} / ${f1(ws.failover.p99)} | ${f1(et.failover.p50)} / ${f1(et.failover.p99)} (${et.failover.trials} trials) | ${(ws.failover.p50 / et.failover.p50).toFixed(1)}× |`)
+}
+md.push('')
+md.push('Notes. Our figures include one Unix-socket round trip to the node\'s control socket (≈ 0.4–0.7 ms for a read); etcd\'s one HTTP/1.1 request to its JSON gateway. One voter alone (no replication) measured 1.9 ms p50 per write in an earlier session: the rest of the commit latency is replication (a libp2p stream round trip to a follower, each entry signed and verified, an fsync on each side) on two cores shared with the other nodes. The pure consensus core elects a new leader within 750 ms in all 300 simulated trials (`test/consensus/failover.test.ts`, 50 ms ticks, election timeout 450–800 ms); the real-process tail adds failure detection through the transport and the client\'s retry, and on this machine the scheduling of 4 node processes on 2 cores; runs on this machine put failover p99 between 1.0 and 1.6 s (p50 0.64–0.82 s), and etcd measured in the same run has the same kind of tail: the p99 of 20 trials is the slowest one or two, decided by scheduling on the shared cores as much as by the protocol. etcd runs with heartbeat 50 ms / election timeout 500 ms, the closest to our timings.')
+md.push('')
+
+md.push('## Write → applied on every node — `node bench/fanout.js`')
+md.push('')
+md.push(body('fanout') + charts('fanout'))
+md.push('')
+md.push('Notes. Three full node processes and the observers as lighter in-process nodes, 8 per host process (each its own libp2p node, LevelDB and data dir), over real libp2p on loopback; the time runs from the write on the leader to the last observer applying it (one IPC round trip to each host process included). At 50 nodes on one 2-core machine the run is CPU-bound, not network-bound: 50 libp2p nodes each sign a heartbeat every second that every other verifies (≈ 2,500 verifications/s) plus gossip forwarding, which kept the load average at 8–9 in earlier runs; writes queue behind that, so the 50-node figure says more about this machine than about a platform of 50 machines. Observers connect to the full members and 8 other observers (not to everyone), which is what made 50 nodes possible at all. Heartbeat traffic that grows with the platform is the next thing to cut (longer intervals on large platforms, liveness piggybacked on gossip); the footprint section measures that traffic per node.')
+md.push('')
+
+md.push('## Join — `node bench/join.js`')
+md.push('')
+md.push(body('join'))
+md.push('')
+md.push('Notes. Node processes on loopback, each with its DNS server on (port 0). "Synced and answering" is the joiner\'s own DNS server answering for a user written before it joined. RSS is with the small young generation the daemon commands start with (`--max-semi-space-size=1`, applied by re-exec on Node ≥ 23.11; without it a node idled 28 MB higher in an earlier run). Why the goal is missed, measured on this machine on 2026-11-25 with one idle node (`--dns none` / with DNS): 90 / 106 MB at f312d6f; 104 / 118 MB at 3ee2da5, the step coming with 81cca27 (releases, services, metrics: dockerode and prom-client loaded at start, 20–30 MB each in a bare Node process); 97 / 113 MB at d339cb9, which loads them only when used. So a single node without DNS is just under the goal, the DNS server is what takes it over: it adds a worker thread on a 2-core machine (`udpThreads: \'auto\'`) with its own V8 isolate (≈ 16 MB; compare the member started with `--dns none` in the table). A platform adds a little per peer (connections, gossip state): 11 nodes idle above one. Idle CPU is heartbeats (1 s), gossipsub\'s heartbeat and the consensus tick (50 ms). Later joins are slower than early ones: every join adds a process to the same two cores.')
+md.push('')
+
+md.push('## Footprint: gossip bandwidth, RSS and CPU per node — `node bench/footprint.js`')
+md.push('')
+md.push(body('footprint') + charts('footprint'))
+md.push('')
+const fp = rec('footprint')?.figures ?? []
+const trend = fp.length >= 2 ? ` In this run the idle traffic per node went from ${fp[0].idleKiBs.toFixed(1)} KiB/s at ${fp[0].size} nodes to ${fp.at(-1).idleKiBs.toFixed(1)} KiB/s at ${fp.at(-1).size} (≈ ${((fp.at(-1).idleKiBs - fp[0].idleKiBs) / (fp.at(-1).size - fp[0].size)).toFixed(1)} KiB/s more per added node; a straight line would give ≈ ${(fp[0].idleKiBs + ((fp.at(-1).idleKiBs - fp[0].idleKiBs) / (fp.at(-1).size - fp[0].size)) * (50 - fp[0].size)).toFixed(0)} KiB/s per node at 50).` : ''
+md.push(`Notes. Idle traffic is mostly liveness: every node signs a heartbeat each second and gossipsub carries every heartbeat to every node (each one's bytes arrive through several mesh peers, plus IHAVE/IWANT gossip), so the bytes per node grow with the platform's size.${trend} The leader adds the consensus traffic (appends and heartbeats to each voter, on a 50 ms tick), hence its larger figure; under writes it sends each entry to every voter and the entry is gossiped to everyone, signed. These are real bytes on each host's interface, but all hosts share the same two cores, so CPU figures are higher than on separate machines.`)
+md.push('')
+
+md.push('## Release rollouts — `node bench/release.js` (the releases work\'s harness)')
+md.push('')
+md.push(body('release'))
+md.push('')
+
+md.push('## Settings change → rendered and restarted everywhere — `node bench/settings.js`')
+md.push('')
+md.push(body('settings'))
+md.push('')
+md.push('Notes. "Everywhere" = the new file rendered and the consuming demo service restarted on every node, polled every 5 ms over each node\'s control socket (so figures include up to ~5 ms of polling). No goal was set. Earlier runs (3 and 5 nodes, 30–50 changes, before the releases work): committed p50 42–93 ms, everywhere p50 113–265 ms. "Everywhere" now takes seconds: on 2026-11-25 the same 3-node, 5-change run measured 467 ms p50 at f312d6f and about 2 s with the services/release work in the tree (not bisected further here; the time goes between the commit and each node reporting its restart done). Fewer changes (15) than before keep it within its budget.')
+md.push('')
+
+md.push('## Consensus core — `node bench/consensus/core-bench.js`; `npm run sim -- --schedules 10000`')
+md.push('')
+const core = byName['core-bench']
+md.push(core?.skipped ? '_skipped (time budget)._' : core ? `Ran ${fmtS(core.seconds)}${core.code === 0 ? '' : ` (**exit ${core.code ?? core.signal}**)`}; in one process, 3 voters, no disk, every message through the wire codec:\n\n\`\`\`\n${core.stdout.trim()}\n\`\`\`` : '_not run._')
+md.push('')
+md.push('Not re-run by `npm run bench` (105 s on its own): 10,000 seeded schedules (3, 5 and 7 voters, 300 steps each, with loss, duplication, reordering, partitions, crashes and membership changes) gave 0 violations. The core in one process, 3 voters, no disk: 33–40k committed writes/s; encoding an append ≈ 3 µs, decoding ≈ 2 µs.')
+md.push('')
+
+const rows = runs.map((r) => `| ${r.h.name} | \`node bench/${r.h.script} ${r.h.args.join(' ')}\` | ${r.skipped ? 'skipped' : fmtS(r.seconds)} | ${r.budget} s | ${r.skipped ? 'out of time' : r.timedOut ? 'stopped at budget' : r.code === 0 ? 'ok' : `exit ${r.code ?? r.signal}`} |`)
+md.push('## The run')
+md.push('')
+md.push('| harness | command | time | budget | status |')
+md.push('|---|---|---|---|---|')
+md.push(...rows)
+md.push('')
+md.push(`Every harness ran in its own process group, killed at the end; the benchmarks' netlab lab (\`NETLAB_NAME=${LAB_NAME}\`) was taken down and their scratch directories removed.`)
+writeFileSync(resolve(here, 'RESULTS.md'), `${md.join('\n')}\n`)
+process.stdout.write(`\n[bench] whole run ${fmtS(totalS)}; bench/RESULTS.md written\n`)
+const failed = runs.filter((r) => !r.skipped && (r.timedOut || r.code !== 0)).length
 process.exit(failed > 0 ? 1 : 0)

@@ -7,11 +7,13 @@
 //   restarted the one consuming service (demo-web) through the process runtime.
 // Status is polled every 5 ms over each node's control socket, so figures include up to ~5 ms of polling.
 import { control as call, header, lab, pct, sleep } from './lib/nodes.js'
+import { finish, onInterrupt } from './lib/report.js'
 
 const count = Number(process.argv[2] ?? 5)
 const changes = Number(process.argv[3] ?? 30)
 const NODE_ARGS = ['--listen', '127.0.0.1:0', '--dns', 'none', '--services', 'process']
 const l = lab()
+onInterrupt(() => l.close())
 const control = (dir, method, params = {}) => call({ dir }, method, params)
 
 async function renderedEverywhere(nodes, revision) {
@@ -48,13 +50,20 @@ try {
   }
 
   const f = (x) => x.toFixed(0)
-  console.log(header('settings change → rendered and restarted on every node', `node bench/settings.js ${count} ${changes}`))
-  console.log('| figure | p50 | p99 | max |')
-  console.log('|---|---|---|---|')
-  console.log(`| change → committed on the writer, ms (${changes} changes) | ${f(pct(committedMs, 50))} | ${f(pct(committedMs, 99))} | ${f(Math.max(...committedMs))} |`)
-  console.log(`| change → rendered + demo-web restarted on all ${count} nodes, ms | ${f(pct(everywhereMs, 50))} | ${f(pct(everywhereMs, 99))} | ${f(Math.max(...everywhereMs))} |`)
-  console.log('')
-  console.log(`only the consuming service (demo-web) restarted, on every node, every time: ${restartedOnly ? 'yes' : 'NO'}`)
+  const md = [header('settings change → rendered and restarted on every node', `node bench/settings.js ${count} ${changes}`)]
+  md.push('| figure | p50 | p99 | max |')
+  md.push('|---|---|---|---|')
+  md.push(`| change → committed on the writer, ms (${changes} changes) | ${f(pct(committedMs, 50))} | ${f(pct(committedMs, 99))} | ${f(Math.max(...committedMs))} |`)
+  md.push(`| change → rendered + demo-web restarted on all ${count} nodes, ms | ${f(pct(everywhereMs, 50))} | ${f(pct(everywhereMs, 99))} | ${f(Math.max(...everywhereMs))} |`)
+  md.push('')
+  md.push(`only the consuming service (demo-web) restarted, on every node, every time: ${restartedOnly ? 'yes' : 'NO'}`)
+  finish('settings', {
+    title: 'Settings change → rendered and restarted everywhere',
+    command: `node bench/settings.js ${count} ${changes}`,
+    markdown: md.join('\n'),
+    goals: [{ figure: 'settings change: only the consuming service restarted, on every node, every time', measured: restartedOnly ? 'yes' : 'no', goal: 'yes', met: restartedOnly }],
+    figures: { committedMs, everywhereMs, restartedOnly }
+  })
 } finally {
   await l.close()
 }

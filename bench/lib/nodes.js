@@ -1,24 +1,34 @@
 // Shared by the benchmark harnesses: real node processes on loopback, their control sockets, and
 // the percentile and header helpers every table uses.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { argvIn } from './netlab.js'
 
 const BIN = resolve(import.meta.dirname, '../../bin/pryv-node.js')
 const { callControl } = await import('../../dist/control/client.js')
 
 /** A scratch directory and every node process started in it; `close()` kills them and removes it. */
-export function lab(prefix = 'pn-bench-') {
+export function lab(prefix = 'pnbench-') {
   const root = mkdtempSync(join(tmpdir(), prefix))
   const procs = new Set()
+  // If the harness dies without closing the lab, its nodes die with it.
+  process.on('exit', () => {
+    for (const p of procs) p.kill('SIGKILL')
+  })
   return {
     root,
-    /** Starts `pryv-node --data-dir <root>/<name> ...args --json`; `ready` resolves with the ready event. */
-    start(name, args) {
+    /**
+     * Starts `pryv-node --data-dir <root>/<name> ...args --json`; `ready` resolves with the ready event.
+     * With `host`, the node runs inside that netlab host (bench/lib/netlab.js), as the same pid.
+     */
+    start(name, args, { host } = {}) {
       const dir = join(root, name)
-      const proc = spawn(process.execPath, [BIN, '--data-dir', dir, ...args, '--json'], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] })
+      const argv = [BIN, '--data-dir', dir, ...args, '--json']
+      const [cmd, cmdArgs] = host === undefined ? [process.execPath, argv] : argvIn(host, process.execPath, argv)
+      const proc = spawn(cmd, cmdArgs, { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] })
       procs.add(proc)
       proc.on('exit', () => procs.delete(proc))
       const ready = new Promise((res, rej) => {
@@ -30,7 +40,7 @@ export function lab(prefix = 'pn-bench-') {
         })
         proc.on('exit', (c) => rej(new Error(`node ${name} exited ${c}`)))
       })
-      return { name, dir, proc, ready }
+      return { name, dir, proc, ready, host }
     },
     /** Stops every node gracefully (SIGTERM, SIGKILL after 5 s) and removes the directory. */
     async close() {
@@ -52,6 +62,17 @@ export function pct(xs, p) {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]
 }
+
+/** Resident memory (MB) and CPU ticks used so far (user + system) of a process, from /proc. */
+export function sample(pid) {
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { rssMb: rssKb / 1024, cpuTicks: Number(f[11]) + Number(f[12]) }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux). */
+export const CLK_TCK = 100
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
