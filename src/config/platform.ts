@@ -1,7 +1,7 @@
 import type { ChangeTarget, PlatformSettings, SettingsChange } from './change.js'
 import type { SettingsValues } from './layers.js'
 import type { ServiceTemplates } from './render.js'
-import { defineSchema, type Schema } from './schema.js'
+import { defineSchema, type Schema, type SchemaDef } from './schema.js'
 import { type ChangeValidation, validateChange, validateLayer } from './validate.js'
 import type { SettingProblem, TemplateProblem } from './errors.js'
 import { effectiveSettings } from './layers.js'
@@ -20,7 +20,8 @@ export interface PlatformRelease {
 }
 
 /** Before a platform's first release is applied (while it is founded or joined): the node's own settings only. */
-const NO_RELEASE: PlatformRelease = { schema: defineSchema(platformSchemaDef({ name: 'none', groups: {} })), templates: [] }
+export const NO_RELEASE_SCHEMA_DEF: SchemaDef = platformSchemaDef({ name: 'none', groups: {} })
+const NO_RELEASE: PlatformRelease = { schema: defineSchema(NO_RELEASE_SCHEMA_DEF), templates: [] }
 
 /**
  * The release a platform's settings are checked and rendered with: the replicated release in force,

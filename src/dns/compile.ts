@@ -277,6 +277,7 @@ class Builder implements UserAnswerBuilder {
         id: t.id,
         weight: t.weight,
         healthy: t.healthy,
+        specHealthy: t.healthy,
         rrs: [Buffer.concat(fams[0]), Buffer.concat(fams[1])],
         rrCount: [fams[0].length, fams[1].length],
         counterKey: `${name} ${t.id}`,

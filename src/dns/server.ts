@@ -170,15 +170,10 @@ export class DnsServer {
    * which restores the spec's `healthy` flag. Takes effect on the next query.
    */
   setTargetHealth(targetId: string, healthy: boolean | null): void {
-    let value = healthy
-    if (value === null) {
-      this.health.delete(targetId)
-      value = specHealth(this.ctx.zone.spec, targetId)
-    } else {
-      this.health.set(targetId, value)
-    }
-    this.ctx.zone.setTargetHealth(targetId, value)
-    this.broadcast({ t: 'health', id: targetId, healthy: value })
+    if (healthy === null) this.health.delete(targetId)
+    else this.health.set(targetId, healthy)
+    this.ctx.zone.setTargetHealth(targetId, healthy)
+    this.broadcast({ t: 'health', id: targetId, healthy })
   }
 
   /** Recompiles the current spec so expired ACME records vanish; users and health are kept. */
@@ -268,7 +263,3 @@ function boundAddress(s: UdpSocket | Server): ListenAddress {
   return { host: a.address, port: a.port }
 }
 
-function specHealth(spec: ZoneSpec, id: string): boolean {
-  for (const w of spec.weighted ?? []) for (const t of w.targets) if (t.id === id) return t.healthy
-  return true
-}

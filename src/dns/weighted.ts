@@ -6,6 +6,8 @@ export interface TargetState {
   readonly weight: number
   /** Mutable: flipped by setTargetHealth() without recompiling. */
   healthy: boolean
+  /** The spec's own flag for this target under this name: what clearing an override restores. */
+  readonly specHealthy: boolean
   /** Pre-encoded RRs of this target per family, each starting with a 2-octet owner pointer (0xC00C). */
   readonly rrs: readonly [Buffer, Buffer]
   readonly rrCount: readonly [number, number]

@@ -20,7 +20,7 @@ export interface WorkerInit {
 export type ToWorker =
   | { t: 'zone'; zone: ZoneTransfer }
   | { t: 'user'; username: string; core: string | null }
-  | { t: 'health'; id: string; healthy: boolean }
+  | { t: 'health'; id: string; healthy: boolean | null }
   | { t: 'stop' }
 
 export type FromWorker =

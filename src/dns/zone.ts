@@ -77,10 +77,11 @@ export class CompiledZone {
   }
 
   /** Marks every target with this id (it may serve several names) up or down; false if unknown. */
-  setTargetHealth(targetId: string, healthy: boolean): boolean {
+  /** `null` clears the override: each name of the target gets back its own spec flag. */
+  setTargetHealth(targetId: string, healthy: boolean | null): boolean {
     const ts = this.targets.get(targetId)
     if (!ts) return false
-    for (const t of ts) t.healthy = healthy
+    for (const t of ts) t.healthy = healthy ?? t.specHealthy
     return true
   }
 }
