@@ -25,6 +25,12 @@ export interface TransportEvents {
  */
 export class RaftTransport {
   private readonly outbound = new Map<string, Promise<LengthPrefixedStream<Stream> | undefined>>()
+  /**
+   * Streams peers opened to us. Stopping must close them: a peer keeps writing to an open stream, so
+   * one left open after this node leaves the writer set would swallow everything the leader sends to
+   * it when it comes back (a demoted then promoted node that never hears its leader).
+   */
+  private readonly inbound = new Set<Stream>()
 
   constructor(private readonly mesh: MeshNode, private readonly events: TransportEvents, private readonly log: Logger) {}
 
@@ -38,6 +44,8 @@ export class RaftTransport {
       void pending.then((lp) => lp?.unwrap().abort(new Error('stopping')))
     }
     this.outbound.clear()
+    for (const stream of this.inbound) stream.abort(new Error('stopping'))
+    this.inbound.clear()
   }
 
   /** Sends one message; resolves true when it was written to the stream (not that it arrived). */
@@ -81,6 +89,7 @@ export class RaftTransport {
       stream.abort(new Error('not a full member'))
       return
     }
+    this.inbound.add(stream)
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
     try {
       for (;;) {
@@ -97,10 +106,17 @@ export class RaftTransport {
           this.events.onDropped('spoofed-sender', from)
           continue
         }
+        // Checked per message too: a stream opened while the peer was a full member outlives a demotion.
+        if (!this.events.isAllowed(from)) {
+          this.events.onDropped('not-a-full-member', from)
+          continue
+        }
         this.events.onMessage(m)
       }
     } catch {
       // The stream ended or broke; the sender reopens one when it next sends.
+    } finally {
+      this.inbound.delete(stream)
     }
   }
 }
