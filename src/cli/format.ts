@@ -19,7 +19,7 @@ interface Status {
   appliedOn: { count: number, of: number }
   members: StatusMember[]
   dns: string[]
-  writerSet: { role: string, term: number, leader: string | null, voters: string[], learners: string[] } | null
+  writerSet: { role: string, term: number, leader: string | null, voters: string[], learners: string[], leaderlessForMs?: number | null } | null
   settings?: { revision?: number, restarted?: string[], failures?: unknown[] } | null
 }
 
@@ -32,7 +32,7 @@ export function table(headers: string[], rows: string[][]): string {
 export function formatStatus(s: Status): string {
   const rows = s.members.map((m) => [
     `${m.name}${m.self ? ' *' : ''}`,
-    m.role + (m.writer ? ' (writer)' : ''),
+    m.role + memberRoleNote(s, m),
     m.alive ? 'up' : 'down',
     m.lastSeenAgoMs === null ? '-' : m.self ? 'now' : `${(m.lastSeenAgoMs / 1000).toFixed(1)}s ago`,
     m.revision === null ? '-' : String(m.revision),
@@ -43,11 +43,31 @@ export function formatStatus(s: Status): string {
     `platform ${s.platform.id}  domain ${s.platform.domain}  revision ${s.revision} applied on ${s.appliedOn.count}/${s.appliedOn.of}`,
     `dns      ${s.dns.length > 0 ? s.dns.join(' ') : 'off'}`,
     `writers  ${writerSetLine(s)}`,
+    ...leaderlessWarning(s),
     '',
     table(['NAME', 'ROLE', 'STATE', 'LAST SEEN', 'REVISION', 'ADDRESSES', 'PEER ID'], rows),
     '',
     '* this node'
   ].join('\n')
+}
+
+/** How a full node takes part, as this node's writer set sees it (known only on full nodes). */
+function memberRoleNote(s: Status, m: StatusMember): string {
+  if (s.writerSet && m.role === 'full') {
+    if (s.writerSet.voters.includes(m.peerId)) return ' (voter)'
+    if (s.writerSet.learners.includes(m.peerId)) return ' (learner)'
+    return ' (not in the writer set yet)'
+  }
+  return m.writer ? ' (writer)' : ''
+}
+
+/** Shown after LEADERLESS_WARNING_MS: long enough for an election, short enough to be noticed. */
+const LEADERLESS_WARNING_MS = 3000
+
+function leaderlessWarning(s: Status): string[] {
+  const ms = s.writerSet?.leaderlessForMs
+  if (ms === undefined || ms === null || ms < LEADERLESS_WARNING_MS) return []
+  return [`warning  no leader for ${Math.round(ms / 1000)} s: this node cannot write; check that a majority of the voters are up and reachable (\`pryv-node status\` on them)`]
 }
 
 function writerSetLine(s: Status): string {

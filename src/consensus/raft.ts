@@ -100,6 +100,11 @@ export class RaftCore {
   private prevHard: HardState
   private prevSoft: SoftState
   private pending: Ready | null = null
+  /**
+   * Ticks left to campaign for a leadership transfer that arrived while a membership entry in this
+   * node's log was not applied yet (see `stepFollower`); 0 when there is none.
+   */
+  private deferredTransferTicks = 0
 
   constructor(init: RaftConfigInit, storage: LogStorage) {
     this.config = validateConfig(init)
@@ -293,6 +298,19 @@ export class RaftCore {
     }
     const lastApplied = rd.committedEntries.at(-1)
     if (lastApplied) this.log.appliedTo(lastApplied.index)
+    if (this.deferredTransferTicks > 0 && this.role === 'follower' && !this.hasUnappliedMembershipEntry()) {
+      this.deferredTransferTicks = 0
+      this.info(`campaigning at term ${this.term} for the deferred leadership transfer`)
+      this.campaign('transfer')
+    }
+  }
+
+  /**
+   * On the leader: whether a membership change (or this leader's first entry) is not applied yet, so
+   * that `proposeMembershipChange` would refuse. The writer set's safety checks read it.
+   */
+  membershipChangePending(): boolean {
+    return this.role === 'leader' && this.log.applied < Math.max(this.pendingConfIndex, this.termStartIndex)
   }
 
   /** Membership as of the last applied entry: what a snapshot taken now must record. */
@@ -356,6 +374,7 @@ export class RaftCore {
     this.progress.clear()
     this.pendingConfIndex = 0
     this.termStartIndex = 0
+    this.deferredTransferTicks = 0
   }
 
   private becomeFollower(term: number, leader: NodeId | null): void {
@@ -409,6 +428,7 @@ export class RaftCore {
   }
 
   private tickElection(): void {
+    if (this.deferredTransferTicks > 0) this.deferredTransferTicks--
     this.electionElapsed++
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0
@@ -487,6 +507,14 @@ export class RaftCore {
     this.bcastAppend()
   }
 
+  /** Whether the log holds a membership entry, committed or not, that is not applied yet. */
+  private hasUnappliedMembershipEntry(): boolean {
+    const last = this.log.lastIndex()
+    if (this.log.applied >= last) return false
+    const lo = Math.max(this.log.applied + 1, this.log.firstIndex())
+    return this.log.entries(lo, Number.POSITIVE_INFINITY, last + 1).some((e) => e.kind === 'membership')
+  }
+
   private hasUnappliedMembershipChange(): boolean {
     if (this.log.applied >= this.log.committed) return false
     const lo = Math.max(this.log.applied + 1, this.log.firstIndex())
@@ -561,10 +589,17 @@ export class RaftCore {
         this.handleSnapshot(m)
         break
       case 'timeoutNow':
-        if (this.promotable()) {
-          this.info(`received timeoutNow from ${m.from} at term ${this.term}, campaigning`)
-          this.campaign('transfer')
+        if (!this.promotable()) break
+        if (this.hasUnappliedMembershipEntry()) {
+          // The leader may have committed a membership change this node has not heard is committed:
+          // campaigning on the older membership could need votes from a node that has left, forever.
+          // The leader's next heartbeat carries the commit; campaign once the change is applied.
+          this.info(`received timeoutNow from ${m.from} at term ${this.term}, campaigning once the membership entries in the log are applied`)
+          this.deferredTransferTicks = this.config.electionTicks
+          break
         }
+        this.info(`received timeoutNow from ${m.from} at term ${this.term}, campaigning`)
+        this.campaign('transfer')
         break
       default:
         break

@@ -1,6 +1,6 @@
 /**
  * Deterministic safety simulation of the consensus core.
- *   npm run sim -- --schedules 10000 --seed 1 [--nodes 3|5|7] [--steps 300] [--bug forgetVote|lossyDisk] [--trace]
+ *   npm run sim -- --schedules 10000 --seed 1 [--nodes 3|5|7] [--steps 300] [--bug forgetVote|lossyDisk|keepStreams] [--churn] [--trace]
  * Exits 1 on the first violation, after printing the seed and the command that replays it.
  */
 import { replayCommand, runSchedules } from './sim/run.js'
@@ -14,14 +14,19 @@ interface CliOptions {
   steps: number
   bug: DriverBug | undefined
   trace: boolean
+  churn: boolean
 }
 
 function parse(argv: readonly string[]): CliOptions {
-  const opts: CliOptions = { schedules: 1000, seed: 1, voters: undefined, steps: 300, bug: undefined, trace: false }
+  const opts: CliOptions = { schedules: 1000, seed: 1, voters: undefined, steps: 300, bug: undefined, trace: false, churn: false }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!
     if (flag === '--trace') {
       opts.trace = true
+      continue
+    }
+    if (flag === '--churn') {
+      opts.churn = true
       continue
     }
     const value = argv[++i]
@@ -38,9 +43,9 @@ function parse(argv: readonly string[]): CliOptions {
       if (![3, 5, 7].includes(n)) throw new Error(`--nodes must be 3, 5 or 7, got '${value}'`)
       opts.voters = n
     } else if (flag === '--bug') {
-      if (value !== 'forgetVote' && value !== 'lossyDisk') throw new Error(`--bug must be forgetVote or lossyDisk, got '${value}'`)
+      if (value !== 'forgetVote' && value !== 'lossyDisk' && value !== 'keepStreams') throw new Error(`--bug must be forgetVote, lossyDisk or keepStreams, got '${value}'`)
       opts.bug = value
-    } else throw new Error(`unknown option ${flag} (try --schedules, --seed, --nodes, --steps, --bug, --trace)`)
+    } else throw new Error(`unknown option ${flag} (try --schedules, --seed, --nodes, --steps, --bug, --churn, --trace)`)
   }
   return opts
 }
@@ -60,12 +65,13 @@ function main(): number {
       voters: opts.voters ?? 3,
       steps: opts.steps,
       ...(opts.bug ? { bug: opts.bug } : {}),
+      churn: opts.churn,
       trace: (line) => process.stdout.write(`${line}\n`)
     }).run()
     process.stdout.write(`${JSON.stringify(result)}\n`)
     return result.violation === undefined ? 0 : 1
   }
-  const summary = runSchedules({ seed: opts.seed, schedules: opts.schedules, voters: opts.voters, steps: opts.steps, bug: opts.bug })
+  const summary = runSchedules({ seed: opts.seed, schedules: opts.schedules, voters: opts.voters, steps: opts.steps, bug: opts.bug, churn: opts.churn })
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
   process.stdout.write(
     `schedules=${summary.schedules} ticks=${summary.ticks} elections=${summary.elections} commits=${summary.commits} ` +
@@ -73,7 +79,7 @@ function main(): number {
       `messages=${summary.messages} violations=${summary.failures.length} seconds=${seconds} node=${process.version}\n`
   )
   for (const f of summary.failures) {
-    process.stdout.write(`VIOLATION seed ${f.seed} (${f.voters} voters): ${f.violation}\n  replay: ${replayCommand(f, opts.steps, opts.bug)}\n`)
+    process.stdout.write(`VIOLATION seed ${f.seed} (${f.voters} voters): ${f.violation}\n  replay: ${replayCommand(f, opts.steps, opts.bug, opts.churn)}\n`)
   }
   return summary.failures.length === 0 ? 0 : 1
 }

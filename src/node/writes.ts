@@ -152,7 +152,7 @@ export class Writes {
       if (err instanceof InvalidCommandError) throw new OperatorError('PRYV_COMMAND_INVALID', `The write is not valid: ${err.message}.`)
       throw err
     }
-    const veto = writerSet.vetoMembershipCommand(stamped)
+    const veto = await writerSet.vetoMembershipCommand(stamped)
     if (veto) throw veto
     // Refused here, a write never enters the log; applying re-checks, for entries proposed concurrently.
     const refused = checkCommand(this.ctx.replica.state, stamped)
@@ -162,6 +162,8 @@ export class Writes {
     } catch (err) {
       if ((err as Error).name === 'NotLeaderError' || (err as Error).name === 'ProposalDroppedError') throw notLeader()
       throw err
+    } finally {
+      if ('peerId' in stamped) writerSet.leavingSettled(stamped.peerId)
     }
   }
 

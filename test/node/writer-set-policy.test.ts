@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { LivenessView } from '../../src/mesh/liveness.js'
-import { planMembershipChange, targetVoters, type WriterSetPolicy } from '../../src/node/writer-set/policy.js'
+import { leavingRefusal, planMembershipChange, targetVoters, type WriterSetPolicy } from '../../src/node/writer-set/policy.js'
 
 const policy: WriterSetPolicy = { maxVoters: 7, targetVoters: undefined, deadVoterAfterMs: 30_000 }
 const up: LivenessView = { alive: true, lastSeenAgoMs: 100 }
@@ -54,5 +54,25 @@ describe('the writer set grows and heals one change at a time', () => {
   it('drops nodes that are no longer full members, learners first', () => {
     expect(plan(['a', 'b'], ['x'], ['a', 'b'])).toEqual({ kind: 'remove', node: 'x' })
     expect(plan(['a', 'b', 'y'], [], ['a', 'b'])).toEqual({ kind: 'remove', node: 'y' })
+  })
+})
+
+describe('a member may leave the writer set only if the voters that stay keep a majority', () => {
+  const voters = ['a', 'b', 'c']
+  const refusal = (node: string, notStaying: string[] = [], changeInFlight = false) =>
+    leavingRefusal({ node, voters, staying: (v) => !notStaying.includes(v), changeInFlight })
+
+  it('lets a voter go when the others stay, and learners or observers always', () => {
+    expect(refusal('c')).toBeUndefined()
+    expect(refusal('d', ['a', 'b'], true)).toBeUndefined()
+  })
+
+  it('refuses a second voter while the first demoted one is still in the voter set (quick succession)', () => {
+    expect(refusal('b', ['c'])).toBe('no-majority')
+  })
+
+  it('refuses while a change is in flight, and the only voter always', () => {
+    expect(refusal('c', [], true)).toBe('change-in-flight')
+    expect(leavingRefusal({ node: 'a', voters: ['a'], staying: () => true, changeInFlight: false })).toBe('last-voter')
   })
 })

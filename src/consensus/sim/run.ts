@@ -9,6 +9,8 @@ export interface RunOptions {
   readonly voters?: number
   readonly steps: number
   readonly bug?: DriverBug
+  /** Role churn schedules (see Simulation's `churn`). */
+  readonly churn?: boolean
   /** Stop at the first violation (default true). */
   readonly stopOnViolation?: boolean
 }
@@ -36,8 +38,8 @@ function votersFor(options: Pick<RunOptions, 'voters'>, i: number): number {
 }
 
 /** The command that replays one schedule exactly. */
-export function replayCommand(result: Pick<SimResult, 'seed' | 'voters'>, steps: number, bug?: DriverBug): string {
-  return `npm run sim -- --schedules 1 --seed ${result.seed} --nodes ${result.voters} --steps ${steps}${bug ? ` --bug ${bug}` : ''} --trace`
+export function replayCommand(result: Pick<SimResult, 'seed' | 'voters'>, steps: number, bug?: DriverBug, churn?: boolean): string {
+  return `npm run sim -- --schedules 1 --seed ${result.seed} --nodes ${result.voters} --steps ${steps}${bug ? ` --bug ${bug}` : ''}${churn ? ' --churn' : ''} --trace`
 }
 
 export function runSchedules(options: RunOptions): RunSummary {
@@ -49,7 +51,8 @@ export function runSchedules(options: RunOptions): RunSummary {
       seed: scheduleSeed(options.seed, i),
       voters: votersFor(options, i),
       steps: options.steps,
-      ...(options.bug ? { bug: options.bug } : {})
+      ...(options.bug ? { bug: options.bug } : {}),
+      ...(options.churn ? { churn: true } : {})
     }).run()
     ran++
     total.ticks += result.ticks

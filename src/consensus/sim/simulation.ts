@@ -4,15 +4,17 @@ import { RaftCore } from '../raft.js'
 import { MemoryStorage } from '../storage.js'
 import type { Entry, Membership, Message, NodeId, Snapshot } from '../types.js'
 import type { LogView } from './checker.js'
+import { RoleChurn } from './churn.js'
 import { SafetyChecker, SafetyViolationError } from './checker.js'
 import { SeededRandom } from './random.js'
 
 /**
  * A deliberately broken driver, to prove the checker can fail: `forgetVote` loses the persisted vote on
  * restart (so a node can vote twice in one term); `lossyDisk` loses every log entry after the latest
- * snapshot on a crash, although the Ready said they were durable.
+ * snapshot on a crash, although the Ready said they were durable; `keepStreams` (role churn only)
+ * swallows what peers send to a node that left the writer set and came back (see churn.ts).
  */
-export type DriverBug = 'forgetVote' | 'lossyDisk'
+export type DriverBug = 'forgetVote' | 'lossyDisk' | 'keepStreams'
 
 export interface SimOptions {
   readonly seed: number
@@ -21,6 +23,11 @@ export interface SimOptions {
   /** Ticks of random faults before the healing phase. */
   readonly steps: number
   readonly bug?: DriverBug
+  /**
+   * Role churn schedule: operators demote, promote, remove and make nodes leave in quick succession
+   * and the leader's voter policy follows (churn.ts), instead of the random membership changes.
+   */
+  readonly churn?: boolean
   /** Receives every core log line and every fault, prefixed with the tick. */
   readonly trace?: (line: string) => void
 }
@@ -118,6 +125,7 @@ export class Simulation {
   private readonly snapshotEvery: number
   private readonly faultRate: number
   private stats = { proposals: 0, crashes: 0, snapshotsInstalled: 0, membershipChanges: 0, messages: 0 }
+  private readonly churn: RoleChurn | undefined
 
   constructor(private readonly options: SimOptions) {
     this.rng = new SeededRandom(options.seed)
@@ -129,6 +137,42 @@ export class Simulation {
     const voters = Array.from({ length: options.voters }, (_, i) => `n${i + 1}`)
     for (const id of voters) this.addNode(id, MemoryStorage.bootstrap(voters))
     for (let i = 1; i <= SPARES; i++) this.spares.push(`n${options.voters + i}`)
+    this.churn = options.churn ? this.roleChurn(voters) : undefined
+  }
+
+  private roleChurn(voters: readonly NodeId[]): RoleChurn {
+    return new RoleChurn({
+      rng: this.rng,
+      targetVoters: this.options.voters,
+      core: (id) => this.nodes.get(id)?.core ?? null,
+      leader: () => this.leader(),
+      startCore: (id) => {
+        const n = this.nodes.get(id)
+        if (n === undefined) this.addNode(id, new MemoryStorage())
+        else if (n.core === null) this.start(n)
+      },
+      stopCore: (id) => { this.nodes.get(id)!.core = null },
+      proposeChange: (kind, node) => {
+        const leader = this.leader()
+        if (leader?.core == null) return
+        try {
+          leader.core.proposeMembershipChange({ kind, node })
+          this.trace(`policy: propose ${kind} ${node} via ${leader.id}`)
+          this.stats.membershipChanges++
+          this.drive(leader)
+        } catch (err) {
+          if (!isRefusal(err)) throw err
+        }
+      },
+      transfer: (to) => {
+        const leader = this.leader()
+        if (leader?.core == null) return
+        this.trace(`transfer leadership ${leader.id} -> ${to}`)
+        leader.core.transferLeadership(to)
+        this.drive(leader)
+      },
+      trace: (line) => this.trace(line)
+    }, voters, this.spares, this.options.bug === 'keepStreams')
   }
 
   run(): SimResult {
@@ -272,6 +316,7 @@ export class Simulation {
     for (const f of this.rng.shuffle(due)) {
       const target = this.nodes.get(f.to)
       if (target?.core == null || this.blocked.has(`${f.from}>${f.to}`)) continue
+      if (this.churn && !this.churn.delivers(f.from, f.to)) continue
       target.core.step(decodeMessage(f.bytes))
       this.drive(target)
     }
@@ -279,6 +324,7 @@ export class Simulation {
   }
 
   private advanceTick(): void {
+    this.churn?.tick()
     for (const n of this.nodes.values()) {
       // Occasionally skipping a tick models clock drift between machines.
       if (n.core === null || this.rng.chance(0.05)) continue
@@ -314,7 +360,7 @@ export class Simulation {
     const f = this.faultRate
     const all = [...this.nodes.values()]
     const up = all.filter((n) => n.core !== null)
-    const down = all.filter((n) => n.core === null)
+    const down = all.filter((n) => n.core === null && (this.churn?.runs(n.id) ?? true))
     if (r.chance(0.012 * f) && up.length > 0) {
       const leader = this.leader()
       const victim = leader && r.chance(0.5) ? leader : r.pick(up)
@@ -330,6 +376,7 @@ export class Simulation {
     for (const n of down) {
       if (r.chance(0.06)) {
         this.trace(`restart ${n.id}`)
+        this.churn?.restarted(n.id)
         this.start(n)
       }
     }
@@ -355,7 +402,13 @@ export class Simulation {
       const leader = this.leader()
       this.propose(leader && r.chance(0.8) ? leader : r.pick(all))
     }
-    if (r.chance(0.03 * f)) this.changeMembership()
+    if (this.churn) {
+      // Operators act in quick succession: often a second change right after the first.
+      if (r.chance(0.04 * f)) {
+        this.churn.operate()
+        if (r.chance(0.4)) this.churn.operate()
+      }
+    } else if (r.chance(0.03 * f)) this.changeMembership()
     if (r.chance(0.005 * f)) this.transfer()
   }
 
@@ -420,13 +473,16 @@ export class Simulation {
     this.loss = 0
     this.duplication = 0
     for (const n of this.nodes.values()) {
-      if (n.core === null) this.start(n)
+      if (n.core !== null || !(this.churn?.runs(n.id) ?? true)) continue
+      this.churn?.restarted(n.id)
+      this.start(n)
     }
   }
 
   /** After healing: a leader appears, a fresh write commits, and every member applies it, within LIVENESS_TICKS. */
   private checkLiveness(): void {
     let final: { write: string; leader: NodeId } | undefined
+    let unsettled: string | undefined
     const deadline = this.now + LIVENESS_TICKS
     while (this.now < deadline) {
       this.advanceTick()
@@ -443,6 +499,8 @@ export class Simulation {
         continue
       }
       const members = leader.core.membership()
+      unsettled = this.churn?.unsettled(members)
+      if (unsettled !== undefined) continue
       const lagging = [...members.voters, ...members.learners].filter((id) => (this.nodes.get(id)?.app.index ?? 0) < index)
       if (lagging.length > 0) continue
       for (const id of [...members.voters, ...members.learners]) {
@@ -459,7 +517,7 @@ export class Simulation {
       const s = n.core?.status()
       return s ? `${n.id}:${s.role}@${s.term} commit ${s.commit} applied ${n.app.index}` : `${n.id}:down`
     })
-    throw new SafetyViolationError('liveness', `no write was applied by every member within ${LIVENESS_TICKS} ticks of healing (${st.join('; ')})`)
+    throw new SafetyViolationError('liveness', `no write was applied by every member within ${LIVENESS_TICKS} ticks of healing${unsettled ? ` (${unsettled})` : ''} (${st.join('; ')})`)
   }
 
   private hasTicket(write: string): boolean {

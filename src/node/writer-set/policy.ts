@@ -66,3 +66,28 @@ export function planMembershipChange(input: PlanInput): MembershipChange | undef
   if (livingVoters < targetVoters(full.size, policy) && promotable[0]) return { kind: 'promote', node: promotable[0] }
   return undefined
 }
+
+export interface LeavingInput {
+  /** The member a demotion, removal or `leave` would take out of the writer set. */
+  readonly node: string
+  readonly voters: readonly string[]
+  /** Whether a voter is to stay in the writer set (still a full member, not itself on its way out). */
+  readonly staying: (voter: string) => boolean
+  /** A membership change is proposed and not applied yet on the leader. */
+  readonly changeInFlight: boolean
+}
+
+/**
+ * Why taking `node` out of the writer set now would strand the platform, or undefined. A demoted or
+ * removed voter stops at once, before the leader removes it from the voter set: the voters that stay
+ * must still make a majority of the current set, and no other change may be in flight (a pending
+ * removal can shrink the set under a decision made on the larger one).
+ */
+export function leavingRefusal(input: LeavingInput): 'last-voter' | 'change-in-flight' | 'no-majority' | undefined {
+  const { node, voters } = input
+  if (!voters.includes(node)) return undefined
+  if (voters.length === 1) return 'last-voter'
+  if (input.changeInFlight) return 'change-in-flight'
+  const staying = voters.filter((v) => v !== node && input.staying(v)).length
+  return staying < Math.floor(voters.length / 2) + 1 ? 'no-majority' : undefined
+}

@@ -16,7 +16,7 @@ import type { NodeContext } from '../context.js'
 import type { Membership } from '../membership.js'
 import { DurableRaftLog } from './raft-log.js'
 import { RaftTransport } from './transport.js'
-import { planMembershipChange, type WriterSetPolicy } from './policy.js'
+import { leavingRefusal, planMembershipChange, type WriterSetPolicy } from './policy.js'
 
 export interface WriterSetInit {
   /** Milliseconds per consensus tick. */
@@ -57,7 +57,11 @@ export class WriterSet {
   private again = false
   private stopped = false
   private leader: string | null = null
+  /** When this node last stopped following any leader (its start, or losing one); null while it has one. */
+  private leaderlessSince: number | null = Date.now()
   private changeInFlight = false
+  /** Voters whose leaving this leader accepted and has not applied yet, with when to forget them at the latest. */
+  private readonly leavingSoon = new Map<string, number>()
 
   private constructor(private readonly ctx: NodeContext, private readonly log: DurableRaftLog, private readonly membership: Membership, private readonly init: WriterSetInit) {
     this.policy = { ...DEFAULT_POLICY, ...init.policy }
@@ -114,24 +118,49 @@ export class WriterSet {
 
   status(): Record<string, unknown> {
     const s = this.core.status()
-    return { role: s.role, term: s.term, leader: s.leader, commit: s.commit, applied: s.applied, voters: s.membership.voters, learners: s.membership.learners, dropped: this.dropped }
+    const leaderlessForMs = this.leaderlessSince === null ? null : Date.now() - this.leaderlessSince
+    return { role: s.role, term: s.term, leader: s.leader, leaderlessForMs, commit: s.commit, applied: s.applied, voters: s.membership.voters, learners: s.membership.learners, dropped: this.dropped }
   }
 
   /**
-   * Refuses, on the leader, a demotion or removal that would leave the writer set without a voter:
-   * another full member must become a voter first.
+   * Refuses, on the leader, a demotion or removal (or `leave`) that would strand the writer set: of
+   * its only voter, while another change is in flight, or leaving fewer than a majority of voters.
    */
-  vetoMembershipCommand(command: { kind: string, peerId?: string, role?: string }): OperatorError | undefined {
+  async vetoMembershipCommand(command: { kind: string, peerId?: string, role?: string }): Promise<OperatorError | undefined> {
     const leaving = command.kind === 'member.remove' || (command.kind === 'member.role' && command.role === 'observer')
     if (!leaving || !command.peerId) return undefined
+    // A change in flight applies within a few round trips: wait for it rather than refuse at once.
+    for (let waited = 0; this.core.membershipChangePending() && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50))
+    const now = Date.now()
+    for (const [peer, until] of this.leavingSoon) if (until <= now) this.leavingSoon.delete(peer)
     const voters = this.core.status().membership.voters
-    if (voters.includes(command.peerId) && voters.length === 1) {
+    const refusal = leavingRefusal({
+      node: command.peerId,
+      voters,
+      staying: (v) => this.ctx.replica.state.members.get(v)?.role === 'full' && !this.leavingSoon.has(v),
+      changeInFlight: this.core.membershipChangePending()
+    })
+    if (refusal === 'last-voter') {
       return new OperatorError('PRYV_LAST_VOTER', 'This member is the writer set\'s only voter: demoting or removing it would stop all writes.', {
         hint: 'Add or promote another full member first, and wait until `pryv-node status` shows it as a voter.',
         exitCode: ExitCode.conflict
       })
     }
+    if (refusal) {
+      const why = refusal === 'change-in-flight' ? 'the writer set is changing' : 'fewer than a majority of its voters would stay full members'
+      return new OperatorError('PRYV_WRITER_SET_BUSY', `Taking this member out of the writer set now would stop all writes: ${why}.`, {
+        hint: 'Wait until `pryv-node status` shows the earlier role changes done (voters and learners settled), then retry; promote another full member first if too few remain.',
+        exitCode: ExitCode.conflict
+      })
+    }
+    // The write takes a moment to commit: a second leaving accepted meanwhile must count this one as gone.
+    if (voters.includes(command.peerId)) this.leavingSoon.set(command.peerId, now + 15_000)
     return undefined
+  }
+
+  /** The write of an accepted leaving is over (applied here, or failed): the state tells the rest. */
+  leavingSettled(peerId: string): void {
+    this.leavingSoon.delete(peerId)
   }
 
   /**
@@ -192,7 +221,11 @@ export class WriterSet {
     for (const m of rd.messages) this.send(m)
     if (rd.snapshot) this.installSnapshot(rd.snapshot)
     for (const e of rd.committedEntries) await this.apply(e)
-    if (rd.softState) this.leader = rd.softState.leader
+    if (rd.softState) {
+      if (rd.softState.leader === null) this.leaderlessSince ??= Date.now()
+      else this.leaderlessSince = null
+      this.leader = rd.softState.leader
+    }
     this.core.advance()
   }
 
