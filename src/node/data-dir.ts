@@ -37,6 +37,27 @@ export class DataDir {
   get controlSocket(): string { return join(this.path, 'control.sock') }
   get lockFile(): string { return join(this.path, 'node.lock') }
   get servicesDir(): string { return join(this.path, 'services') }
+  /** Written once this node is no longer a member (it left, or was removed): it must not run as one again. */
+  get leftFile(): string { return join(this.path, 'left.json') }
+
+  async markLeft(record: { revision: number, at: string }): Promise<void> {
+    await writeFileAtomic(this.leftFile, `${JSON.stringify(record)}\n`)
+  }
+
+  /** Refuses to run a node that is no longer a member of its platform. */
+  async checkNotLeft(): Promise<void> {
+    let record: { revision?: number, at?: string }
+    try {
+      record = JSON.parse(await fs.readFile(this.leftFile, 'utf8'))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      record = {}
+    }
+    throw new OperatorError('PRYV_NODE_LEFT', `The node in ${this.path} is no longer a member of its platform: it left or was removed${record.at ? ` at ${record.at}` : ''}${record.revision ? ` (revision ${record.revision})` : ''}.`, {
+      hint: 'To take part again, create an invite on a member (`pryv-node invite create`) and join with it on an empty data dir (`pryv-node join-platform <invite> --data-dir <new dir>`), then remove this one.',
+      exitCode: ExitCode.conflict
+    })
+  }
 
   async isInitialised(): Promise<boolean> {
     return exists(this.configFile)

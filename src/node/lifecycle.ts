@@ -92,6 +92,7 @@ export async function joinPlatform(opts: CommonNodeOptions & { invite: string })
 export async function startNode(opts: Partial<Pick<CommonNodeOptions, 'listen' | 'dns' | 'announce'>> & NodeRunOptions & { readonly dataDir: string }): Promise<RunningNode> {
   const dataDir = new DataDir(opts.dataDir)
   const stored = await dataDir.readConfig()
+  await dataDir.checkNotLeft()
   const config: NodeConfig = { ...stored, listen: opts.listen ?? stored.listen, dns: opts.dns ?? stored.dns, announce: opts.announce ?? stored.announce }
   const identity = await dataDir.readIdentity()
   const release = await dataDir.lock()

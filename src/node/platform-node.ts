@@ -70,6 +70,7 @@ export class PlatformNode {
   readonly metrics: NodeMetrics
   private readonly control: ControlServer
   private stopped = false
+  private hasLeft = false
   private writerSet?: WriterSet
   private addressRefresh?: NodeJS.Timeout
   private refreshingAddresses = false
@@ -166,10 +167,13 @@ export class PlatformNode {
     await new JoinService(this.ctx, this.writes).start()
     this.membership.start()
     if (this.replica.state.members.get(this.selfId)?.role === 'full') await this.startWriterSet(false)
-    this.replica.on('applied', (_entry, command) => {
+    this.replica.on('applied', (entry, command) => {
       if ((command.kind === 'member.role' || command.kind === 'member.remove') && command.peerId === this.selfId) {
         void this.followOwnRole().catch((err) => this.fatal(err))
-        if (command.kind === 'member.remove') this.init.log.warn('this node was removed from the platform')
+        if (command.kind === 'member.remove') {
+          this.init.log.warn('this node was removed from the platform: it stops')
+          void this.left(entry.revision).catch((err) => this.fatal(err))
+        }
       }
     })
     await this.dns.start(this.init.config.dns)
@@ -221,12 +225,24 @@ export class PlatformNode {
     return m
   }
 
-  /** Leaves the platform gracefully: hands leadership over, removes this member, then stops. */
+  /**
+   * Leaves the platform gracefully, whatever this node's role: hands leadership over, removes this
+   * member, then stops. It returns once the removal is committed: the members stop talking to a
+   * node that is no longer one, so it may never apply its own removal.
+   */
   private async leave(): Promise<unknown> {
     await this.writerSet?.transferLeadership(2000)
-    const out = await this.submit({ kind: 'member.remove', peerId: this.selfId })
-    setTimeout(() => this.init.onLeft?.(), 200).unref()
+    const out = await this.submit({ kind: 'member.remove', peerId: this.selfId }, false) as { revision: number }
+    await this.left(out.revision)
     return out
+  }
+
+  /** This node is no longer a member: the data dir remembers it (a later start refuses) and the run ends. */
+  private async left(revision: number): Promise<void> {
+    if (this.hasLeft) return
+    this.hasLeft = true
+    await this.init.dataDir.markLeft({ revision, at: new Date().toISOString() })
+    setTimeout(() => this.init.onLeft?.(), 200).unref()
   }
 
   /** Follows this node's own role: a full member takes part in the writer set, an observer does not. */
@@ -282,8 +298,8 @@ export class PlatformNode {
     }
   }
 
-  async submit(command: Command): Promise<unknown> {
-    const { revision, result } = await this.writes.submit(command)
+  async submit(command: Command, waitApplied = true): Promise<unknown> {
+    const { revision, result } = await this.writes.submit(command, waitApplied)
     if (!result.ok) throw new OperatorError(result.code, `${result.message[0]?.toUpperCase()}${result.message.slice(1)}.`, { exitCode: ExitCode.conflict })
     return { revision, value: result.value }
   }

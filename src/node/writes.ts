@@ -71,8 +71,9 @@ export class Writes {
     this.writerSet = undefined
   }
 
-  submit(command: Command): Promise<WriteOutcome> {
-    return this.route({ command })
+  /** `waitApplied` false returns once committed: for a node whose own removal it may never receive. */
+  submit(command: Command, waitApplied = true): Promise<WriteOutcome> {
+    return this.route({ command }, waitApplied)
   }
 
   submitJoin(join: JoinProposal): Promise<WriteOutcome> {
@@ -89,11 +90,12 @@ export class Writes {
     return this.proposeHere({ command }, this.ctx.selfId)
   }
 
-  private async route(request: WriteRequest): Promise<WriteOutcome> {
+  private async route(request: WriteRequest, waitApplied = true): Promise<WriteOutcome> {
     const deadline = Date.now() + WRITE_TIMEOUT_MS
     for (;;) {
       try {
         const outcome = await this.serve({ request, origin: this.ctx.selfId, hops: 0 })
+        if (!waitApplied) return outcome
         await this.ctx.replica.waitFor(outcome.revision, AbortSignal.timeout(Math.max(1000, deadline - Date.now()))).catch(() => {
           throw new OperatorError('PRYV_WRITE_NOT_APPLIED', `The write was committed as revision ${outcome.revision} but this node has not applied it yet.`, {
             hint: 'It will arrive through replication; check `pryv-node status`.',
