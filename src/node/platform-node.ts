@@ -118,7 +118,11 @@ export class PlatformNode {
       'members.role': async (p) => this.submit({ kind: 'member.role', peerId: this.memberByName(p.name).peerId, role: p.role === 'full' ? 'full' : 'observer' }),
       'members.remove': async (p) => this.submit({ kind: 'member.remove', peerId: this.memberByName(p.name).peerId }),
       leave: async () => this.leave(),
-      'settings.get': async (p) => this.settings.get(parseGetRequest(p)),
+      'settings.get': async (p) => {
+        const request = parseGetRequest(p)
+        if (p.consistent === true) await this.submit({ kind: 'read.barrier' })
+        return this.settings.get(request)
+      },
       'settings.schema': async () => this.settings.schemaDef(),
       'settings.change': async (p) => this.settings.change(parseChangeRequest(p)),
       'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),

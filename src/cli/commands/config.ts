@@ -49,10 +49,11 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .option('--effective', 'the settings the node runs with, after every layer')
     .option('--explain', 'every layer\'s value for KEY and which one wins')
     .option('--reveal', 'show secrets in clear')
+    .option('--consistent', 'read through the writer set: sees every change acknowledged before it (slower)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  pryv-node config get\n  pryv-node config get api.port --explain\n  pryv-node config get --effective --machine core2')
+    .addHelpText('after', '\nExamples:\n  pryv-node config get\n  pryv-node config get api.port --explain\n  pryv-node config get --effective --machine core2\n  pryv-node config get platform.name --consistent')
     .action(async (key: string | undefined, o) => {
-      const reply = await ctx.control('settings.get', { key, machine: o.machine, effective: o.effective === true, explain: o.explain === true, reveal: o.reveal === true })
+      const reply = await ctx.control('settings.get', { key, machine: o.machine, effective: o.effective === true, explain: o.explain === true, reveal: o.reveal === true, consistent: o.consistent === true })
       if (o.explain) {
         const r = reply as ExplainReply
         out(o, r, () => formatExplanation(r))
