@@ -24,6 +24,7 @@ import { Writes } from './writes.js'
 import { ServiceOps } from './service-ops.js'
 import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
+import { type RolloutPresence, rolloutPresence } from './rollout-presence.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -93,11 +94,12 @@ export class PlatformNode {
     this.writes = new Writes(this.ctx, this.membership)
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
     this.dns = new DnsService(this.ctx, this.membership)
-    this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
+    const presence = (peerId: string): RolloutPresence => rolloutPresence(this.membership.view(peerId), this.ctx.monotonic())
+    this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command), presence)
     this.membership.unhealthyServices = () => this.settings.unhealthyServices()
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
-    this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
+    this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), presence)
     this.control = new ControlServer(init.dataDir.controlSocket, {
       ...this.serviceOps.handlers(),
       ...this.metrics.handlers(),

@@ -19,6 +19,7 @@ import type { NodeContext } from './context.js'
 import type { NodeReports, SettingsService } from './settings-service.js'
 import { initialPlatformValues } from './settings-local.js'
 import { errorReply } from './wire-errors.js'
+import type { RolloutPresence } from './rollout-presence.js'
 
 /** Members pull a release's images before it is committed, so that the rollout does not wait on pulls. */
 export const RELEASE_PREPULL_PROTOCOL = '/pryv/release-prepull/1.0.0'
@@ -54,7 +55,8 @@ export class ReleaseService {
     private readonly settings: SettingsService,
     private readonly runtime: () => Runtime | undefined,
     private readonly submit: (command: Command) => Promise<unknown>,
-    private readonly isAlive: (peerId: string) => boolean
+    /** How the pre-pull treats each member (rollout-presence.ts). */
+    private readonly presence: (peerId: string) => RolloutPresence
   ) {}
 
   async start(): Promise<void> {
@@ -177,15 +179,22 @@ export class ReleaseService {
   }
 
   /**
-   * Every living member pulls the images it lacks, in parallel. Yields this node's pull progress
-   * (throttled) and one event per member when it is done; returns the members that failed.
+   * Every member that is not down pulls the images it lacks, in parallel: one that is merely late is
+   * asked and waited for like the others, and its failure fails the pull. Yields this node's pull
+   * progress (throttled), one event per member when it is done, and one per member skipped as down
+   * (it pulls when it starts again); returns the members that failed.
    */
   private async *pullEverywhere(record: ReleaseRecord, signal: AbortSignal): AsyncGenerator<ReleaseEvent, string[]> {
     const images = releaseImages(record)
     if (images.length === 0) return []
-    const members = [...this.ctx.replica.state.members.values()].filter((m) => m.peerId === this.ctx.selfId || this.isAlive(m.peerId))
+    const all = [...this.ctx.replica.state.members.values()]
+    const members = all.filter((m) => m.peerId === this.ctx.selfId || this.presence(m.peerId) !== 'down')
     const failures: string[] = []
     const events = new EventQueue<ReleaseEvent>()
+    for (const m of all.filter((x) => !members.includes(x))) {
+      this.ctx.log.warn({ node: m.name }, 'release pre-pull: member down, skipped (it pulls the images when it starts again)')
+      events.push({ event: 'pull-skipped', node: m.name, message: 'down: not heard from for more than 30 s; it pulls the images when it starts again' })
+    }
     const work = Promise.all(members.map(async (m) => {
       try {
         let pulled: string[]
@@ -266,6 +275,7 @@ export type ReleaseEvent =
   | ({ event: 'pull', node: string } & PullProgress)
   | { event: 'pulled', node: string, pulled: string[] }
   | { event: 'pull-failed', node: string, message: string }
+  | { event: 'pull-skipped', node: string, message: string }
   | ({ event: 'result' } & Record<string, unknown>)
 
 function releaseImages(record: ReleaseRecord): string[] {

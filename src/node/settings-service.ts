@@ -22,6 +22,7 @@ import type { NodeContext } from './context.js'
 import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } from './settings-local.js'
 import { type RunOutcome, ServiceRunner } from './service-runner.js'
 import { errorReply } from './wire-errors.js'
+import type { RolloutPresence } from './rollout-presence.js'
 
 /** What one render of this node's services did; shown in `status` (field `settings`). */
 export interface RenderReport {
@@ -78,7 +79,8 @@ const STOP_TIMEOUT_MS = 2000
 export const SETTINGS_REPORTS_PROTOCOL = '/pryv/settings-reports/1.0.0'
 /** Members that restart the same service at once, by default. */
 const DEFAULT_RESTART_BUDGET = 1
-const WAVE_TIMEOUT_MS = 60_000
+/** While a wave waits for earlier members, it says so in the log this often. */
+const WAVE_WARN_MS = 30_000
 const WAVE_POLL_MS = 100
 const RESTART_JITTER_MS = 200
 const REPORTS_TIMEOUT_MS = 2000
@@ -117,8 +119,8 @@ export class SettingsService {
     private readonly dataDir: string,
     private readonly local: LocalSettings,
     private readonly submit: (command: Command) => Promise<unknown>,
-    /** Whether a member is up (from the mesh's liveness): the restart waves do not wait for dead ones. */
-    private readonly isAlive: (peerId: string) => boolean
+    /** How the restart waves treat a member (rollout-presence.ts): they wait for one up or late, not for one down. */
+    private readonly presence: (peerId: string) => RolloutPresence
   ) {}
 
   async start(): Promise<void> {
@@ -322,25 +324,31 @@ export class SettingsService {
   /**
    * Rolling restarts: one canary member first (the first by name), then the others in waves of
    * `restartBudget`, so that a change never takes a service down on every node at once. A wave
-   * starts once every living member of the waves before it reports this revision rendered and its
-   * services healthy; a little jitter spreads the members of one wave. Returns false when a newer
-   * revision superseded this one while waiting (the caller renders again).
+   * starts once every member of the waves before it reports this revision rendered and its services
+   * healthy. A member whose heartbeats are late is waited for, however long (the log says so every
+   * WAVE_WARN_MS); only one down (silent for ROLLOUT_DOWN_AFTER_MS) is gone without, with a warning.
+   * A little jitter spreads the members of one wave. Returns false when a newer revision superseded
+   * this one while waiting (the caller renders again).
    */
   private async waitForTurn(settingsRevision: number): Promise<boolean> {
     const budget = Math.max(1, this.local.restartBudget ?? DEFAULT_RESTART_BUDGET)
     const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
     const index = members.findIndex((m) => m.peerId === this.ctx.selfId)
     const earlier = index <= 0 ? [] : members.slice(0, 1 + Math.floor((index - 1) / budget) * budget)
-    const deadline = Date.now() + WAVE_TIMEOUT_MS
+    let warnAt = Date.now() + WAVE_WARN_MS
     let pending = earlier
     while (pending.length > 0 && !this.stopped) {
       if (lastConfigRevision(this.ctx.replica.state) !== settingsRevision) return false
-      if (Date.now() > deadline) {
-        this.ctx.log.warn({ waitingFor: pending.map((m) => m.name), settingsRevision }, 'restarting without waiting any longer for earlier members')
-        break
-      }
-      const done = await Promise.all(pending.map((m) => this.isAlive(m.peerId) ? this.reportedAtLeast(m.peerId, settingsRevision) : true))
+      const done = await Promise.all(pending.map(async (m) => {
+        if (this.presence(m.peerId) !== 'down') return this.reportedAtLeast(m.peerId, settingsRevision)
+        this.ctx.log.warn({ node: m.name, settingsRevision }, 'restart wave: an earlier member is down (silent for more than 30 s): going on without it; it renders when it starts again')
+        return true
+      }))
       pending = pending.filter((_, i) => !done[i])
+      if (pending.length > 0 && Date.now() >= warnAt) {
+        this.ctx.log.warn({ waitingFor: pending.map((m) => m.name), settingsRevision }, 'restart wave: still waiting for earlier members to report this revision healthy')
+        warnAt = Date.now() + WAVE_WARN_MS
+      }
       if (pending.length > 0) await sleep(WAVE_POLL_MS)
     }
     if (earlier.length > 0) await sleep(Math.random() * RESTART_JITTER_MS)

@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
+import { BIN, cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 import { DEMO_1_1, DEMO_1_2_UNHEALTHY, editYaml, writeText } from '../release/helpers.js'
 
 interface Report { settingsRevision: number, at: string, release?: { version: string }, started: string[], restarted: string[], failures: unknown[] }
@@ -173,6 +173,38 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
     expect(r).toMatchObject({ outcome: 'done', from: '1.1.0', to: '1.0.0' })
     expect((await json(['config', 'get'])).values).toMatchObject({ 'platform.name': 'Hospital' })
     expect((await json(['release', 'status'])).current).toMatchObject({ kind: 'rollback', version: '1.0.0', automatic: false })
+  }, 180_000)
+
+  it('a member whose heartbeats are late is waited for: it pulls before the commit, and the canary still goes first', async () => {
+    const [canary, core2] = [nodes[0]!, nodes[1]!]
+    const alive = async (name: string): Promise<boolean> => ((await json(['status'], core2)).members as Array<{ name: string, alive: boolean }>).find((m) => m.name === name)!.alive
+    const lines: any[] = []
+    let exited: Promise<number> | undefined
+    canary.proc.kill('SIGSTOP')
+    try {
+      await expect.poll(() => alive('core1'), { timeout: 20_000, interval: 300 }).toBe(false)
+      const apply = spawn(process.execPath, [BIN, '--data-dir', core2.dataDir, 'release', 'apply', DEMO_1_1, '--wait', '-m', 'late canary', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      exited = new Promise((res) => apply.on('exit', (code) => res(code ?? 1)))
+      let buffer = ''
+      apply.stdout.on('data', (d) => {
+        buffer += d
+        const parts = buffer.split('\n')
+        buffer = parts.pop()!
+        for (const l of parts.filter(Boolean)) lines.push(JSON.parse(l))
+      })
+      // The others have pulled (or the apply is over): only the stopped canary can be missing now.
+      const pulledBy = (): string[] => lines.filter((e) => e.event === 'pulled').map((e) => e.node)
+      await expect.poll(async () => pulledBy().includes('core2') && pulledBy().includes('core3') || apply.exitCode !== null, { timeout: 60_000, interval: 200 }).toBe(true)
+    } finally {
+      canary.proc.kill('SIGCONT')
+    }
+    expect(await exited).toBe(0)
+    expect(lines.filter((e) => e.event === 'pulled').map((e) => e.node).sort()).toEqual(names)
+    expect(lines.at(-1)).toMatchObject({ outcome: 'done', to: { version: '1.1.0' } })
+    const byNode = await reports()
+    const finished = names.map((n) => Date.parse(byNode[n]!.findLast((x) => x.release?.version === '1.1.0' && x.restarted.length > 0)!.at))
+    expect(finished[0]).toBeLessThan(finished[1]!)
+    expect(finished[1]).toBeLessThan(finished[2]!)
   }, 180_000)
 
   it.runIf(backend === 'docker')('`release pull` has every member pull the images it lacks, with progress events', async () => {

@@ -164,6 +164,8 @@ async function withPullProgress(ctx: CliContext, method: string, params: Record<
         ctx.io.err(`${e.node}: images ready${e.pulled.length > 0 ? ` (pulled ${e.pulled.join(', ')})` : ''}`)
       } else if (e.event === 'pull-failed') {
         ctx.io.err(`${e.node}: pull failed: ${e.message}`)
+      } else if (e.event === 'pull-skipped') {
+        ctx.io.err(`${e.node}: skipped: ${e.message}`)
       }
     }
   } finally {
