@@ -1,14 +1,26 @@
 import { RCODE, TYPE } from './constants.js'
 import type { TargetState } from './weighted.js'
 
-const TYPE_NAMES = new Map<number, string>(Object.entries(TYPE).map(([k, v]) => [v, k]))
+/**
+ * Metric labels come from a fixed set (plus OTHER): the QTYPE is read from packets, so naming
+ * every number seen would let anyone who sends packets add up to 65,536 series to every scrape.
+ * The set: the types this server serves or refuses by name, and the ones resolvers commonly ask.
+ */
+export const OTHER = 'other'
+const TYPE_NAMES = new Map<number, string>([
+  ...Object.entries(TYPE).map(([k, v]): [number, string] => [v, k]),
+  ...Object.entries({ PTR: 12, NAPTR: 35, DS: 43, DNSKEY: 48, TLSA: 52, SVCB: 64, HTTPS: 65 }).map(([k, v]): [number, string] => [v, k])
+])
 const RCODE_NAMES = new Map<number, string>(Object.entries(RCODE).map(([k, v]) => [v, k]))
+/** Every label value queriesByType and responsesByRcode can hold. */
+export const QTYPE_LABELS: ReadonlySet<string> = new Set([...TYPE_NAMES.values(), OTHER])
+export const RCODE_LABELS: ReadonlySet<string> = new Set([...RCODE_NAMES.values(), OTHER])
 
 /** Plain-data counter values, for a metrics endpoint (pryv_dns_*_total). */
 export interface DnsCountersSnapshot {
-  /** Parsed questions by QTYPE mnemonic ("A", "AAAA", "TYPE65"). */
+  /** Parsed questions by QTYPE mnemonic ("A", "AAAA", "HTTPS"); types outside QTYPE_LABELS count as "other". */
   queriesByType: Record<string, number>
-  /** Responses sent by RCODE mnemonic, BADVERS included ("NOERROR", "NXDOMAIN", "RCODE9"). */
+  /** Responses sent by RCODE mnemonic, BADVERS included ("NOERROR", "NXDOMAIN"); others count as "other". */
   responsesByRcode: Record<string, number>
   /** weighted name → target id → number of answers that contained the target. */
   weightedAnswers: Record<string, Record<string, number>>
@@ -70,10 +82,10 @@ export class DnsCounters {
       truncated: this.truncated
     }
     this.qtypes.forEach((n, t) => {
-      if (n > 0) s.queriesByType[TYPE_NAMES.get(t) ?? `TYPE${t}`] = n
+      if (n > 0) addTo(s.queriesByType, TYPE_NAMES.get(t) ?? OTHER, n)
     })
     this.rcodes.forEach((n, r) => {
-      if (n > 0) s.responsesByRcode[RCODE_NAMES.get(r) ?? `RCODE${r}`] = n
+      if (n > 0) addTo(s.responsesByRcode, RCODE_NAMES.get(r) ?? OTHER, n)
     })
     for (const [key, slot] of this.slots) {
       const n = this.targetCounts[slot]!
@@ -84,6 +96,10 @@ export class DnsCounters {
     }
     return s
   }
+}
+
+function addTo(counts: Record<string, number>, label: string, n: number): void {
+  counts[label] = (counts[label] ?? 0) + n
 }
 
 /** Sums snapshots (main thread + worker threads). */
