@@ -1,4 +1,5 @@
 import { RCODE, TYPE } from './constants.js'
+import { addRateLimitCounters, type RateLimitCountersSnapshot, replyRcode } from './rrl.js'
 import type { TargetState } from './weighted.js'
 
 /**
@@ -26,8 +27,12 @@ export interface DnsCountersSnapshot {
   weightedAnswers: Record<string, Record<string, number>>
   /** Requests not answered: runts, responses (QR=1), packets that threw. */
   dropped: number
-  /** UDP replies sent with TC=1. */
+  /** UDP replies sent with TC=1 because the answer did not fit (rate-limit slips are counted apart). */
   truncated: number
+  /** TCP connections closed on arrival: their client address already had its share open. */
+  tcpRefused?: number
+  /** Response rate limiting: answers over the limit, slipped or dropped, by kind. */
+  rateLimited?: RateLimitCountersSnapshot
 }
 
 /**
@@ -41,6 +46,7 @@ export class DnsCounters {
   private targetCounts = new Float64Array(16)
   dropped = 0
   truncated = 0
+  tcpRefused = 0
 
   query(qtype: number): void {
     this.qtypes[qtype]!++
@@ -48,6 +54,12 @@ export class DnsCounters {
 
   response(rcode: number): void {
     this.rcodes[rcode]!++
+  }
+
+  /** A reply counted by respond() was not sent after all (rate limiting dropped it). */
+  withdraw(reply: Buffer): void {
+    this.rcodes[replyRcode(reply)]!--
+    if ((reply[2]! & 0x02) !== 0) this.truncated--
   }
 
   /** One answer contained this target. */
@@ -79,7 +91,8 @@ export class DnsCounters {
       responsesByRcode: {},
       weightedAnswers: {},
       dropped: this.dropped,
-      truncated: this.truncated
+      truncated: this.truncated,
+      tcpRefused: this.tcpRefused
     }
     this.qtypes.forEach((n, t) => {
       if (n > 0) addTo(s.queriesByType, TYPE_NAMES.get(t) ?? OTHER, n)
@@ -116,6 +129,10 @@ export function addSnapshots(a: DnsCountersSnapshot, b: DnsCountersSnapshot): Dn
     responsesByRcode: sum(a.responsesByRcode, b.responsesByRcode),
     weightedAnswers: weighted,
     dropped: a.dropped + b.dropped,
-    truncated: a.truncated + b.truncated
+    truncated: a.truncated + b.truncated,
+    tcpRefused: (a.tcpRefused ?? 0) + (b.tcpRefused ?? 0),
+    ...(a.rateLimited || b.rateLimited
+      ? { rateLimited: a.rateLimited && b.rateLimited ? addRateLimitCounters(a.rateLimited, b.rateLimited) : (a.rateLimited ?? b.rateLimited) }
+      : {})
   }
 }

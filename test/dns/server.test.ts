@@ -108,7 +108,9 @@ describe('DnsServer', () => {
       responsesByRcode: { NOERROR: 3, NXDOMAIN: 1, REFUSED: 1 },
       weightedAnswers: { 'reg.example.test': { n3: 1 } },
       dropped: 1,
-      truncated: 1
+      truncated: 1,
+      tcpRefused: 0,
+      rateLimited: { slipped: { answer: 0, nodata: 0, nxdomain: 0, error: 0 }, dropped: { answer: 0, nodata: 0, nxdomain: 0, error: 0 }, exempted: 0 }
     })
   })
 
