@@ -230,9 +230,21 @@ export class DnsServer {
   /** Recompiles the current spec so expired ACME records vanish; users and health are kept. */
   refreshExpired(): void {
     const old = this.ctx.zone
-    const zone = compileZone({ ...old.spec, users: undefined }, this.init.now())
-    for (const [k, v] of old.users) zone.users.set(k, v)
-    this.setZone(zone)
+    this.setZone(compileZone({ ...old.spec, users: undefined }, this.init.now(), old.users))
+  }
+
+  /**
+   * A new SOA serial for the same data (users were changed in place with setUser): recompiles
+   * the zone without its users, which the new zone adopts as they are, in every thread.
+   */
+  setSerial(serial: number): void {
+    const old = this.ctx.zone
+    if (old.spec.serial === serial) return
+    const zone = compileZone({ ...old.spec, serial, users: undefined }, this.init.now(), old.users)
+    for (const [id, healthy] of this.health) zone.setTargetHealth(id, healthy)
+    this.ctx.zone = zone
+    this.armExpiry()
+    this.broadcast({ t: 'serial', serial })
   }
 
   /** Totals since start over all threads (worker figures lag by up to one second). */

@@ -23,6 +23,7 @@ export type ToWorker =
   | { t: 'zone'; zone: ZoneTransfer }
   | { t: 'user'; username: string; core: string | null }
   | { t: 'health'; id: string; healthy: boolean | null }
+  | { t: 'serial'; serial: number }
   | { t: 'limits'; maxUdpPayload: number; rateLimit: RateLimitConfig }
   | { t: 'stop' }
 

@@ -12,10 +12,20 @@ const init = workerData as WorkerInit
 const port = parentPort!
 const post = (m: FromWorker): void => port.postMessage(m)
 
+/** Health overrides of the main thread, to apply again when this thread recompiles on its own. */
+let health = new Map<string, boolean>()
+
 function load(z: ZoneTransfer): CompiledZone {
-  const zone = compileZone({ ...z.spec, users: undefined }, z.nowMs)
-  for (const [k, v] of z.users) zone.users.set(k, v)
-  for (const [id, healthy] of z.health) zone.setTargetHealth(id, healthy)
+  health = new Map(z.health)
+  const zone = compileZone({ ...z.spec, users: undefined }, z.nowMs, z.users)
+  for (const [id, healthy] of health) zone.setTargetHealth(id, healthy)
+  return zone
+}
+
+function newSerial(serial: number): CompiledZone {
+  const old = ctx.zone
+  const zone = compileZone({ ...old.spec, serial, users: undefined }, Date.now(), old.users)
+  for (const [id, healthy] of health) zone.setTargetHealth(id, healthy)
   return zone
 }
 
@@ -38,7 +48,11 @@ if (sockets) {
   port.on('message', async (m: ToWorker) => {
     if (m.t === 'zone') ctx.zone = load(m.zone)
     else if (m.t === 'user') ctx.zone.setUser(m.username, m.core)
-    else if (m.t === 'health') ctx.zone.setTargetHealth(m.id, m.healthy)
+    else if (m.t === 'health') {
+      if (m.healthy === null) health.delete(m.id)
+      else health.set(m.id, m.healthy)
+      ctx.zone.setTargetHealth(m.id, m.healthy)
+    } else if (m.t === 'serial') ctx.zone = newSerial(m.serial)
     else if (m.t === 'limits') {
       ctx.maxUdpPayload = m.maxUdpPayload
       limiter.configure(m.rateLimit)

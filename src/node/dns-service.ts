@@ -6,10 +6,10 @@ import type { NodeContext } from './context.js'
 import type { Membership } from './membership.js'
 import { effectiveSettings } from '../config/layers.js'
 import { platformRelease } from '../config/platform.js'
-import { OUTSIDE_THE_ZONE } from '../state/machine.js'
+import { OUTSIDE_THE_ZONE, USERS_IN_PLACE } from '../state/machine.js'
 import { currentRelease, PLATFORM_SETTINGS_KEY } from '../state/types.js'
 import type { RateLimitEvent } from '../dns/rrl-log.js'
-import { type DnsSettings, dnsSettings, zoneFromState } from './zone.js'
+import { type DnsSettings, dnsSettings, zoneFromState, zoneSerial } from './zone.js'
 
 
 
@@ -59,6 +59,9 @@ export class DnsService {
         for (const [user, core] of Object.entries(command.users)) server.setUser(user, core)
       } else if (command.kind === 'dns.users.remove') {
         for (const user of command.usernames) server.setUser(user, null)
+      }
+      if (USERS_IN_PLACE.has(command.kind)) {
+        server.setSerial(zoneSerial(this.ctx.replica.state))
       } else if (!OUTSIDE_THE_ZONE.has(command.kind)) {
         this.recompile()
       }

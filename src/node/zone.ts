@@ -74,7 +74,7 @@ export function zoneFromState(
   const ttl = settings.ttl
   return {
     domain,
-    serial: state.zoneRevision % 2 ** 32,
+    serial: zoneSerial(state),
     nameServers,
     nodes,
     records,
@@ -84,8 +84,14 @@ export function zoneFromState(
     ttl: {
       ...(ttl ? { A: ttl, AAAA: ttl, CNAME: ttl, MX: ttl, TXT: ttl, CAA: ttl, SRV: ttl, NS: ttl, SOA: ttl, HINFO: ttl, user: ttl } : {}),
       weighted: settings.weightedTtl
-    }
+    },
+    ...(settings.aliasDomains.length > 0 ? { aliasDomains: [...settings.aliasDomains] } : {})
   }
+}
+
+/** The SOA serial of the zone at this state: the revision that last changed it (uint32). */
+export function zoneSerial(state: PlatformState): number {
+  return state.zoneRevision % 2 ** 32
 }
 
 /** The `dns.*` settings of the platform (replicated, so every node builds the same zone). */

@@ -59,6 +59,23 @@ describe.skipIf(!hasDig)('DNS answered by every node of a 3-node platform', () =
     expect([...seen].sort()).toEqual(IPS)
   })
 
+  it('gives the zone a new SOA serial when users are set or removed, on every node', async () => {
+    const serial = async (i: number): Promise<number> => Number((await dig(i, 'pryv.test', 'SOA'))[0]!.split(' ')[2])
+    const control = `${nodes[0]!.dataDir}/control.sock`
+    const before = await serial(0)
+    await callControl(control, 'dns.users.set', { users: { carol: 'core3' } })
+    for (const i of [0, 1, 2]) {
+      await expect.poll(() => dig(i, 'carol.pryv.test'), { timeout: 10_000, interval: 250 }).toEqual(['core3.pryv.test.', '127.0.0.13'])
+      await expect.poll(() => serial(i), { timeout: 5_000, interval: 250 }).toBeGreaterThan(before)
+    }
+    const afterSet = await serial(0)
+    await callControl(control, 'dns.users.remove', { usernames: ['carol'] })
+    for (const i of [0, 1, 2]) {
+      await expect.poll(() => dig(i, 'carol.pryv.test'), { timeout: 10_000, interval: 250 }).toEqual([])
+      await expect.poll(() => serial(i), { timeout: 5_000, interval: 250 }).toBeGreaterThan(afterSet)
+    }
+  })
+
   it('serves apex TXT, MX with glue, CAA and custom entries from the platform\'s dns.* settings, on every node', async () => {
     const r = await run(process.execPath, [BIN, '--data-dir', nodes[0]!.dataDir, 'config', 'set',
       'dns.rootTxt=["v=spf1 -all"]',

@@ -58,9 +58,13 @@ export const dnsSettingsGroup: SchemaDef['groups'][string] = {
   settings: {
     ttl: setting(int(1, 604800), { description: 'TTL of every record the platform serves, in seconds.', consumers: [DNS], default: 300 }),
     port: setting({ type: 'integer', format: 'port' }, { description: 'DNS port (UDP and TCP).', consumers: [DNS], scope: 'both', default: 53 }),
-    aliasDomains: setting(listOf(hostname), { description: 'Other domains answered like the main one (legacy names).', consumers: [DNS], default: [] }),
+    aliasDomains: setting(listOf(hostname), {
+      description: 'Other domains answered like the main one (legacy names): the same names and users under each; user names point at the cores under the main domain.',
+      consumers: [DNS],
+      default: []
+    }),
     nameServers: setting(listOf({ type: 'object', fields: { name: hostname, ip: ipv4 } }), {
-      description: 'NS records and glue for the domain; [] = every node as dns<n>.<domain>.',
+      description: 'NS records and glue for the domain; [] = every full node by its own name, <node>.<domain>, with its addresses as glue.',
       consumers: [DNS],
       default: []
     }),
