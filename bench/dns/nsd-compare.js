@@ -37,7 +37,9 @@ const SERVE = `
 const [mod, port] = process.argv.slice(2)
 const { compileZone, DnsServer } = await import(mod)
 const { spec } = await import(${JSON.stringify(pathToFileURL(fileURLToPath(new URL('./zone.js', import.meta.url))).href)})
-const server = new DnsServer(compileZone(spec), { udpThreads: 1, recvBufferSize: 4 << 20 })
+// RRL off, as NSD runs here (builds without rate limiting ignore the option).
+const rateLimit = { ratePerSecond: 0, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 64, exempt: [] }
+const server = new DnsServer(compileZone(spec), { udpThreads: 1, recvBufferSize: 4 << 20, rateLimit })
 await server.start({ udp: [{ host: '127.0.0.1', port: Number(port) }], tcp: [{ host: '127.0.0.1', port: Number(port) }] })
 process.on('SIGTERM', () => server.stop().then(() => process.exit(0)))
 `

@@ -7,7 +7,8 @@ import { checkValue } from './values.js'
  */
 export type Scope = 'platform' | 'machine' | 'both'
 
-export type StringFormat = 'hostname' | 'url' | 'email' | 'ipv4' | 'ip'
+/** `cidr`: an IP address, or a prefix "address/length". */
+export type StringFormat = 'hostname' | 'url' | 'email' | 'ipv4' | 'ip' | 'cidr'
 
 export type TypeSpec =
   | {

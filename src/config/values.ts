@@ -112,7 +112,8 @@ const FORMAT_NAMES: Record<StringFormat, string> = {
   url: 'an http(s) URL',
   email: 'an email address',
   ipv4: 'an IPv4 address',
-  ip: 'an IP address'
+  ip: 'an IP address',
+  cidr: 'an IP address or prefix (e.g. 192.0.2.0/24)'
 }
 
 function matchesFormat(format: StringFormat, value: string): boolean {
@@ -130,6 +131,12 @@ function matchesFormat(format: StringFormat, value: string): boolean {
       return isIPv4(value)
     case 'ip':
       return isIP(value) !== 0
+    case 'cidr': {
+      const [address, length, extra] = value.split('/')
+      const family = isIP(address ?? '')
+      if (family === 0 || extra !== undefined) return false
+      return length === undefined || (/^\d{1,3}$/.test(length) && Number(length) <= (family === 4 ? 32 : 128))
+    }
   }
 }
 

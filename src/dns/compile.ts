@@ -34,9 +34,43 @@ import type { StaticRecord, TtlDefaults, UserAnswerMode, ZoneSpec } from './zone
 /** Types precompiled for names that own a CNAME (anything else uses the fallback answer). */
 const CHASED_TYPES = [TYPE.A, TYPE.NS, TYPE.CNAME, TYPE.SOA, TYPE.MX, TYPE.TXT, TYPE.AAAA, TYPE.SRV, TYPE.CAA]
 
-/** Pure: the same spec and time give the same zone. Throws ZoneSpecError on an invalid spec. */
-export function compileZone(spec: ZoneSpec, nowMs: number = Date.now()): CompiledZone {
-  return new Builder(spec, nowMs).build()
+/**
+ * Pure: the same spec and time give the same zone. Throws ZoneSpecError on an invalid spec.
+ * `users`: the users of a zone compiled before for the same domain (CompiledZone.users), adopted
+ * as they are instead of `spec.users`: a new serial or an expiry costs nothing per user.
+ */
+export function compileZone(spec: ZoneSpec, nowMs: number = Date.now(), users?: Map<string, string>): CompiledZone {
+  const zone = new Builder(spec, nowMs, users).build()
+  const aliases = [...new Set((spec.aliasDomains ?? []).map((d) => absoluteName(`${d.replace(/\.$/, '')}.`, '')))].filter((d) => d !== zone.domain)
+  if (aliases.length === 0) return zone
+  zone.aliases = aliases.map((domain) => {
+    if (inZone(domain, zone.domain) || inZone(zone.domain, domain)) {
+      throw new ZoneSpecError(`alias domain '${domain}' overlaps the zone '${zone.domain}'`)
+    }
+    const alias = new Builder(aliasSpec(spec, domain, zone.domain), nowMs, zone.users).build()
+    alias.userSuffix = zone.apexKey
+    return alias
+  })
+  return zone
+}
+
+/** The spec of an alias domain: owners under the main domain become relative, so they move with it. */
+function aliasSpec(spec: ZoneSpec, alias: string, domain: string): ZoneSpec {
+  const relative = (name: string): string => {
+    if (!name.endsWith('.')) return name
+    const n = name.slice(0, -1).toLowerCase()
+    if (n === domain) return '@'
+    return n.endsWith(`.${domain}`) ? n.slice(0, -domain.length - 1) : name
+  }
+  return {
+    ...spec,
+    domain: alias,
+    aliasDomains: undefined,
+    users: undefined,
+    records: spec.records?.map((r) => ({ ...r, name: relative(r.name) })),
+    weighted: spec.weighted?.map((w) => ({ ...w, name: relative(w.name) })),
+    acme: spec.acme?.map((a) => ({ ...a, name: a.name === undefined ? undefined : relative(a.name) }))
+  }
 }
 
 class Builder implements UserAnswerBuilder {
@@ -45,7 +79,7 @@ class Builder implements UserAnswerBuilder {
   private readonly owners = new Map<string, Map<number, RR[]>>()
   private readonly weighted = new Map<string, WeightedSet>()
   private readonly existing = new Set<string>()
-  private readonly users = new Map<string, string>()
+  private readonly users: Map<string, string>
   private readonly cores = new Map<string, string>()
   private readonly soaNegative: RR
   private readonly mode: UserAnswerMode
@@ -53,10 +87,15 @@ class Builder implements UserAnswerBuilder {
   private skippedUsers = 0
   private nodataAnswer!: FragmentAnswer
 
+  private readonly adoptedUsers: boolean
+
   constructor(
     private readonly spec: ZoneSpec,
-    private readonly nowMs: number
+    private readonly nowMs: number,
+    users?: Map<string, string>
   ) {
+    this.users = users ?? new Map()
+    this.adoptedUsers = users !== undefined
     if (typeof spec.domain !== 'string' || spec.domain.length === 0) throw new ZoneSpecError('domain is required')
     this.domain = absoluteName(`${spec.domain.replace(/\.$/, '')}.`, '')
     if (!Number.isInteger(spec.serial) || spec.serial < 0 || spec.serial > 0xffffffff) {
@@ -298,7 +337,7 @@ class Builder implements UserAnswerBuilder {
 
   private addUsers(): void {
     const users = this.spec.users
-    if (!users) return
+    if (!users || this.adoptedUsers) return
     const entries = users instanceof Map ? users.entries() : Object.entries(users)
     const suffix = this.domain.length > 0 ? wireKey(this.domain) : '\0'
     for (const [username, core] of entries as Iterable<[string, string]>) {

@@ -38,6 +38,8 @@ export const DEFAULT_MAX_UDP_PAYLOAD = 1232
 export const DEFAULT_UDP_RECV_BUFFER_SIZE = 4 << 20
 export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_TCP_CONNECTIONS = 1000
+/** Enough for a resolver's parallel retries after truncated replies; a flood from one address gets no more. */
+export const DEFAULT_TCP_CONNECTIONS_PER_SOURCE = 10
 export const DEFAULT_SUBSET_SIZE = 1
 /** Bounds the per-query selection buffers (respond.ts). */
 export const MAX_WEIGHTED_TARGETS = 1024

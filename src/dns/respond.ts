@@ -48,19 +48,20 @@ export function respond(msg: Buffer, tcp: boolean, ctx: RespondContext): Buffer 
   if (q.edns && q.ednsVersion !== 0) return withQuestion(msg, RCODE.BADVERS, ctx)
   const qtype = q.qtype
   if (q.qclass !== 1 || qtype === TYPE.AXFR || qtype === TYPE.IXFR) return withQuestion(msg, RCODE.REFUSED, ctx)
-  const zone = ctx.zone
   const key = q.key
-  const apexKey = zone.apexKey
-  if (!key.endsWith(apexKey) || !atLabelBoundary(key.length - apexKey.length)) {
-    return withQuestion(msg, RCODE.REFUSED, ctx)
+  let zone: CompiledZone | undefined = ctx.zone
+  if (!inZone(key, zone)) {
+    zone = aliasOf(key, zone)
+    if (zone === undefined) return withQuestion(msg, RCODE.REFUSED, ctx)
   }
+  served = zone
   const limit = tcp ? 65535 : q.edns ? Math.min(Math.max(q.udpSize, 512), ctx.maxUdpPayload) : 512
   const entry = zone.names.get(key)
   let ans: Answer
   if (entry !== undefined && !entry.ent) {
     ans = qtype === TYPE.ANY ? entry.any : (entry.types.get(qtype) ?? entry.fallback)
   } else {
-    const core = q.labels === zone.apexLabels + 1 ? zone.users.get(key) : undefined
+    const core = q.labels === zone.apexLabels + 1 ? zone.userCore(key) : undefined
     if (core !== undefined) ans = zone.userAnswer(core, qtype)
     else if (entry !== undefined) ans = entry.fallback
     else ans = zone.nxdomain
@@ -88,6 +89,20 @@ export function respond(msg: Buffer, tcp: boolean, ctx: RespondContext): Buffer 
   return weighted(msg, ans, limit, ctx)
 }
 
+/** The zone a packet is answered from (the main one or an alias), for the helpers below. */
+let served: CompiledZone
+
+function inZone(key: string, zone: CompiledZone): boolean {
+  const apexKey = zone.apexKey
+  return key.endsWith(apexKey) && atLabelBoundary(key.length - apexKey.length)
+}
+
+/** The alias domain (dns.aliasDomains) the name is in, if any: only names outside the main zone look. */
+function aliasOf(key: string, zone: CompiledZone): CompiledZone | undefined {
+  for (const alias of zone.aliases) if (inZone(key, alias)) return alias
+  return undefined
+}
+
 function atLabelBoundary(cut: number): boolean {
   if (cut === 0) return true
   for (let i = 0; i < q.labels; i++) if (q.labelStarts[i] === cut) return true
@@ -113,7 +128,7 @@ function fragment(msg: Buffer, ans: FragmentAnswer, limit: number, ctx: RespondC
   if (bodyLen === ans.body.length) out.set(ans.body, qEnd)
   else ans.body.copy(out, qEnd, 0, bodyLen)
   relocate(out, ans.bodyRelocs, qEnd, qEnd, bodyLen)
-  relocate(out, ans.apexRelocs, q.qnameEnd - ctx.zone.apexKey.length, qEnd, bodyLen)
+  relocate(out, ans.apexRelocs, q.qnameEnd - served.apexKey.length, qEnd, bodyLen)
   if (optLen > 0) appendOpt(out, qEnd + bodyLen, 0, ctx.maxUdpPayload)
   ctx.counters.response(ans.rcode)
   return out
@@ -129,7 +144,7 @@ function relocate(out: Buffer, relocs: Uint16Array, base: number, qEnd: number, 
 function weighted(msg: Buffer, ans: WeightedAnswer, limit: number, ctx: RespondContext): Buffer {
   const { set, family } = ans
   const n = selectTargets(set, family, ctx.random, picks)
-  if (n === 0) return fragment(msg, ctx.zone.nodata, limit, ctx)
+  if (n === 0) return fragment(msg, served.nodata, limit, ctx)
   const optLen = q.edns ? OPT_LEN : 0
   let len = ans.prefix.length
   let an = ans.an

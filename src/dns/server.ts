@@ -5,12 +5,20 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { compileZone } from './compile.js'
 import type { CompiledZone } from './zone.js'
-import { DEFAULT_MAX_TCP_CONNECTIONS, DEFAULT_MAX_UDP_PAYLOAD, DEFAULT_TCP_IDLE_TIMEOUT_MS, DEFAULT_UDP_RECV_BUFFER_SIZE } from './constants.js'
+import {
+  DEFAULT_MAX_TCP_CONNECTIONS,
+  DEFAULT_MAX_UDP_PAYLOAD,
+  DEFAULT_TCP_CONNECTIONS_PER_SOURCE,
+  DEFAULT_TCP_IDLE_TIMEOUT_MS,
+  DEFAULT_UDP_RECV_BUFFER_SIZE
+} from './constants.js'
 import { addSnapshots, DnsCounters, type DnsCountersSnapshot } from './counters.js'
 import { DnsListenError, ZoneSpecError } from './errors.js'
 import type { ListenAddress } from './listen-address.js'
 import type { RespondContext } from './respond.js'
-import { closeTcp, listenTcp } from './tcp.js'
+import { DEFAULT_RATE_LIMIT, type RateLimitConfig, RateLimiter } from './rrl.js'
+import { type RateLimitEvent, RateLimitLog } from './rrl-log.js'
+import { closeTcp, listenTcp, type TcpOptions, type TcpSources } from './tcp.js'
 import { bindUdp, closeUdp, udpReusePortSupported } from './udp.js'
 import type { FromWorker, ToWorker, ZoneTransfer } from './worker-messages.js'
 import type { ZoneSpec } from './zone-spec.js'
@@ -26,6 +34,12 @@ export interface DnsServerInit {
   tcpIdleTimeoutMs?: number
   /** Concurrent TCP connections per listener. Default 1000. */
   maxTcpConnections?: number
+  /** Concurrent TCP connections per client address. Default 10. */
+  tcpConnectionsPerSource?: number
+  /** UDP response rate limiting (src/dns/rrl.ts). Default NSD's: 200/s per /24 and /64, slip 2. */
+  rateLimit?: RateLimitConfig
+  /** A prefix started or stopped being rate-limited (lines already rate-limited). */
+  onRateLimit?: (e: RateLimitEvent) => void
   /**
    * UDP sockets per UDP address, one per thread (the main thread plus workers), sharing the
    * port with SO_REUSEPORT. Needs dgram `reusePort` (Node ≥ 22.12 on Linux) and the compiled
@@ -36,6 +50,14 @@ export interface DnsServerInit {
   recvBufferSize?: number
   /** Socket errors and exceptions from the request path (the packet is dropped). */
   onError?: (err: Error) => void
+}
+
+/** The limits that can change while the server runs (from the `dns.*` settings). */
+export interface DnsLimits {
+  maxUdpPayload: number
+  tcpIdleTimeoutMs: number
+  tcpConnectionsPerSource: number
+  rateLimit: RateLimitConfig
 }
 
 export interface DnsListenSpec {
@@ -62,7 +84,12 @@ interface WorkerHandle {
 export class DnsServer {
   private readonly counters_ = new DnsCounters()
   private readonly ctx: RespondContext
-  private readonly init: Required<Omit<DnsServerInit, 'random'>>
+  private readonly init: Required<Omit<DnsServerInit, 'random' | 'rateLimit'>>
+  private readonly limiter: RateLimiter
+  private readonly rateLimitLog: RateLimitLog
+  private readonly tcpOpts: TcpOptions
+  private readonly tcpSources: TcpSources = new Map()
+  private sweepTimer: NodeJS.Timeout | undefined
   private readonly health = new Map<string, boolean>()
   private udp: UdpSocket[] = []
   private tcp: Server[] = []
@@ -78,6 +105,8 @@ export class DnsServer {
       maxUdpPayload: init.maxUdpPayload ?? DEFAULT_MAX_UDP_PAYLOAD,
       tcpIdleTimeoutMs: init.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS,
       maxTcpConnections: init.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS,
+      tcpConnectionsPerSource: init.tcpConnectionsPerSource ?? DEFAULT_TCP_CONNECTIONS_PER_SOURCE,
+      onRateLimit: init.onRateLimit ?? (() => {}),
       udpThreads: init.udpThreads ?? 1,
       recvBufferSize: init.recvBufferSize ?? DEFAULT_UDP_RECV_BUFFER_SIZE,
       onError: init.onError ?? (() => {})
@@ -88,7 +117,29 @@ export class DnsServer {
       counters: this.counters_,
       maxUdpPayload: this.init.maxUdpPayload
     }
+    this.tcpOpts = {
+      idleTimeoutMs: this.init.tcpIdleTimeoutMs,
+      maxConnections: this.init.maxTcpConnections,
+      maxPerSource: this.init.tcpConnectionsPerSource,
+      onError: this.init.onError
+    }
+    this.rateLimitLog = new RateLimitLog(this.init.onRateLimit)
+    this.limiter = new RateLimiter(init.rateLimit ?? DEFAULT_RATE_LIMIT, this.init.now, (prefix, kind) => this.rateLimitLog.limited(prefix, kind, this.init.now()))
     this.armExpiry()
+  }
+
+  /** Applies new limits from the next packet or connection on, in every thread. */
+  setLimits(limits: DnsLimits): void {
+    this.ctx.maxUdpPayload = limits.maxUdpPayload
+    this.tcpOpts.idleTimeoutMs = limits.tcpIdleTimeoutMs
+    this.tcpOpts.maxPerSource = limits.tcpConnectionsPerSource
+    this.limiter.configure(limits.rateLimit)
+    this.broadcast({ t: 'limits', maxUdpPayload: limits.maxUdpPayload, rateLimit: limits.rateLimit })
+  }
+
+  /** Client prefixes being rate-limited now. */
+  get rateLimitedPrefixes(): number {
+    return this.rateLimitLog.limitedPrefixes
   }
 
   get zone(): CompiledZone {
@@ -103,23 +154,21 @@ export class DnsServer {
     try {
       for (const a of listen.udp ?? []) {
         this.udp.push(
-          await bindUdp(a, this.ctx, { reusePort: threads > 1, recvBufferSize: this.init.recvBufferSize, onError })
+          await bindUdp(a, this.ctx, { reusePort: threads > 1, recvBufferSize: this.init.recvBufferSize, limiter: this.limiter, onError })
         )
       }
       const udp = this.udp.map(boundAddress)
-      const tcpOpts = {
-        idleTimeoutMs: this.init.tcpIdleTimeoutMs,
-        maxConnections: this.init.maxTcpConnections,
-        onError
-      }
+      const tcpOpts = this.tcpOpts
       for (const a of listen.tcp ?? []) {
         // Port 0 on a host that also has UDP: try the UDP port first, so one port serves both.
         const same = a.port === 0 ? udp.find((u) => u.host === a.host) : undefined
         let server: Server | undefined
-        if (same) server = await listenTcp(same, this.ctx, tcpOpts, this.connections).catch(() => undefined)
-        this.tcp.push(server ?? (await listenTcp(a, this.ctx, tcpOpts, this.connections)))
+        if (same) server = await listenTcp(same, this.ctx, tcpOpts, this.connections, this.tcpSources).catch(() => undefined)
+        this.tcp.push(server ?? (await listenTcp(a, this.ctx, tcpOpts, this.connections, this.tcpSources)))
       }
       for (let i = 1; i < threads && udp.length > 0; i++) this.workers.push(await this.spawnWorker(udp))
+      this.sweepTimer = setInterval(() => this.rateLimitLog.sweep(this.init.now()), 1000)
+      this.sweepTimer.unref()
       return { udp, tcp: this.tcp.map(boundAddress), udpThreads: udp.length > 0 ? 1 + this.workers.length : 0 }
     } catch (err) {
       await this.stop()
@@ -130,6 +179,8 @@ export class DnsServer {
   async stop(): Promise<void> {
     clearTimeout(this.expiryTimer)
     this.expiryTimer = undefined
+    clearInterval(this.sweepTimer)
+    this.sweepTimer = undefined
     const workers = this.workers
     this.workers = []
     await Promise.all(workers.map((w) => this.stopWorker(w)))
@@ -179,14 +230,26 @@ export class DnsServer {
   /** Recompiles the current spec so expired ACME records vanish; users and health are kept. */
   refreshExpired(): void {
     const old = this.ctx.zone
-    const zone = compileZone({ ...old.spec, users: undefined }, this.init.now())
-    for (const [k, v] of old.users) zone.users.set(k, v)
-    this.setZone(zone)
+    this.setZone(compileZone({ ...old.spec, users: undefined }, this.init.now(), old.users))
+  }
+
+  /**
+   * A new SOA serial for the same data (users were changed in place with setUser): recompiles
+   * the zone without its users, which the new zone adopts as they are, in every thread.
+   */
+  setSerial(serial: number): void {
+    const old = this.ctx.zone
+    if (old.spec.serial === serial) return
+    const zone = compileZone({ ...old.spec, serial, users: undefined }, this.init.now(), old.users)
+    for (const [id, healthy] of this.health) zone.setTargetHealth(id, healthy)
+    this.ctx.zone = zone
+    this.armExpiry()
+    this.broadcast({ t: 'serial', serial })
   }
 
   /** Totals since start over all threads (worker figures lag by up to one second). */
   counters(): DnsCountersSnapshot {
-    let s = this.counters_.snapshot()
+    let s: DnsCountersSnapshot = { ...this.counters_.snapshot(), rateLimited: this.limiter.snapshot() }
     if (this.retired) s = addSnapshots(s, this.retired)
     for (const w of this.workers) if (w.counters) s = addSnapshots(s, w.counters)
     return s
@@ -214,7 +277,8 @@ export class DnsServer {
     const worker = new Worker(WORKER_URL, {
       workerData: {
         udp,
-        maxUdpPayload: this.init.maxUdpPayload,
+        maxUdpPayload: this.ctx.maxUdpPayload,
+        rateLimit: this.limiter.config,
         recvBufferSize: this.init.recvBufferSize,
         zone: this.transfer()
       }
@@ -223,6 +287,7 @@ export class DnsServer {
     worker.on('error', this.init.onError)
     worker.on('message', (m: FromWorker) => {
       if (m.t === 'counters') handle.counters = m.counters
+      else if (m.t === 'limited') this.rateLimitLog.limited(m.prefix, m.kind, this.init.now())
     })
     return new Promise((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {

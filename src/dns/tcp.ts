@@ -5,27 +5,49 @@ import type { ListenAddress } from './listen-address.js'
 import { type RespondContext, respond } from './respond.js'
 
 export interface TcpOptions {
+  /** Read at each new connection, so a change applies to the next one. */
   idleTimeoutMs: number
   maxConnections: number
+  /** Open connections per client address (all listeners together); more are closed at once. */
+  maxPerSource: number
   onError: (err: Error) => void
 }
+
+/** Open connections by client address, shared by the listeners of one server. */
+export type TcpSources = Map<string, number>
 
 /** Replies a client has not read yet beyond which its connection is dropped. */
 const MAX_UNREAD_BYTES = 1 << 20
 
 /**
  * RFC 7766: 2-octet length framing, pipelined queries answered in order as they complete,
- * idle timeout, connection limit. A frame shorter than a DNS header closes the connection.
+ * idle timeout, connection limits (in all and per client address, so that one source cannot hold
+ * every slot that the clients sent to TCP by a truncated reply need). A frame shorter than a DNS
+ * header closes the connection.
  */
 export async function listenTcp(
   addr: ListenAddress,
   ctx: RespondContext,
   opts: TcpOptions,
-  connections: Set<Socket>
+  connections: Set<Socket>,
+  sources: TcpSources
 ): Promise<Server> {
   const server = createServer({ noDelay: true }, (sock) => {
+    const source = sock.remoteAddress ?? ''
+    const open = sources.get(source) ?? 0
+    if (open >= opts.maxPerSource) {
+      ctx.counters.tcpRefused++
+      sock.destroy()
+      return
+    }
+    sources.set(source, open + 1)
     connections.add(sock)
-    sock.on('close', () => connections.delete(sock))
+    sock.on('close', () => {
+      connections.delete(sock)
+      const n = (sources.get(source) ?? 1) - 1
+      if (n > 0) sources.set(source, n)
+      else sources.delete(source)
+    })
     sock.on('error', () => sock.destroy())
     sock.setTimeout(opts.idleTimeoutMs, () => sock.destroy())
     let pending: Buffer | null = null

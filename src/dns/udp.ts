@@ -3,10 +3,13 @@ import { isIP, isIPv6 } from 'node:net'
 import { DnsListenError } from './errors.js'
 import type { ListenAddress } from './listen-address.js'
 import { type RespondContext, respond } from './respond.js'
+import { RRL_DROP, RRL_SLIP, type RateLimiter, slipReply } from './rrl.js'
 
 export interface UdpOptions {
   reusePort: boolean
   recvBufferSize?: number
+  /** Response rate limiting, applied to every reply while it is active. */
+  limiter?: RateLimiter
   onError: (err: Error) => void
 }
 
@@ -31,9 +34,19 @@ export async function bindUdp(addr: ListenAddress, ctx: RespondContext, opts: Ud
       opts.onError(err as Error)
       return
     }
+    if (out === null) return
+    const limiter = opts.limiter
+    if (limiter?.active) {
+      const action = limiter.check(rinfo.address, out)
+      if (action === RRL_DROP) {
+        ctx.counters.withdraw(out)
+        return
+      }
+      if (action === RRL_SLIP) out = slipReply(out)
+    }
     // send(msg, port, address): the form without offset/length, so dgram slices nothing; no
     // callback, so it neither allocates a completion closure nor defers anything to nextTick.
-    if (out !== null) sock.send(out, rinfo.port, rinfo.address)
+    sock.send(out, rinfo.port, rinfo.address)
   })
   await new Promise<void>((resolve, reject) => {
     const fail = (err: Error): void =>

@@ -26,6 +26,11 @@ export interface ZoneSpec {
   /** "cname" (default): CNAME to `<core>.<domain>` plus its addresses; "address": A/AAAA directly. */
   userAnswer?: UserAnswerMode
   acme?: AcmeChallengeSpec[]
+  /**
+   * Other apexes answered like this one (legacy domains): the same names relative to each, and
+   * the same users (their answers point at the cores under `domain`).
+   */
+  aliasDomains?: string[]
 }
 
 export type UserAnswerMode = 'cname' | 'address'

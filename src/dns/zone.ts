@@ -30,6 +30,13 @@ export class CompiledZone {
   readonly skippedUsers: number
   /** core → answers by class: A, AAAA, CNAME, ANY, any other type. */
   private readonly userCache = new Map<string, (Answer | undefined)[]>()
+  /** Zones of the alias domains, answered like this one (set by compileZone). */
+  aliases: readonly CompiledZone[] = []
+  /**
+   * In an alias zone: the main zone's apex key. Its users map is the main zone's, keyed under the
+   * main apex, so a user set in place is served under every alias at once.
+   */
+  userSuffix: string | null = null
 
   constructor(
     readonly spec: ZoneSpec,
@@ -48,6 +55,12 @@ export class CompiledZone {
     this.apexLabels = labelCount(domain)
     this.nextExpiryMs = nextExpiryMs
     this.skippedUsers = skippedUsers
+  }
+
+  /** The core of the user this lower-case wire name (one label under the apex) is, if any. */
+  userCore(key: string): string | undefined {
+    if (this.userSuffix === null) return this.users.get(key)
+    return this.users.get(key.slice(0, key.length - this.apexKey.length) + this.userSuffix)
   }
 
   /** Answer for a user whose core is `core` (absolute name), built once per core and qtype. */
@@ -79,6 +92,7 @@ export class CompiledZone {
   /** Marks every target with this id (it may serve several names) up or down; false if unknown. */
   /** `null` clears the override: each name of the target gets back its own spec flag. */
   setTargetHealth(targetId: string, healthy: boolean | null): boolean {
+    for (const alias of this.aliases) alias.setTargetHealth(targetId, healthy)
     const ts = this.targets.get(targetId)
     if (!ts) return false
     for (const t of ts) t.healthy = healthy ?? t.specHealthy

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { DnsCountersSnapshot } from '../dns/counters.js'
+import { RRL_KINDS } from '../dns/rrl.js'
 
 /** What one scrape reads from a node: plain data, taken once per scrape (see NodeMetrics). */
 export interface NodeSnapshot {
@@ -157,8 +158,20 @@ export function registerNodeMetrics(registry: Registry, read: () => NodeSnapshot
   })
   counter('pryv_dns_dropped_total', 'DNS requests not answered: runts, responses (QR=1), malformed beyond a reply, exceptions.', [], (set, s) =>
     set({}, s.dns?.dropped ?? 0))
-  counter('pryv_dns_truncated_total', 'UDP replies sent with TC=1 (the client retries over TCP).', [], (set, s) =>
+  counter('pryv_dns_truncated_total', 'UDP replies sent with TC=1 because the answer did not fit (the client retries over TCP); rate-limit slips are counted apart.', [], (set, s) =>
     set({}, s.dns?.truncated ?? 0))
+  counter('pryv_dns_rate_limited_total', 'UDP answers over the response rate limit, by answer kind (answer, nodata, nxdomain, error) and action (slip: sent truncated; drop: not sent).', ['kind', 'action'], (set, s) => {
+    const r = s.dns?.rateLimited
+    if (!r) return
+    for (const kind of RRL_KINDS) {
+      set({ kind, action: 'slip' }, r.slipped[kind])
+      set({ kind, action: 'drop' }, r.dropped[kind])
+    }
+  })
+  counter('pryv_dns_rate_limit_exempted_total', 'UDP answers over the response rate limit sent anyway: the client is in dns.rateLimitExempt.', [], (set, s) =>
+    set({}, s.dns?.rateLimited?.exempted ?? 0))
+  counter('pryv_dns_tcp_refused_total', 'DNS TCP connections closed on arrival: their client address already held dns.tcpConnectionsPerSource.', [], (set, s) =>
+    set({}, s.dns?.tcpRefused ?? 0))
 }
 
 function countBy(members: readonly MemberSnapshot[], include: (m: MemberSnapshot) => boolean): Map<string, number> {

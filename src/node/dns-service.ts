@@ -6,9 +6,10 @@ import type { NodeContext } from './context.js'
 import type { Membership } from './membership.js'
 import { effectiveSettings } from '../config/layers.js'
 import { platformRelease } from '../config/platform.js'
-import { OUTSIDE_THE_ZONE } from '../state/machine.js'
+import { OUTSIDE_THE_ZONE, USERS_IN_PLACE } from '../state/machine.js'
 import { currentRelease, PLATFORM_SETTINGS_KEY } from '../state/types.js'
-import { dnsSettings, zoneFromState } from './zone.js'
+import type { RateLimitEvent } from '../dns/rrl-log.js'
+import { type DnsSettings, dnsSettings, zoneFromState, zoneSerial } from './zone.js'
 
 
 
@@ -30,7 +31,16 @@ export class DnsService {
 
   async start(listen: readonly string[]): Promise<void> {
     if (listen.length === 0) return
-    const server = new DnsServer(compileZone(this.spec()), { udpThreads: 'auto', onError: (err) => this.ctx.log.debug({ err: err.message }, 'dns request failed') })
+    const settings = this.settings()
+    const server = new DnsServer(compileZone(this.spec(settings)), {
+      udpThreads: 'auto',
+      rateLimit: settings.limits.rateLimit,
+      maxUdpPayload: settings.limits.maxUdpPayload,
+      tcpIdleTimeoutMs: settings.limits.tcpIdleTimeoutMs,
+      tcpConnectionsPerSource: settings.limits.tcpConnectionsPerSource,
+      onRateLimit: (e) => this.logRateLimit(e),
+      onError: (err) => this.ctx.log.debug({ err: err.message }, 'dns request failed')
+    })
     const addresses = listen.map(parseHostPort)
     try {
       const bound = await server.start({ udp: addresses, tcp: addresses })
@@ -49,6 +59,9 @@ export class DnsService {
         for (const [user, core] of Object.entries(command.users)) server.setUser(user, core)
       } else if (command.kind === 'dns.users.remove') {
         for (const user of command.usernames) server.setUser(user, null)
+      }
+      if (USERS_IN_PLACE.has(command.kind)) {
+        server.setSerial(zoneSerial(this.ctx.replica.state))
       } else if (!OUTSIDE_THE_ZONE.has(command.kind)) {
         this.recompile()
       }
@@ -67,13 +80,26 @@ export class DnsService {
     return this.server?.counters()
   }
 
-  private spec(): ReturnType<typeof zoneFromState> {
+  /** Rate-limiting lines: already limited to a start and a stop per prefix, and 20 starts a minute. */
+  private logRateLimit(e: RateLimitEvent): void {
+    if (e.event === 'start') this.ctx.log.warn({ prefix: e.prefix, kind: e.kind }, 'dns: rate limiting answers to this client prefix (spoofed flood or a busy resolver)')
+    else if (e.event === 'stop') this.ctx.log.info({ prefix: e.prefix, kinds: e.kinds, durationMs: e.durationMs }, 'dns: no longer rate limiting this client prefix')
+    else this.ctx.log.warn({ prefixes: e.prefixes }, 'dns: more client prefixes were rate limited (not logged one by one)')
+  }
+
+  private settings(): DnsSettings {
+    const state = this.ctx.replica.state
+    const release = platformRelease(currentRelease(state))
+    const values = effectiveSettings(release.schema, { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) }).values
+    return dnsSettings(values, state.machineSettings)
+  }
+
+  private spec(settings: DnsSettings): ReturnType<typeof zoneFromState> {
     const self = { peerId: this.ctx.selfId, name: this.ctx.config.name, role: 'full' as const, addresses: [], joinedAt: 0 }
     const state = this.ctx.replica.state
     const release = platformRelease(currentRelease(state))
-    const settings = effectiveSettings(release.schema, { platform: state.platformSettings.get(PLATFORM_SETTINGS_KEY) }).values
     const serviceNames = (release.services ?? []).flatMap((s) => (s.dnsNames ?? []).map((name) => ({ name, service: s.name })))
-    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), dnsSettings(settings, state.machineSettings), serviceNames, (m) => this.unhealthyOf(m.peerId))
+    return zoneFromState(this.ctx.config.domain, state, self, (m) => (m.peerId === this.ctx.selfId ? this.ctx.mesh.getMultiaddrs().map(String) : m.addresses), settings, serviceNames, (m) => this.unhealthyOf(m.peerId))
   }
 
   private unhealthyOf(peerId: string): readonly string[] {
@@ -81,7 +107,9 @@ export class DnsService {
   }
 
   private recompile(): void {
-    const error = this.server?.applySpec(this.spec())
+    const settings = this.settings()
+    this.server?.setLimits(settings.limits)
+    const error = this.server?.applySpec(this.spec(settings))
     if (error) this.ctx.log.error({ err: error.message }, 'the new DNS zone does not compile; still serving the previous one')
   }
 

@@ -1,4 +1,7 @@
+import { DEFAULT_MAX_UDP_PAYLOAD, DEFAULT_TCP_CONNECTIONS_PER_SOURCE, DEFAULT_TCP_IDLE_TIMEOUT_MS, DEFAULT_TTL } from '../dns/constants.js'
 import { type PryvCustomEntries, pryvCustomEntriesToRecords } from '../dns/pryv-entries.js'
+import { DEFAULT_RATE_LIMIT } from '../dns/rrl.js'
+import type { DnsLimits } from '../dns/server.js'
 import type { AcmeChallengeSpec, StaticRecord, WeightedNameSpec, ZoneSpec } from '../dns/zone-spec.js'
 import type { Member, PlatformState } from '../state/types.js'
 
@@ -49,9 +52,15 @@ export function zoneFromState(
     targets: full.map((m) => ({ id: m.peerId, addresses: memberIps(addressesOf(m)), weight: settings.weightOf(m.name), healthy: !unhealthyOf(m).includes(service) })).filter((t) => t.addresses.length > 0)
   })).filter((w) => w.targets.length > 0)
   const acme: AcmeChallengeSpec[] = [...state.acmeChallenges.values()].map((c) => ({ name: c.name, value: c.value, expiresAtMs: c.expiresAt }))
-  const apexA = settings.rootA.length > 0 ? settings.rootA : [...new Set(nameServers.flatMap((n) => n.addresses))]
+  // Without dns.rootA, the apex names every full member, as a weighted name of them all: a member
+  // found dead leaves it as fast as it leaves the service names (static records would stay until
+  // the member is removed from the platform).
+  const apexTargets = (settings.rootA.length > 0 ? [] : full.length > 0 ? full : [self])
+    .map((m) => ({ id: m.peerId, addresses: memberIps(addressesOf(m)), weight: 1, healthy: true }))
+    .filter((t) => t.addresses.length > 0)
+  const apex: WeightedNameSpec[] = apexTargets.length > 0 ? [{ name: '@', subsetSize: apexTargets.length, targets: apexTargets }] : []
   const records: StaticRecord[] = [
-    ...apexA.map((address): StaticRecord => ({ name: '@', type: address.includes(':') ? 'AAAA' : 'A', address })),
+    ...settings.rootA.map((address): StaticRecord => ({ name: '@', type: address.includes(':') ? 'AAAA' : 'A', address })),
     ...settings.rootTxt.map((text): StaticRecord => ({ name: '@', type: 'TXT', text })),
     ...settings.mx.flatMap((mx): StaticRecord[] => [
       { name: '@', type: 'MX', preference: mx.priority, exchange: `${mx.name}.`, ...(mx.ttl ? { ttl: mx.ttl } : {}) },
@@ -65,20 +74,32 @@ export function zoneFromState(
   const ttl = settings.ttl
   return {
     domain,
-    serial: state.zoneRevision % 2 ** 32,
+    serial: zoneSerial(state),
     nameServers,
     nodes,
     records,
-    weighted: weighted.filter((w) => !staticNames.has(w.name)),
+    weighted: [...weighted.filter((w) => !staticNames.has(w.name)), ...apex],
     users: state.dnsUsers,
     acme,
-    ...(ttl ? { ttl: { A: ttl, AAAA: ttl, CNAME: ttl, MX: ttl, TXT: ttl, CAA: ttl, SRV: ttl, NS: ttl, SOA: ttl, HINFO: ttl, user: ttl } } : {})
+    ttl: {
+      ...(ttl ? { A: ttl, AAAA: ttl, CNAME: ttl, MX: ttl, TXT: ttl, CAA: ttl, SRV: ttl, NS: ttl, SOA: ttl, HINFO: ttl, user: ttl } : {}),
+      weighted: settings.weightedTtl
+    },
+    ...(settings.aliasDomains.length > 0 ? { aliasDomains: [...settings.aliasDomains] } : {})
   }
+}
+
+/** The SOA serial of the zone at this state: the revision that last changed it (uint32). */
+export function zoneSerial(state: PlatformState): number {
+  return state.zoneRevision % 2 ** 32
 }
 
 /** The `dns.*` settings of the platform (replicated, so every node builds the same zone). */
 export interface DnsSettings {
   readonly ttl?: number
+  /** TTL of weighted names (service names, the apex without dns.rootA): short, apart from dns.ttl. */
+  readonly weightedTtl: number
+  readonly aliasDomains: readonly string[]
   readonly nameServers: ReadonlyArray<{ name: string, ip: string }>
   readonly rootA: readonly string[]
   readonly rootTxt: readonly string[]
@@ -88,9 +109,28 @@ export interface DnsSettings {
   readonly subsetSize?: number
   /** A node's weight in weighted answers (its machine override of `dns.weight`, else the platform's). */
   readonly weightOf: (node: string) => number
+  /** Limits of the server itself (rate limiting, UDP size, TCP): applied without recompiling. */
+  readonly limits: DnsLimits
 }
 
-export const NO_DNS_SETTINGS: DnsSettings = { nameServers: [], rootA: [], rootTxt: [], mx: [], customEntries: {}, weightOf: () => 1 }
+export const DEFAULT_DNS_LIMITS: DnsLimits = {
+  maxUdpPayload: DEFAULT_MAX_UDP_PAYLOAD,
+  tcpIdleTimeoutMs: DEFAULT_TCP_IDLE_TIMEOUT_MS,
+  tcpConnectionsPerSource: DEFAULT_TCP_CONNECTIONS_PER_SOURCE,
+  rateLimit: DEFAULT_RATE_LIMIT
+}
+
+export const NO_DNS_SETTINGS: DnsSettings = {
+  weightedTtl: DEFAULT_TTL.weighted,
+  aliasDomains: [],
+  nameServers: [],
+  rootA: [],
+  rootTxt: [],
+  mx: [],
+  customEntries: {},
+  weightOf: () => 1,
+  limits: DEFAULT_DNS_LIMITS
+}
 
 /**
  * Reads the `dns.*` keys of the platform's effective settings (values already validated against the
@@ -107,7 +147,26 @@ export function dnsSettings(values: Readonly<Record<string, unknown>>, machineOv
     rootTxt: (values['dns.rootTxt'] as string[] | undefined) ?? [],
     mx: (values['dns.mx'] as DnsSettings['mx'] | undefined) ?? [],
     caaIssuer: (values['dns.caaIssuer'] as string | null | undefined) ?? undefined,
-    customEntries: (values['dns.customEntries'] as PryvCustomEntries | undefined) ?? {}
+    customEntries: (values['dns.customEntries'] as PryvCustomEntries | undefined) ?? {},
+    weightedTtl: (values['dns.weightedTtl'] as number | undefined) ?? DEFAULT_TTL.weighted,
+    aliasDomains: (values['dns.aliasDomains'] as string[] | undefined) ?? [],
+    limits: dnsLimits(values)
+  }
+}
+
+function dnsLimits(values: Readonly<Record<string, unknown>>): DnsLimits {
+  const n = (key: string, fallback: number): number => (values[key] as number | undefined) ?? fallback
+  return {
+    maxUdpPayload: n('dns.maxUdpPayload', DEFAULT_MAX_UDP_PAYLOAD),
+    tcpIdleTimeoutMs: n('dns.tcpIdleTimeout', DEFAULT_TCP_IDLE_TIMEOUT_MS / 1000) * 1000,
+    tcpConnectionsPerSource: n('dns.tcpConnectionsPerSource', DEFAULT_TCP_CONNECTIONS_PER_SOURCE),
+    rateLimit: {
+      ratePerSecond: n('dns.rateLimit', DEFAULT_RATE_LIMIT.ratePerSecond),
+      slip: n('dns.rateLimitSlip', DEFAULT_RATE_LIMIT.slip),
+      ipv4PrefixLength: n('dns.rateLimitIpv4Prefix', DEFAULT_RATE_LIMIT.ipv4PrefixLength),
+      ipv6PrefixLength: n('dns.rateLimitIpv6Prefix', DEFAULT_RATE_LIMIT.ipv6PrefixLength),
+      exempt: (values['dns.rateLimitExempt'] as string[] | undefined) ?? []
+    }
   }
 }
 

@@ -20,7 +20,7 @@ const TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   json: []
 }
 const SETTING_FIELDS = ['description', 'scope', 'consumers', 'default', 'nullable', 'secret', 'generate'] as const
-const STRING_FORMATS = ['hostname', 'url', 'email', 'ipv4', 'ip']
+const STRING_FORMATS = ['hostname', 'url', 'email', 'ipv4', 'ip', 'cidr']
 const SCOPES = ['platform', 'machine', 'both']
 
 export function parseSchemaDef(data: unknown, problems: FileProblems): SchemaDef | undefined {

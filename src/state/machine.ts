@@ -22,10 +22,13 @@ export interface ApplyOutcome {
 const refusal = (code: string, message: string): Refusal => ({ ok: false, code, message })
 
 /**
- * Commands that do not change the compiled DNS zone; every other one bumps its SOA serial. Users are
- * served in place as they change (a recompile with 100k users takes ~150 ms), outside the serial.
+ * Commands that do not change the DNS zone; every other one bumps its SOA serial (zoneRevision).
+ * Users change the answers, so they bump it too, but the DNS server applies them in place (a
+ * recompile with 100k users takes ~150 ms): see USERS_IN_PLACE.
  */
-export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove'])
+export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier'])
+/** Commands that change the zone's users only: served in place, with the new serial. */
+export const USERS_IN_PLACE: ReadonlySet<StampedCommand['kind']> = new Set(['dns.users.set', 'dns.users.remove'])
 
 /**
  * Says whether a command would be refused in this state, without changing anything. The writer asks

@@ -4,7 +4,7 @@ import { connect } from 'node:net'
 import { Packet } from 'dns2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compileZone, DnsServer, seededRandom } from '../../src/dns/index.js'
-import { DnsCounters } from '../../src/dns/counters.js'
+import { DnsCounters, QTYPE_LABELS, RCODE_LABELS } from '../../src/dns/counters.js'
 import { type RespondContext, respond } from '../../src/dns/respond.js'
 import { buildQuery, decode, exampleSpec, UdpClient } from './helpers.js'
 
@@ -93,5 +93,19 @@ describe('fuzz', () => {
     const d = decode(reply!)
     expect([d.rcode, d.aa, d.qname, d.answers[0].address]).toEqual([0, true, 'Co1.Example.Test', '192.0.2.11'])
     expect(server.counters().responsesByRcode.FORMERR).toBeGreaterThan(0)
+  })
+
+  it('metric labels stay in a fixed set whatever QTYPEs the packets carry (issue 11 item 4)', () => {
+    const ctx: RespondContext = { zone: compileZone(exampleSpec()), random: seededRandom(5), counters: new DnsCounters(), maxUdpPayload: 1232 }
+    for (let i = 0; i < 20_000; i++) {
+      const q = buildQuery(NAMES[int(NAMES.length)]!, int(65536), { id: i })
+      respond(i % 2 === 0 ? q : fuzzPacket(), false, ctx)
+    }
+    const c = ctx.counters.snapshot()
+    const qtypes = Object.keys(c.queriesByType)
+    expect(qtypes.filter((t) => !QTYPE_LABELS.has(t))).toEqual([])
+    expect(Object.keys(c.responsesByRcode).filter((r) => !RCODE_LABELS.has(r))).toEqual([])
+    expect(qtypes.length).toBeLessThanOrEqual(QTYPE_LABELS.size)
+    expect(c.queriesByType.other).toBeGreaterThan(9_000)
   })
 })

@@ -78,6 +78,21 @@ describe('DnsServer', () => {
     expect((await ask(port, 'bob-2.example.test', 1)).rcode).toBe(3)
   })
 
+  it('setSerial gives a new SOA serial (negative answers too) and keeps users set in place and health overrides', async () => {
+    server = new DnsServer(compileZone(exampleSpec()), { random: () => 0 })
+    const port = (await server.start({ udp: [{ host: '127.0.0.1', port: 0 }] })).udp[0]!.port
+    client = new UdpClient()
+    server.setUser('dave', 'co2')
+    server.setUser('alice', null)
+    server.setTargetHealth('n1', false)
+    server.setSerial(2024010102)
+    expect((await ask(port, 'example.test', 6)).answers[0].serial).toBe(2024010102)
+    expect((await ask(port, 'alice.example.test', 1)).authorities[0].serial).toBe(2024010102)
+    expect((await ask(port, 'dave.example.test', 1)).answers.map((r) => r.address ?? r.domain)).toEqual(['co2.example.test', '192.0.2.12'])
+    expect((await ask(port, 'bob-2.example.test', 1)).an).toBe(2)
+    expect((await ask(port, 'reg.example.test', 1)).answers[0].address).toBe('198.51.100.2')
+  })
+
   it('expired ACME records vanish on refresh (injected clock); users set since are kept', async () => {
     let now = 1_000
     const acme = [{ value: 'soon-gone', expiresAtMs: 2_000 }]
@@ -108,7 +123,9 @@ describe('DnsServer', () => {
       responsesByRcode: { NOERROR: 3, NXDOMAIN: 1, REFUSED: 1 },
       weightedAnswers: { 'reg.example.test': { n3: 1 } },
       dropped: 1,
-      truncated: 1
+      truncated: 1,
+      tcpRefused: 0,
+      rateLimited: { slipped: { answer: 0, nodata: 0, nxdomain: 0, error: 0 }, dropped: { answer: 0, nodata: 0, nxdomain: 0, error: 0 }, exempted: 0 }
     })
   })
 

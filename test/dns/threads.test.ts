@@ -52,10 +52,38 @@ describe.skipIf(!ready)('UDP threads (build + Node ≥ 22.12)', () => {
     for (const a of answers) expect(a).toEqual(['co2.example.test', '192.0.2.12'])
   })
 
+  it('setSerial reaches the worker threads, which keep the users set in place', async () => {
+    child.stdin.write('serial 7\n')
+    expect(await nextLine()).toBe('done')
+    const serials = async (): Promise<(number | null)[]> => {
+      const clients = Array.from({ length: 40 }, () => new UdpClient())
+      const replies = await Promise.all(clients.map((c, i) => c.query(buildQuery('example.test', 6, { id: i + 1 }), port)))
+      for (const c of clients) c.close()
+      return replies.map((r) => (r === null ? null : decode(r).answers[0].serial))
+    }
+    let seen = await serials()
+    for (let attempt = 0; attempt < 20 && !seen.every((s) => s === 7); attempt++) seen = await serials()
+    expect(new Set(seen)).toEqual(new Set([7]))
+    for (const a of await fromManySockets(40, 'alice.example.test')) expect(a).toEqual(['co2.example.test', '192.0.2.12'])
+  })
+
+  it('rate limits reach the worker threads: each thread limits the flows it receives', async () => {
+    child.stdin.write('limit 1 1\n')
+    expect(await nextLine()).toBe('done')
+    await new Promise((r) => setTimeout(r, 200))
+    const clients = Array.from({ length: 40 }, () => new UdpClient())
+    const replies = await Promise.all(clients.map((c, i) => c.query(buildQuery('alice.example.test', 1, { id: i + 1 }), port)))
+    for (const c of clients) c.close()
+    const slips = replies.filter((r) => r !== null && decode(r).tc && decode(r).an === 0).length
+    // Per thread: one answer from a full bucket (plus one per second of refill), then slips.
+    expect(slips).toBeGreaterThanOrEqual(40 - 2 * threads)
+  })
+
   it('counters add up over all threads after stop', async () => {
     child.stdin.write('stop\n')
     const c = JSON.parse(await nextLine())
     expect(c.queriesByType.A).toBeGreaterThanOrEqual(80)
-    expect(c.responsesByRcode.NOERROR).toBe(c.queriesByType.A)
+    expect(c.responsesByRcode.NOERROR).toBe(c.queriesByType.A + (c.queriesByType.SOA ?? 0))
+    expect(c.rateLimited.slipped.answer).toBeGreaterThanOrEqual(40 - 2 * threads)
   })
 })

@@ -1,6 +1,6 @@
 // Weighted, health-aware answers over real UDP; the server's random source is seeded.
 import { afterEach, describe, expect, it } from 'vitest'
-import { compileZone, DnsServer, seededRandom, type WeightedTargetSpec } from '../../src/dns/index.js'
+import { compileZone, DEFAULT_RATE_LIMIT, DnsServer, seededRandom, type WeightedTargetSpec } from '../../src/dns/index.js'
 import { answerAddresses, buildQuery, decode, exampleSpec, UdpClient } from './helpers.js'
 
 const N = 20_000
@@ -40,7 +40,8 @@ afterEach(async () => {
 
 async function start(targets: WeightedTargetSpec[], subsetSize: number, seed = 42): Promise<number> {
   const spec = exampleSpec({ weighted: [{ name: 'reg', subsetSize, targets }] })
-  server = new DnsServer(compileZone(spec), { random: seededRandom(seed) })
+  // One client asks 20,000 times: response rate limiting (on by default) would drop most of it.
+  server = new DnsServer(compileZone(spec), { random: seededRandom(seed), rateLimit: { ...DEFAULT_RATE_LIMIT, ratePerSecond: 0 } })
   const bound = await server.start({ udp: [{ host: '127.0.0.1', port: 0 }] })
   client = new UdpClient()
   return bound.udp[0]!.port

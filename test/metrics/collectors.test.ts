@@ -22,7 +22,9 @@ function snapshot(over: Partial<NodeSnapshot> = {}): NodeSnapshot {
       responsesByRcode: { NOERROR: 9, NXDOMAIN: 2, REFUSED: 1 },
       weightedAnswers: { 'reg.pryv.test': { [PEER.core1]: 4, [PEER.core2]: 1, 'other-id': 1 } },
       dropped: 5,
-      truncated: 1
+      truncated: 1,
+      tcpRefused: 2,
+      rateLimited: { slipped: { answer: 7, nodata: 0, nxdomain: 1, error: 0 }, dropped: { answer: 8, nodata: 0, nxdomain: 2, error: 0 }, exempted: 3 }
     },
     ...over
   }
@@ -84,6 +86,11 @@ describe('node metrics (prom-client collectors over a node snapshot)', () => {
     expect(sample(text, 'pryv_dns_weighted_answers_total', { name: 'reg.pryv.test', target: 'other-id' })).toBe(1)
     expect(sample(text, 'pryv_dns_dropped_total')).toBe(5)
     expect(sample(text, 'pryv_dns_truncated_total')).toBe(1)
+    expect(sample(text, 'pryv_dns_rate_limited_total', { kind: 'answer', action: 'slip' })).toBe(7)
+    expect(sample(text, 'pryv_dns_rate_limited_total', { kind: 'nxdomain', action: 'drop' })).toBe(2)
+    expect(sample(text, 'pryv_dns_rate_limited_total', { kind: 'error', action: 'drop' })).toBe(0)
+    expect(sample(text, 'pryv_dns_rate_limit_exempted_total')).toBe(3)
+    expect(sample(text, 'pryv_dns_tcp_refused_total')).toBe(2)
   })
 
   it('an observer without DNS: role none, writer-set figures and DNS counters 0', async () => {

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process'
+import { createSocket } from 'node:dgram'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callControl } from '../../src/control/client.js'
 import { BIN, cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+import { buildQuery } from '../dns/helpers.js'
 
 const run = promisify(execFile)
 const hasDig = await run('dig', ['-v']).then(() => true, () => false)
@@ -57,6 +59,23 @@ describe.skipIf(!hasDig)('DNS answered by every node of a 3-node platform', () =
     expect([...seen].sort()).toEqual(IPS)
   })
 
+  it('gives the zone a new SOA serial when users are set or removed, on every node', async () => {
+    const serial = async (i: number): Promise<number> => Number((await dig(i, 'pryv.test', 'SOA'))[0]!.split(' ')[2])
+    const control = `${nodes[0]!.dataDir}/control.sock`
+    const before = await serial(0)
+    await callControl(control, 'dns.users.set', { users: { carol: 'core3' } })
+    for (const i of [0, 1, 2]) {
+      await expect.poll(() => dig(i, 'carol.pryv.test'), { timeout: 10_000, interval: 250 }).toEqual(['core3.pryv.test.', '127.0.0.13'])
+      await expect.poll(() => serial(i), { timeout: 5_000, interval: 250 }).toBeGreaterThan(before)
+    }
+    const afterSet = await serial(0)
+    await callControl(control, 'dns.users.remove', { usernames: ['carol'] })
+    for (const i of [0, 1, 2]) {
+      await expect.poll(() => dig(i, 'carol.pryv.test'), { timeout: 10_000, interval: 250 }).toEqual([])
+      await expect.poll(() => serial(i), { timeout: 5_000, interval: 250 }).toBeGreaterThan(afterSet)
+    }
+  })
+
   it('serves apex TXT, MX with glue, CAA and custom entries from the platform\'s dns.* settings, on every node', async () => {
     const r = await run(process.execPath, [BIN, '--data-dir', nodes[0]!.dataDir, 'config', 'set',
       'dns.rootTxt=["v=spf1 -all"]',
@@ -84,6 +103,29 @@ describe.skipIf(!hasDig)('DNS answered by every node of a 3-node platform', () =
     await cli(['unset', 'dns.weight', '--machine', 'core1', '-m', 'undrain core1'])
   })
 
+  it('applies response rate limiting settings without a restart (limit, slip, allow-list)', async () => {
+    const cli = (args: string[]) => run(process.execPath, [BIN, '--data-dir', nodes[0]!.dataDir, 'config', ...args], { env: { ...process.env, PRYV_LOG_LEVEL: 'warn' } })
+    /** 60 questions at once from one socket: how many come back whole, and how many truncated. */
+    const burst = async (i: number): Promise<{ answers: number, slips: number }> => {
+      const sock = createSocket('udp4')
+      const got = { answers: 0, slips: 0 }
+      sock.on('message', (m) => {
+        if ((m[2]! & 0x02) !== 0) got.slips++
+        else got.answers++
+      })
+      for (let id = 0; id < 60; id++) sock.send(buildQuery('core1.pryv.test', 1, { id }), dnsPort[i]!, IPS[i]!)
+      await new Promise((r) => setTimeout(r, 500))
+      sock.close()
+      return got
+    }
+    await cli(['set', 'dns.rateLimit=10', 'dns.rateLimitSlip=1', '-m', 'tight rate limit'])
+    await expect.poll(() => burst(1), { timeout: 10_000, interval: 1100 }).toEqual({ answers: 10, slips: 50 })
+    await cli(['set', 'dns.rateLimitExempt=["127.0.0.0/8"]', '-m', 'exempt loopback'])
+    await expect.poll(() => burst(1), { timeout: 10_000, interval: 1100 }).toEqual({ answers: 60, slips: 0 })
+    await cli(['unset', 'dns.rateLimit', 'dns.rateLimitSlip', 'dns.rateLimitExempt', '-m', 'default rate limit'])
+    await expect.poll(() => burst(1), { timeout: 10_000, interval: 1100 }).toEqual({ answers: 60, slips: 0 })
+  })
+
   it('drops a killed node from weighted answers within seconds', async () => {
     // Both remaining nodes first see core3 up (heard its heartbeats) and draw it.
     for (const i of [0, 1]) {
@@ -92,11 +134,17 @@ describe.skipIf(!hasDig)('DNS answered by every node of a 3-node platform', () =
         return false
       }, { timeout: 10_000, interval: 250 }).toBe(true)
     }
+    // The bare domain names every full node, as long as it is alive.
+    for (const i of [0, 1]) expect((await dig(i, 'pryv.test')).sort()).toEqual(IPS)
     await nodes[2]!.kill()
+    const killedAt = performance.now()
     await expect.poll(async () => {
       const drawn = new Set<string>()
       for (let q = 0; q < 20; q++) for (const a of await dig(q % 2, 'reg.pryv.test')) drawn.add(a)
       return drawn.has(IPS[2]!)
     }, { timeout: 8_000, interval: 250 }).toBe(false)
+    // The apex leaves as fast (it stayed ~70 s, until the member was removed, when it was static).
+    for (const i of [0, 1]) await expect.poll(async () => (await dig(i, 'pryv.test')).sort(), { timeout: 8_000, interval: 250 }).toEqual(IPS.slice(0, 2))
+    expect(performance.now() - killedAt).toBeLessThan(10_000)
   })
 })

@@ -55,7 +55,7 @@ describe('removing a member', () => {
 })
 
 describe('the DNS zone\'s serial', () => {
-  it('follows the entries that change the zone, not invites, read barriers or users (served in place)', () => {
+  it('follows the entries that change the zone, users included (their answers change), not invites or read barriers', () => {
     const s = emptyState()
     const step = (cmd: StampedCommand): void => {
       applyCommand(s, cmd)
@@ -65,9 +65,12 @@ describe('the DNS zone\'s serial', () => {
     expect(s.zoneRevision).toBe(1)
     step({ kind: 'invite.create', id: 'inv', tokenHash: 'h', role: 'observer', expiresAt: 100, uses: 1, at: 1, author: 'A' })
     step({ kind: 'read.barrier', at: 2, author: 'A' })
-    step({ kind: 'dns.users.set', users: { alice: 'core1' }, at: 3, author: 'A' })
     expect(s.zoneRevision).toBe(1)
+    step({ kind: 'dns.users.set', users: { alice: 'core1' }, at: 3, author: 'A' })
+    expect(s.zoneRevision).toBe(4)
     step({ kind: 'acme.set', name: '_acme-challenge', value: 'x', expiresAt: 50, at: 4, author: 'A' })
     expect(s.zoneRevision).toBe(5)
+    step({ kind: 'dns.users.remove', usernames: ['alice'], at: 5, author: 'A' })
+    expect(s.zoneRevision).toBe(6)
   })
 })

@@ -41,6 +41,7 @@ const bool: TypeSpec = { type: 'boolean' }
 const hostname: TypeSpec = { type: 'string', format: 'hostname' }
 const ipv4: TypeSpec = { type: 'string', format: 'ipv4' }
 const ip: TypeSpec = { type: 'string', format: 'ip' }
+const cidr: TypeSpec = { type: 'string', format: 'cidr' }
 const json: TypeSpec = { type: 'json' }
 const int = (min: number, max?: number): TypeSpec => ({ type: 'integer', min, max })
 const listOf = (items: TypeSpec): TypeSpec => ({ type: 'list', items })
@@ -57,9 +58,13 @@ export const dnsSettingsGroup: SchemaDef['groups'][string] = {
   settings: {
     ttl: setting(int(1, 604800), { description: 'TTL of every record the platform serves, in seconds.', consumers: [DNS], default: 300 }),
     port: setting({ type: 'integer', format: 'port' }, { description: 'DNS port (UDP and TCP).', consumers: [DNS], scope: 'both', default: 53 }),
-    aliasDomains: setting(listOf(hostname), { description: 'Other domains answered like the main one (legacy names).', consumers: [DNS], default: [] }),
+    aliasDomains: setting(listOf(hostname), {
+      description: 'Other domains answered like the main one (legacy names): the same names and users under each; user names point at the cores under the main domain.',
+      consumers: [DNS],
+      default: []
+    }),
     nameServers: setting(listOf({ type: 'object', fields: { name: hostname, ip: ipv4 } }), {
-      description: 'NS records and glue for the domain; [] = every node as dns<n>.<domain>.',
+      description: 'NS records and glue for the domain; [] = every full node by its own name, <node>.<domain>, with its addresses as glue.',
       consumers: [DNS],
       default: []
     }),
@@ -81,6 +86,34 @@ export const dnsSettingsGroup: SchemaDef['groups'][string] = {
       description: 'Extra static entries: { "<label>": { ip | alias | description | mail | nameserver } } (service-register format).',
       consumers: [DNS],
       default: {}
+    }),
+    // ----- facing the internet (issue 18): response rate limiting, UDP size, TCP limits; applied without a restart
+    rateLimit: setting(int(0, 1_000_000), {
+      description:
+        'Response rate limit: UDP answers per second to one client prefix for one name (all its NXDOMAIN count as one name, all its errors as another). Over it, 1 in dns.rateLimitSlip is sent truncated (the client retries over TCP) and the rest are dropped. 0 = off.',
+      consumers: [DNS],
+      default: 200
+    }),
+    rateLimitSlip: setting(int(0, 100), { description: 'Of the answers over dns.rateLimit, 1 in this many is sent truncated; 0 = drop them all.', consumers: [DNS], default: 2 }),
+    rateLimitIpv4Prefix: setting(int(8, 32), { description: 'IPv4 clients are rate-limited together by this prefix length.', consumers: [DNS], default: 24 }),
+    rateLimitIpv6Prefix: setting(int(32, 128), { description: 'IPv6 clients are rate-limited together by this prefix length.', consumers: [DNS], default: 64 }),
+    rateLimitExempt: setting(listOf(cidr), {
+      description: 'Addresses or prefixes never rate-limited (e.g. "192.0.2.53", "198.51.100.0/24", "2001:db8::/48": the platform\'s or a partner\'s resolvers).',
+      consumers: [DNS],
+      default: []
+    }),
+    maxUdpPayload: setting(int(512, 4096), {
+      description: 'EDNS UDP payload size advertised, and the largest UDP answer sent (to a question without EDNS: 512). Bigger answers are truncated; the client retries over TCP.',
+      consumers: [DNS],
+      default: 1232
+    }),
+    tcpIdleTimeout: setting(int(1, 300), { description: 'Seconds an idle DNS TCP connection is kept open.', consumers: [DNS], default: 10 }),
+    tcpConnectionsPerSource: setting(int(1, 1000), { description: 'Open DNS TCP connections one client address may hold; more are closed at once.', consumers: [DNS], default: 10 }),
+    weightedTtl: setting(int(1, 86400), {
+      description:
+        'TTL of the answers for weighted service names (reg, sw, …) and for the bare domain without dns.rootA, in seconds: short, so that resolvers draw again soon and a dead node leaves their caches quickly.',
+      consumers: [DNS],
+      default: 30
     })
   }
 }
