@@ -81,8 +81,12 @@ export class Membership {
 
   private ownHeartbeat(): Heartbeat {
     const unhealthy = this.unhealthyServices?.() ?? []
-    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision, ...(unhealthy.length > 0 ? { unhealthy } : {}) }
+    const joinAddresses = this.joinAddresses?.() ?? []
+    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision, ...(unhealthy.length > 0 ? { unhealthy } : {}), ...(joinAddresses.length > 0 ? { joinAddresses } : {}) }
   }
+
+  /** Set by the node: where its join endpoint listens, announced so that any member's invites name it. */
+  joinAddresses?: () => readonly string[]
 
   /** Set by the node: this node's services that are not healthy, announced in its heartbeats. */
   unhealthyServices?: () => readonly string[]
