@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { ConnectionProtector, PrivateKey } from '@libp2p/interface'
-import { preSharedKey } from '@libp2p/pnet'
+import { multiKeyProtector } from './pnet.js'
 
 /** A fresh platform key: 32 random bytes, the libp2p private-network pre-shared key. */
 export function newPlatformKeyHex(): string {
@@ -26,34 +26,67 @@ export function identityFromBytes(bytes: Uint8Array): PrivateKey {
 }
 
 /**
- * The platform key this node protects its mesh connections with. It may be unknown at first (a
- * joining node learns it in the join reply): until then every mesh connection is refused.
+ * The platform keys this node protects its mesh connections with: it dials with the current one and
+ * accepts every accepted one (two during a key rotation). A joining node starts with none and learns
+ * the key in the join reply: until then every mesh connection is refused.
  */
 export class PlatformKeyring {
-  private keyHex?: string
-  private protector?: ConnectionProtector
+  private currentHex?: string
+  private acceptedHex: string[] = []
 
-  constructor(keyHex?: string) {
+  constructor(keyHex?: string, alsoAccepted: readonly string[] = []) {
     if (keyHex) this.use(keyHex)
+    for (const k of alsoAccepted) this.accept(k)
   }
 
   get current(): string | undefined {
-    return this.keyHex
+    return this.currentHex
   }
 
+  /** Every key accepted on inbound connections, the current one first. */
+  get accepted(): readonly string[] {
+    return this.acceptedHex
+  }
+
+  /** Dials and accepts with this key only. */
   use(keyHex: string): void {
-    if (!/^[0-9a-f]{64}$/.test(keyHex)) throw new Error('a platform key is 64 hex characters')
-    this.keyHex = keyHex
-    this.protector = preSharedKey({ psk: swarmKey(keyHex) })()
+    checkKey(keyHex)
+    this.currentHex = keyHex
+    this.acceptedHex = [keyHex]
   }
 
-  /** The libp2p connection protector: the private-network handshake with the key in use now. */
-  connectionProtector(): () => ConnectionProtector {
-    return () => ({
-      protect: async (connection, options) => {
-        if (!this.protector) throw new Error('this node does not hold the platform key yet')
-        return this.protector.protect(connection, options)
-      }
-    })
+  /** Accepts this key too, still dialling with the current one. */
+  accept(keyHex: string): void {
+    checkKey(keyHex)
+    if (!this.acceptedHex.includes(keyHex)) this.acceptedHex.push(keyHex)
   }
+
+  /** Dials with this key from now on, still accepting the others. */
+  switchTo(keyHex: string): void {
+    this.accept(keyHex)
+    this.currentHex = keyHex
+    this.acceptedHex = [keyHex, ...this.acceptedHex.filter((k) => k !== keyHex)]
+  }
+
+  /** Accepts the current key only. */
+  retireOthers(): void {
+    this.acceptedHex = this.currentHex ? [this.currentHex] : []
+  }
+
+  /** The libp2p connection protector, reading the keys on every connection. */
+  connectionProtector(): () => ConnectionProtector {
+    return () => multiKeyProtector(() => ({
+      current: this.currentHex ? Buffer.from(this.currentHex, 'hex') : undefined,
+      accepted: this.acceptedHex.map((k) => Buffer.from(k, 'hex'))
+    }))
+  }
+}
+
+function checkKey(keyHex: string): void {
+  if (!/^[0-9a-f]{64}$/.test(keyHex)) throw new Error('a platform key is 64 hex characters')
+}
+
+/** A short public name of a key (never the key): shown in logs and status to tell keys apart. */
+export function keyId(keyHex: string): string {
+  return createHash('sha256').update(`pryv-platform-key:${keyHex}`).digest('hex').slice(0, 12)
 }

@@ -146,6 +146,8 @@ describe('a machine from outside, holding old invites or even the platform key',
     expect(answered).toBe(0)
     // Each member let at most a handful of its handshakes complete, then refused the address before any handshake.
     expect(attempts).toBeGreaterThanOrEqual(members.length * 15)
+    // The key does open the handshake (so what refuses the stranger is membership), a handful of times at most.
+    for (const m of members) expect(opened.get(m.peerId) ?? 0, `connections opened to ${m.peerId}`).toBeGreaterThanOrEqual(1)
     for (const m of members) expect(opened.get(m.peerId) ?? 0, `connections opened to ${m.peerId}`).toBeLessThanOrEqual(5)
     expect(stranger.getConnections(peerIdFromString(members[0]!.peerId))).toHaveLength(0)
   }, 120_000)
