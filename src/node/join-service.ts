@@ -28,6 +28,9 @@ export interface JoinReply {
   readonly revision: number
   /** The platform key: handed over only here, to the new member, inside the noise-encrypted join connection. */
   readonly platformKeyHex: string
+  /** The other platform keys accepted now (during a key rotation), and the revision the keys are as of. */
+  readonly acceptedKeysHex: readonly string[]
+  readonly keysAsOf: number
   /** The answering member's mesh addresses, without /p2p: the joiner reads the log from there. */
   readonly addresses: readonly string[]
 }
@@ -117,7 +120,9 @@ export class JoinService {
     })
     if (!result.ok) throw new OperatorError(result.code, `The platform refused the join: ${result.message}.`, { exitCode: ExitCode.conflict, hint: joinHint(result.code) })
     this.ctx.log.info({ member: req.name, peerId: remote.toString(), revision }, 'member joined')
-    return { member: result.value, revision, platformKeyHex, addresses: ownAddresses(this.ctx.mesh) }
+    // The keyring follows each rotation step as it is applied: it reflects exactly the applied revision.
+    const acceptedKeysHex = this.keyring.accepted.filter((k) => k !== this.keyring.current)
+    return { member: result.value, revision, platformKeyHex: this.keyring.current as string, acceptedKeysHex, keysAsOf: this.ctx.replica.revision, addresses: ownAddresses(this.ctx.mesh) }
   }
 }
 
@@ -146,7 +151,16 @@ export async function redeemInvite(invite: Invite, identity: PrivateKey, request
           exitCode: ExitCode.conflict
         })
       }
-      return { member: reply.member, revision: reply.revision ?? 0, platformKeyHex: reply.platformKeyHex, addresses: reply.addresses, memberPeerId: address.split('/p2p/')[1] as string }
+      const acceptedKeysHex = Array.isArray(reply.acceptedKeysHex) ? reply.acceptedKeysHex.filter((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)) : []
+      return {
+        member: reply.member,
+        revision: reply.revision ?? 0,
+        platformKeyHex: reply.platformKeyHex,
+        acceptedKeysHex,
+        keysAsOf: reply.keysAsOf ?? reply.revision ?? 0,
+        addresses: reply.addresses,
+        memberPeerId: address.split('/p2p/')[1] as string
+      }
     }
     throw new OperatorError('PRYV_PLATFORM_UNREACHABLE', 'No member named in the invite could be reached.', {
       hint: `Tried:\n  ${failures.join('\n  ')}\nCheck that those members run and that this machine can reach their join port (the mesh port + 1: firewall, addresses), or create an invite on a member that is reachable.`,

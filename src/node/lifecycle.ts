@@ -60,6 +60,8 @@ export async function joinPlatform(opts: CommonNodeOptions & { invite: string })
   return createNode(dataDir, opts, { platformId: invite.platformId, domain: invite.domain, platformKeyHex: '' }, async (node) => {
     const reply = await redeemInvite(invite, node.ctx.identity, { name: opts.name, addresses: node.addresses() })
     node.keyring.use(reply.platformKeyHex)
+    for (const k of reply.acceptedKeysHex) node.keyring.accept(k)
+    node.keyRotation.keysAsOf(reply.keysAsOf)
     await node.mesh.peerStore.merge(peerIdFromString(reply.memberPeerId), { multiaddrs: reply.addresses.map((a) => multiaddr(a)) })
     await node.replication.syncFrom(reply.memberPeerId, reply.revision)
     if (node.replica.state.members.get(node.selfId)?.role === 'full') await node.startWriterSet(false)
@@ -113,7 +115,8 @@ async function createNode(
     node = await PlatformNode.start({ ...opts, dataDir, config, identity })
     await setup(node)
     // A joiner learns the platform key during setup.
-    await dataDir.writeNode({ ...config, platformKeyHex: node.keyring.current ?? config.platformKeyHex }, identity)
+    const others = node.keyring.accepted.filter((k) => k !== node?.keyring.current)
+    await dataDir.writeNode({ ...config, platformKeyHex: node.keyring.current ?? config.platformKeyHex, ...(others.length > 0 ? { acceptedKeysHex: others } : {}) }, identity)
     const running = node
     return { node: running, stop: async () => { await running.stop(); await release() } }
   } catch (err) {

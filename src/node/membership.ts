@@ -105,6 +105,9 @@ export class Membership {
     void this.remember(peerId, hb.addresses)
   }
 
+  /** Set by the node: called when dialling a member failed. */
+  onDialFailed?: (peerId: string, err: unknown) => void
+
   /** Set by the node: called when a member reports a newer revision than ours. */
   onBehind?: (peerId: string, revision: number) => void
 
@@ -132,7 +135,10 @@ export class Membership {
       this.nextDialAt.set(member.peerId, { at: now + backoffMs, backoffMs })
       this.ctx.mesh.dial(peerId, { signal: AbortSignal.timeout(5000) }).then(
         () => this.nextDialAt.delete(member.peerId),
-        (err) => this.ctx.log.debug({ member: member.name, err: err.message }, 'member not reachable')
+        (err) => {
+          this.ctx.log.debug({ member: member.name, err: err.message }, 'member not reachable')
+          this.onDialFailed?.(member.peerId, err)
+        }
       )
     }
   }

@@ -16,6 +16,7 @@ import type { MemberRole } from '../state/types.js'
 import { type NodeContext, ownAddresses, topics } from './context.js'
 import type { DataDir, NodeConfig } from './data-dir.js'
 import { JoinService } from './join-service.js'
+import { KeyRotation } from './key-rotation.js'
 import { defaultTimings, Membership, type MembershipTimings } from './membership.js'
 import { DnsService } from './dns-service.js'
 import { Replication } from './replication.js'
@@ -72,6 +73,7 @@ export class PlatformNode {
   readonly releases: ReleaseService
   readonly metrics: NodeMetrics
   readonly joins: JoinService
+  readonly keyRotation: KeyRotation
   private readonly control: ControlServer
   private stopped = false
   private writerSet?: WriterSet
@@ -100,6 +102,7 @@ export class PlatformNode {
     this.membership.unhealthyServices = () => this.settings.unhealthyServices()
     this.joins = new JoinService(this.ctx, this.writes, keyring, (host) => memberHosts(replica).has(host))
     this.membership.joinAddresses = () => this.joins.addresses()
+    this.keyRotation = new KeyRotation(this.ctx, keyring, init.dataDir, this.membership, (command) => this.writes.submit(command))
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
@@ -107,6 +110,7 @@ export class PlatformNode {
       ...this.serviceOps.handlers(),
       ...this.metrics.handlers(),
       ...this.releases.handlers(),
+      ...this.keyRotation.handlers(),
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
       'invite.list': async () => this.listInvites(),
@@ -142,7 +146,7 @@ export class PlatformNode {
       const replica = new Replica(state, store, init.config.platformId)
       // A joining node has no key yet (it comes in the join reply) and no members yet: it admits any
       // peer holding the key until it knows the members; every other node admits members only.
-      const keyring = new PlatformKeyring(init.config.platformKeyHex || undefined)
+      const keyring = new PlatformKeyring(init.config.platformKeyHex || undefined, init.config.acceptedKeysHex)
       mesh = await createMesh({
         privateKey: init.identity,
         keyring,
@@ -175,6 +179,7 @@ export class PlatformNode {
     await this.replication.start()
     await this.writes.start()
     await this.joins.start()
+    this.keyRotation.start()
     this.membership.start()
     if (this.replica.state.members.get(this.selfId)?.role === 'full') await this.startWriterSet(false)
     this.replica.on('applied', (_entry, command) => {
@@ -204,6 +209,7 @@ export class PlatformNode {
     this.membership.stop()
     await this.control.stop()
     await this.joins.stop()
+    this.keyRotation.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
     await this.dns.stop()
@@ -390,6 +396,7 @@ export class PlatformNode {
       dns: this.dns.bound,
       writerSet: this.writerSet?.status() ?? null,
       settings: this.settings.status(),
+      mesh: this.keyRotation.status(),
       dropped: this.replication.dropped
     }
   }

@@ -25,7 +25,7 @@ const refusal = (code: string, message: string): Refusal => ({ ok: false, code, 
  * Commands that do not change the compiled DNS zone; every other one bumps its SOA serial. Users are
  * served in place as they change (a recompile with 100k users takes ~150 ms), outside the serial.
  */
-export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove'])
+export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove', 'mesh.key'])
 
 /**
  * Says whether a command would be refused in this state, without changing anything. The writer asks
@@ -77,6 +77,8 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
     case 'read.barrier':
     case 'acme.set':
     case 'acme.remove':
+    // Mesh security: a key rotation step changes no state; each node follows it in its own keyring.
+    case 'mesh.key':
       return undefined
     case 'settings.change': {
       const outcome = settingsOutcome(state, cmd)
@@ -247,6 +249,8 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       return { result: { ok: true }, changes: [{ type: 'invite', id: invite.id }] }
     }
     case 'read.barrier':
+    // Mesh security: see checkCommand.
+    case 'mesh.key':
       return { result: { ok: true }, changes: [] }
     case 'dns.users.set': {
       const changes: StateChange[] = []
