@@ -14,7 +14,7 @@ import { hostOf } from './stranger-limiter.js'
 export type JoinEndpoint = Libp2p
 
 /** Connections one source address may hold open on a join endpoint at once. */
-export const JOIN_CONNECTIONS_PER_ADDRESS = 4
+export const JOIN_CONNECTIONS_PER_ADDRESS = 8
 
 export interface JoinEndpointInit {
   readonly privateKey: PrivateKey
