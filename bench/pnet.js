@@ -62,9 +62,9 @@ const variants = {
   'ours, one key': () => push(new PlatformKeyring(key).connectionProtector(), new PlatformKeyring(key).connectionProtector()),
   'ours, two keys accepted (rotation)': () => push(new PlatformKeyring(key).connectionProtector(), rotating.connectionProtector())
 }
-const results = {}
+const results = Object.fromEntries(Object.keys(variants).map((name) => [name, []]))
 for (let r = 0; r < rounds; r++) {
-  for (const [name, run] of Object.entries(variants)) (results[name] ??= []).push(await run())
+  for (const [name, run] of Object.entries(variants)) results[name].push(await run())
 }
 const md = [header('private network throughput', `node bench/pnet.js ${mib} ${rounds}`)]
 md.push('| variant | MiB/s p50 | min | max |')
