@@ -4,6 +4,7 @@ import { registerConfigCommands } from './commands/config.js'
 import { registerDnsCommands } from './commands/dns.js'
 import { registerInviteCommands } from './commands/invite.js'
 import { registerMemberCommands } from './commands/members.js'
+import { registerMeshCommands } from './commands/mesh.js'
 import { registerMetricsCommand } from './commands/metrics.js'
 import { registerNodeCommands } from './commands/node.js'
 import { registerReleaseCommands } from './commands/release.js'
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerReleaseOpsCommands(registerReleaseCommands(program, ctx), ctx)
   registerServiceCommands(program, ctx)
   registerMetricsCommand(program, ctx)
+  registerMeshCommands(program, ctx)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -4,16 +4,16 @@ import { ExitCode, OperatorError } from '../errors.js'
 import type { MemberRole } from '../state/types.js'
 
 /**
- * An invite is one pasteable line: `pryv1.<base64url JSON>.<checksum>`.
- * It carries everything a new machine needs to reach and join the platform; the token and the
- * platform key are secrets, so `describeInvite` never shows them and members store only the token's hash.
+ * An invite is one pasteable line: `pryv2.<base64url JSON>.<checksum>`.
+ * It carries what a new machine needs to reach the platform's join endpoints and redeem it: the token
+ * is its only secret (`describeInvite` never shows it, members store only its hash). It does not carry
+ * the platform key: a member hands that over inside the (noise-encrypted) join reply, once the join is
+ * committed, so an invite that is used, expired or revoked opens nothing.
  */
 export interface Invite {
   readonly platformId: string
   readonly domain: string
-  /** The libp2p private-network key, 64 hex characters. Secret. */
-  readonly platformKeyHex: string
-  /** Multiaddrs of full members, each ending in /p2p/<PeerId> so the joiner pins who it talks to. */
+  /** Join endpoints of full members, each ending in /p2p/<PeerId> so the joiner pins who it talks to. */
   readonly addresses: readonly string[]
   readonly inviteId: string
   /** Secret. */
@@ -23,14 +23,15 @@ export interface Invite {
   readonly role: MemberRole
 }
 
-const PREFIX = 'pryv1.'
+const PREFIX = 'pryv2.'
+/** Invites of versions before 0.2: they carried the platform key, and members no longer redeem them. */
+const OLD_PREFIX = 'pryv1.'
 const CHECKSUM_LENGTH = 8
 
 export function encodeInvite(invite: Invite): string {
   const payload = Buffer.from(JSON.stringify({
     p: invite.platformId,
     d: invite.domain,
-    k: invite.platformKeyHex,
     a: invite.addresses,
     i: invite.inviteId,
     t: invite.token,
@@ -42,14 +43,20 @@ export function encodeInvite(invite: Invite): string {
 
 function malformed(reason: string): OperatorError {
   return new OperatorError('PRYV_INVITE_MALFORMED', `The invite is not valid: ${reason}.`, {
-    hint: 'Copy the whole invite line again (it starts with "pryv1."), or create a new one on a member with `pryv-node invite create`.',
+    hint: 'Copy the whole invite line again (it starts with "pryv2."), or create a new one on a member with `pryv-node invite create`.',
     exitCode: ExitCode.invalidInput
   })
 }
 
 export function decodeInvite(text: string): Invite {
   const line = text.trim()
-  if (!line.startsWith(PREFIX)) throw malformed('it does not start with "pryv1."')
+  if (line.startsWith(OLD_PREFIX)) {
+    throw new OperatorError('PRYV_INVITE_OUTDATED', 'This invite has the old format ("pryv1."), which members no longer accept: it carried the platform key itself.', {
+      hint: 'Create a new invite on a member with `pryv-node invite create` and use that one.',
+      exitCode: ExitCode.invalidInput
+    })
+  }
+  if (!line.startsWith(PREFIX)) throw malformed('it does not start with "pryv2."')
   const body = line.slice(PREFIX.length)
   const dot = body.lastIndexOf('.')
   if (dot < 0) throw malformed('it has no checksum part (it may have been cut short)')
@@ -67,8 +74,6 @@ export function decodeInvite(text: string): Invite {
     if (typeof v !== 'string' || v.length === 0) throw malformed(`${what} is missing`)
     return v
   }
-  const platformKeyHex = str('k', 'the platform key')
-  if (!/^[0-9a-f]{64}$/.test(platformKeyHex)) throw malformed('the platform key is not 64 hex characters')
   const addresses = raw.a
   if (!Array.isArray(addresses) || addresses.length === 0 || !addresses.every((a) => typeof a === 'string')) {
     throw malformed('it names no member address')
@@ -87,7 +92,6 @@ export function decodeInvite(text: string): Invite {
   return {
     platformId: str('p', 'the platform id'),
     domain: str('d', 'the platform domain'),
-    platformKeyHex,
     addresses: addresses as string[],
     inviteId: str('i', 'the invite id'),
     token: str('t', 'the invite token'),
@@ -96,7 +100,7 @@ export function decodeInvite(text: string): Invite {
   }
 }
 
-/** Everything an operator may see about an invite: no token, no platform key. */
+/** Everything an operator may see about an invite: all but its token. */
 export function describeInvite(invite: Invite, now: number): Record<string, unknown> {
   return {
     platformId: invite.platformId,

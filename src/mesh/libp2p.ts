@@ -1,20 +1,27 @@
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify, type Identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { ping, type Ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { swarmKey } from './keys.js'
+import type { PlatformKeyring } from './keys.js'
+import { hostOf, StrangerLimiter } from './stranger-limiter.js'
 
 export type MeshNode = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
 
 export interface MeshInit {
   readonly privateKey: PrivateKey
-  readonly platformKeyHex: string
+  readonly keyring: PlatformKeyring
+  /**
+   * Whether a peer may hold a connection once its identity is known (after the private-network and
+   * noise handshakes): members only. Absent: everyone with the key (a node before it knows the members).
+   */
+  readonly admits?: (peerId: string) => boolean
+  /** Whether an IP address is one members use: never refused before the handshake, whoever else comes from it. */
+  readonly isMemberHost?: (host: string) => boolean
   /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7400. */
   readonly listen: readonly string[]
   /** Multiaddrs to announce instead of the listen addresses (for NAT or wildcard listens). */
@@ -25,7 +32,9 @@ export interface MeshInit {
 
 /**
  * A libp2p node of the platform mesh: TCP, the private-network key (nothing without it can even
- * finish a handshake), noise, yamux, identify, ping and gossipsub with signed messages.
+ * finish a handshake), noise, yamux, identify, ping and gossipsub with signed messages. Only members
+ * keep a connection: a peer that holds the key but is not a member is cut right after the handshake,
+ * before any protocol (gossip, identify, sync...) runs, so it reads nothing.
  * Peers are added explicitly from the member list, so there is no discovery service.
  */
 export async function createMesh(init: MeshInit): Promise<MeshNode> {
@@ -35,7 +44,8 @@ export async function createMesh(init: MeshInit): Promise<MeshNode> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionProtector: preSharedKey({ psk: swarmKey(init.platformKeyHex) }),
+    connectionProtector: init.keyring.connectionProtector(),
+    connectionGater: membersOnly(init),
     // Every member dials every other: a platform of N nodes brings N-1 inbound connections per node,
     // in bursts when nodes start together (and all from one address on a loopback test platform).
     connectionManager: { maxConnections: 300, inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100 },
@@ -61,4 +71,27 @@ export async function createMesh(init: MeshInit): Promise<MeshNode> {
     },
     start: false
   })
+}
+
+/**
+ * Connections between members only. A stranger (the key but no membership) is refused once noise has
+ * authenticated it; an address that keeps sending strangers is refused before the handshake for a
+ * while, unless members use it too (several machines behind one address).
+ */
+function membersOnly(init: MeshInit): ConnectionGater {
+  const strangers = new StrangerLimiter()
+  const admits = (peerId: string): boolean => init.admits?.(peerId) ?? true
+  return {
+    denyInboundConnection: (maConn) => {
+      const host = hostOf(maConn.remoteAddr)
+      return host !== undefined && !(init.isMemberHost?.(host) ?? false) && strangers.blocked(host, Date.now())
+    },
+    denyInboundEncryptedConnection: (peerId, maConn) => {
+      if (admits(peerId.toString())) return false
+      const host = hostOf(maConn.remoteAddr)
+      if (host !== undefined) strangers.refused(host, Date.now())
+      return true
+    },
+    denyOutboundEncryptedConnection: (peerId) => !admits(peerId.toString())
+  }
 }

@@ -6,6 +6,8 @@ export interface Heartbeat {
   readonly revision: number
   /** Services of the release this member runs that are not healthy (DNS leaves them out of their names). */
   readonly unhealthy?: readonly string[]
+  /** Where this member's join endpoint listens (invites made by other members name it). */
+  readonly joinAddresses?: readonly string[]
 }
 
 export interface LivenessView {
@@ -44,8 +46,19 @@ export function parseHeartbeat(raw: unknown): Heartbeat | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined
   const r = raw as Record<string, unknown>
   if (typeof r.name !== 'string' || r.name.length > 63) return undefined
-  if (!Array.isArray(r.addresses) || r.addresses.length > 32 || !r.addresses.every((a) => typeof a === 'string' && a.length < 256)) return undefined
+  if (!isAddressList(r.addresses)) return undefined
   if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 0) return undefined
   if (r.unhealthy !== undefined && !(Array.isArray(r.unhealthy) && r.unhealthy.length <= 64 && r.unhealthy.every((s) => typeof s === 'string' && s.length <= 64))) return undefined
-  return { name: r.name, addresses: r.addresses as string[], revision: r.revision as number, ...(r.unhealthy ? { unhealthy: r.unhealthy as string[] } : {}) }
+  if (r.joinAddresses !== undefined && !isAddressList(r.joinAddresses)) return undefined
+  return {
+    name: r.name,
+    addresses: r.addresses as string[],
+    revision: r.revision as number,
+    ...(r.unhealthy ? { unhealthy: r.unhealthy as string[] } : {}),
+    ...(r.joinAddresses ? { joinAddresses: r.joinAddresses as string[] } : {})
+  }
+}
+
+function isAddressList(value: unknown): boolean {
+  return Array.isArray(value) && value.length <= 32 && value.every((a) => typeof a === 'string' && a.length < 256)
 }

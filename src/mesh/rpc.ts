@@ -2,7 +2,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { decodeJson, encodeJson } from './json.js'
-import type { MeshNode } from './libp2p.js'
+import type { Libp2p } from 'libp2p'
 
 /** Request/response protocols of the platform: one length-prefixed JSON message each way per stream. */
 export const Protocols = {
@@ -30,7 +30,7 @@ export class RpcFailedError extends Error {
 export type RpcHandler = (request: unknown, remote: PeerId, connection: Connection) => Promise<unknown>
 
 /** Serves `protocol`: decodes one request, answers with the handler's value, or `{ error }` if it throws. */
-export async function handleRpc(node: MeshNode, protocol: string, handler: RpcHandler, onHandlerError: (err: unknown) => unknown): Promise<void> {
+export async function handleRpc(node: Pick<Libp2p, 'handle'>, protocol: string, handler: RpcHandler, onHandlerError: (err: unknown) => unknown): Promise<void> {
   await node.handle(protocol, async (stream: Stream, connection: Connection) => {
     const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
     const signal = AbortSignal.timeout(30_000)
@@ -56,7 +56,7 @@ export async function handleRpc(node: MeshNode, protocol: string, handler: RpcHa
 }
 
 /** Sends one request on a new stream to `peer` and returns the decoded reply. */
-export async function callRpc(node: MeshNode, peer: PeerId | Multiaddr | Multiaddr[], protocol: string, request: unknown, signal: AbortSignal): Promise<unknown> {
+export async function callRpc(node: Pick<Libp2p, 'dialProtocol'>, peer: PeerId | Multiaddr | Multiaddr[], protocol: string, request: unknown, signal: AbortSignal): Promise<unknown> {
   let stream: Stream
   try {
     stream = await node.dialProtocol(peer, protocol, { signal })

@@ -9,6 +9,8 @@ export interface NodeConfig {
   readonly platformId: string
   readonly domain: string
   readonly platformKeyHex: string
+  /** Other platform keys accepted on inbound connections: during a key rotation only. Secret. */
+  readonly acceptedKeysHex?: readonly string[]
   readonly name: string
   readonly listen: readonly string[]
   readonly announce?: readonly string[]
@@ -112,6 +114,13 @@ export class DataDir {
   async writeNode(config: NodeConfig, identity: PrivateKey): Promise<void> {
     await writeFileAtomic(this.identityFile, identityToBytes(identity))
     await writeFileAtomic(this.configFile, `${JSON.stringify(config, null, 2)}\n`)
+  }
+
+  /** Records the platform keys in force (after a key rotation step), atomically. */
+  async writePlatformKeys(platformKeyHex: string, acceptedKeysHex: readonly string[]): Promise<void> {
+    const config = await this.readConfig()
+    const others = acceptedKeysHex.filter((k) => k !== platformKeyHex)
+    await writeFileAtomic(this.configFile, `${JSON.stringify({ ...config, platformKeyHex, acceptedKeysHex: others.length > 0 ? others : undefined }, null, 2)}\n`)
   }
 
   /**

@@ -1,13 +1,12 @@
 import { promises as fs } from 'node:fs'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { ExitCode, OperatorError, operatorErrorFromJSON } from '../errors.js'
+import { ExitCode, OperatorError } from '../errors.js'
 import { newIdentity, newPlatformKeyHex } from '../mesh/keys.js'
-import { callRpc, Protocols } from '../mesh/rpc.js'
 import { decodeInvite } from '../membership/invite.js'
 import { isValidNodeName } from '../state/commands.js'
 import { DataDir, type NodeConfig } from './data-dir.js'
-import { explainDialError, KEY_MISMATCH } from './dial-errors.js'
-import type { JoinRequest } from './join-service.js'
+import { redeemInvite } from './join-service.js'
 import type { SettingsValues } from '../config/layers.js'
 import { builtinReleasePath } from '../release/builtin.js'
 import { loadRelease } from '../release/load.js'
@@ -57,34 +56,16 @@ export async function joinPlatform(opts: CommonNodeOptions & { invite: string })
   }
   checkName(opts.name)
   const dataDir = await claimFreshDataDir(opts.dataDir)
-  return createNode(dataDir, opts, { platformId: invite.platformId, domain: invite.domain, platformKeyHex: invite.platformKeyHex }, async (node) => {
-    const request: JoinRequest = { platformId: invite.platformId, inviteId: invite.inviteId, token: invite.token, name: opts.name, addresses: node.addresses() }
-    const failures: string[] = []
-    for (const address of invite.addresses) {
-      let reply: { member?: unknown, revision?: number, error?: Record<string, unknown> }
-      try {
-        reply = await callRpc(node.mesh, multiaddr(address), Protocols.join, request, AbortSignal.timeout(15_000)) as typeof reply
-      } catch (err) {
-        failures.push(`${address}: ${explainDialError(err)}`)
-        continue
-      }
-      // The platform answered: its verdict is final, whichever member gave it.
-      if (reply.error) throw operatorErrorFromJSON(reply.error)
-      const memberPeer = address.split('/p2p/')[1]
-      await node.replication.syncFrom(memberPeer, reply.revision ?? 0)
-      if (node.replica.state.members.get(node.selfId)?.role === 'full') await node.startWriterSet(false)
-      opts.log.info({ revision: node.replica.revision }, 'joined the platform')
-      return
-    }
-    const keyMismatch = failures.length > 0 && failures.every((f) => f.includes(KEY_MISMATCH))
-    throw new OperatorError(keyMismatch ? 'PRYV_PLATFORM_KEY_MISMATCH' : 'PRYV_PLATFORM_UNREACHABLE',
-      keyMismatch ? 'The members named in the invite reject this platform key.' : 'No member named in the invite could be reached.', {
-        hint: keyMismatch
-          ? `The invite does not belong to the platform at those addresses: create a new invite there (or, if those members are overloaded, try again).\nTried:\n  ${failures.join('\n  ')}`
-          : `Tried:\n  ${failures.join('\n  ')}\nCheck that those members run and that this machine can reach them (firewall, addresses), or create an invite on a member that is reachable.`,
-        exitCode: ExitCode.unreachable,
-        details: { tried: failures }
-      })
+  // The mesh starts without the platform key: the member hands it over in the join reply.
+  return createNode(dataDir, opts, { platformId: invite.platformId, domain: invite.domain, platformKeyHex: '' }, async (node) => {
+    const reply = await redeemInvite(invite, node.ctx.identity, { name: opts.name, addresses: node.addresses() })
+    node.keyring.use(reply.platformKeyHex)
+    for (const k of reply.acceptedKeysHex) node.keyring.accept(k)
+    node.keyRotation.keysAsOf(reply.keysAsOf)
+    await node.mesh.peerStore.merge(peerIdFromString(reply.memberPeerId), { multiaddrs: reply.addresses.map((a) => multiaddr(a)) })
+    await node.replication.syncFrom(reply.memberPeerId, reply.revision)
+    if (node.replica.state.members.get(node.selfId)?.role === 'full') await node.startWriterSet(false)
+    opts.log.info({ revision: node.replica.revision }, 'joined the platform')
   })
 }
 
@@ -134,7 +115,9 @@ async function createNode(
   try {
     node = await PlatformNode.start({ ...opts, dataDir, config, identity })
     await setup(node)
-    await dataDir.writeNode(config, identity)
+    // A joiner learns the platform key during setup.
+    const others = node.keyring.accepted.filter((k) => k !== node?.keyring.current)
+    await dataDir.writeNode({ ...config, platformKeyHex: node.keyring.current ?? config.platformKeyHex, ...(others.length > 0 ? { acceptedKeysHex: others } : {}) }, identity)
     const running = node
     return { node: running, stop: async () => { await running.stop(); await release() } }
   } catch (err) {

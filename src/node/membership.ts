@@ -81,8 +81,12 @@ export class Membership {
 
   private ownHeartbeat(): Heartbeat {
     const unhealthy = this.unhealthyServices?.() ?? []
-    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision, ...(unhealthy.length > 0 ? { unhealthy } : {}) }
+    const joinAddresses = this.joinAddresses?.() ?? []
+    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision, ...(unhealthy.length > 0 ? { unhealthy } : {}), ...(joinAddresses.length > 0 ? { joinAddresses } : {}) }
   }
+
+  /** Set by the node: where its join endpoint listens, announced so that any member's invites name it. */
+  joinAddresses?: () => readonly string[]
 
   /** Set by the node: this node's services that are not healthy, announced in its heartbeats. */
   unhealthyServices?: () => readonly string[]
@@ -100,6 +104,9 @@ export class Membership {
     if (hb.revision > this.ctx.replica.revision) this.onBehind?.(peerId, hb.revision)
     void this.remember(peerId, hb.addresses)
   }
+
+  /** Set by the node: called when dialling a member failed. */
+  onDialFailed?: (peerId: string, err: unknown) => void
 
   /** Set by the node: called when a member reports a newer revision than ours. */
   onBehind?: (peerId: string, revision: number) => void
@@ -128,7 +135,10 @@ export class Membership {
       this.nextDialAt.set(member.peerId, { at: now + backoffMs, backoffMs })
       this.ctx.mesh.dial(peerId, { signal: AbortSignal.timeout(5000) }).then(
         () => this.nextDialAt.delete(member.peerId),
-        (err) => this.ctx.log.debug({ member: member.name, err: err.message }, 'member not reachable')
+        (err) => {
+          this.ctx.log.debug({ member: member.name, err: err.message }, 'member not reachable')
+          this.onDialFailed?.(member.peerId, err)
+        }
       )
     }
   }

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { ControlServer } from '../control/server.js'
 import { ExitCode, OperatorError } from '../errors.js'
 import type { Logger } from '../log.js'
+import { PlatformKeyring } from '../mesh/keys.js'
 import { createMesh, type MeshNode } from '../mesh/libp2p.js'
+import { hostOf } from '../mesh/stranger-limiter.js'
 import { encodeInvite, newInviteSecret } from '../membership/invite.js'
 import type { Command } from '../state/commands.js'
 import { Replica } from '../state/replica.js'
@@ -13,6 +16,7 @@ import type { MemberRole } from '../state/types.js'
 import { type NodeContext, ownAddresses, topics } from './context.js'
 import type { DataDir, NodeConfig } from './data-dir.js'
 import { JoinService } from './join-service.js'
+import { KeyRotation } from './key-rotation.js'
 import { defaultTimings, Membership, type MembershipTimings } from './membership.js'
 import { DnsService } from './dns-service.js'
 import { Replication } from './replication.js'
@@ -69,6 +73,8 @@ export class PlatformNode {
   readonly serviceOps: ServiceOps
   readonly releases: ReleaseService
   readonly metrics: NodeMetrics
+  readonly joins: JoinService
+  readonly keyRotation: KeyRotation
   private readonly control: ControlServer
   private stopped = false
   private hasLeft = false
@@ -76,7 +82,7 @@ export class PlatformNode {
   private addressRefresh?: NodeJS.Timeout
   private refreshingAddresses = false
 
-  private constructor(private readonly init: PlatformNodeInit, readonly store: StateStore, readonly mesh: MeshNode, readonly replica: Replica) {
+  private constructor(private readonly init: PlatformNodeInit, readonly store: StateStore, readonly mesh: MeshNode, readonly replica: Replica, readonly keyring: PlatformKeyring) {
     this.selfId = peerIdFromPrivateKey(init.identity).toString()
     const started = performance.now()
     this.ctx = {
@@ -97,6 +103,9 @@ export class PlatformNode {
     const presence = (peerId: string): RolloutPresence => rolloutPresence(this.membership.view(peerId), this.ctx.monotonic())
     this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command), presence)
     this.membership.unhealthyServices = () => this.settings.unhealthyServices()
+    this.joins = new JoinService(this.ctx, this.writes, keyring, (host) => memberHosts(replica).has(host))
+    this.membership.joinAddresses = () => this.joins.addresses()
+    this.keyRotation = new KeyRotation(this.ctx, keyring, init.dataDir, this.membership, (command) => this.writes.submit(command))
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), presence)
@@ -104,6 +113,7 @@ export class PlatformNode {
       ...this.serviceOps.handlers(),
       ...this.metrics.handlers(),
       ...this.releases.handlers(),
+      ...this.keyRotation.handlers(),
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
       'invite.list': async () => this.listInvites(),
@@ -141,14 +151,19 @@ export class PlatformNode {
     try {
       const state = await store.loadState()
       const replica = new Replica(state, store, init.config.platformId)
+      // A joining node has no key yet (it comes in the join reply) and no members yet: it admits any
+      // peer holding the key until it knows the members; every other node admits members only.
+      const keyring = new PlatformKeyring(init.config.platformKeyHex || undefined, init.config.acceptedKeysHex)
       mesh = await createMesh({
         privateKey: init.identity,
-        platformKeyHex: init.config.platformKeyHex,
+        keyring,
+        admits: (peerId) => replica.state.members.size === 0 || replica.state.members.has(peerId),
+        isMemberHost: (host) => memberHosts(replica).has(host),
         listen: init.config.listen,
         announce: init.config.announce,
         guardedTopics: [topics.log(init.config.platformId), topics.heartbeat(init.config.platformId)]
       })
-      node = new PlatformNode(init, store, mesh, replica)
+      node = new PlatformNode(init, store, mesh, replica, keyring)
       await node.startParts()
       return node
     } catch (err) {
@@ -170,7 +185,8 @@ export class PlatformNode {
     }
     await this.replication.start()
     await this.writes.start()
-    await new JoinService(this.ctx, this.writes).start()
+    await this.joins.start()
+    this.keyRotation.start()
     this.membership.start()
     if (this.replica.state.members.get(this.selfId)?.role === 'full') await this.startWriterSet(false)
     this.replica.on('applied', (entry, command) => {
@@ -202,6 +218,8 @@ export class PlatformNode {
     this.writes.stop()
     this.membership.stop()
     await this.control.stop()
+    await this.joins.stop()
+    this.keyRotation.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
     await this.dns.stop()
@@ -317,7 +335,6 @@ export class PlatformNode {
     const invite = encodeInvite({
       platformId: this.init.config.platformId,
       domain: this.init.config.domain,
-      platformKeyHex: this.init.config.platformKeyHex,
       addresses: this.inviteAddresses(),
       inviteId,
       token,
@@ -327,7 +344,7 @@ export class PlatformNode {
     return { invite, id: inviteId, role: opts.role, expiresAt: new Date(expiresAt).toISOString(), uses: opts.uses }
   }
 
-  /** Full members that are up, this node first: a joiner may use any of them. */
+  /** Join endpoints of full members that are up, this node first: a joiner may use any of them. */
   private inviteAddresses(): string[] {
     const state = this.replica.state
     const full = [...state.members.values()]
@@ -335,10 +352,11 @@ export class PlatformNode {
       .sort((a, b) => (a.peerId === this.selfId ? -1 : b.peerId === this.selfId ? 1 : a.name.localeCompare(b.name)))
     const out: string[] = []
     for (const m of full.slice(0, 5)) {
-      const addrs = m.peerId === this.selfId ? this.addresses() : m.addresses
+      const addrs = m.peerId === this.selfId ? this.joins.addresses() : (this.membership.view(m.peerId).lastHeartbeat?.joinAddresses ?? [])
       for (const a of addrs) out.push(`${a}/p2p/${m.peerId}`)
     }
-    return out
+    // An observer with no full member in sight serves the join itself (it forwards it to the writers).
+    return out.length > 0 ? out : this.joins.addresses().map((a) => `${a}/p2p/${this.selfId}`)
   }
 
   /** The core of each named user (all users when none is named), and which are unknown. */
@@ -400,9 +418,26 @@ export class PlatformNode {
       dns: this.dns.bound,
       writerSet: this.writerSet?.status() ?? null,
       settings: this.settings.status(),
+      mesh: this.keyRotation.status(),
       dropped: this.replication.dropped
     }
   }
+}
+
+/** The IP addresses members announce: never refused for strangers coming from the same address. */
+function memberHosts(replica: Replica): Set<string> {
+  const hosts = new Set<string>()
+  for (const m of replica.state.members.values()) {
+    for (const a of m.addresses) {
+      try {
+        const host = hostOf(multiaddr(a))
+        if (host !== undefined) hosts.add(host)
+      } catch {
+        // an address this version cannot parse names no host
+      }
+    }
+  }
+  return hosts
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

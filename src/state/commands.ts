@@ -34,6 +34,10 @@ export type Command =
    * nodes reporting the same failure roll back once.
    */
   | { kind: 'release.rollback', failed: string, message?: string, automatic?: boolean, origin?: string }
+  // Mesh security: platform key rotation (src/node/key-rotation.ts). Every member first accepts the new
+  // key besides the old one, then dials with it, then refuses the old one. `keyId` names a key publicly.
+  | { kind: 'mesh.key', step: 'add', keyId: string, platformKeyHex: string }
+  | { kind: 'mesh.key', step: 'use' | 'retire', keyId: string }
 
 export interface NewMember {
   peerId: string
@@ -118,6 +122,12 @@ export function parseCommand(raw: unknown): StampedCommand {
       check(isStr(c.id), 'invite.revoke needs id')
       break
     case 'read.barrier':
+      break
+    // Mesh security: platform key rotation.
+    case 'mesh.key':
+      check(c.step === 'add' || c.step === 'use' || c.step === 'retire', 'mesh.key step must be add, use or retire')
+      check(typeof c.keyId === 'string' && /^[0-9a-f]{12}$/.test(c.keyId), 'mesh.key needs a keyId of 12 hex characters')
+      check(c.step !== 'add' || (typeof c.platformKeyHex === 'string' && /^[0-9a-f]{64}$/.test(c.platformKeyHex)), 'mesh.key add needs a platform key of 64 hex characters')
       break
     case 'dns.users.set': {
       check(typeof c.users === 'object' && c.users !== null && !Array.isArray(c.users), 'dns.users.set needs users')

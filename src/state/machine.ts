@@ -26,7 +26,7 @@ const refusal = (code: string, message: string): Refusal => ({ ok: false, code, 
  * Users change the answers, so they bump it too, but the DNS server applies them in place (a
  * recompile with 100k users takes ~150 ms): see USERS_IN_PLACE.
  */
-export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier'])
+export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'mesh.key'])
 /** Commands that change the zone's users only: served in place, with the new serial. */
 export const USERS_IN_PLACE: ReadonlySet<StampedCommand['kind']> = new Set(['dns.users.set', 'dns.users.remove'])
 
@@ -80,6 +80,8 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
     case 'read.barrier':
     case 'acme.set':
     case 'acme.remove':
+    // Mesh security: a key rotation step changes no state; each node follows it in its own keyring.
+    case 'mesh.key':
       return undefined
     case 'settings.change': {
       const outcome = settingsOutcome(state, cmd)
@@ -250,6 +252,8 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       return { result: { ok: true }, changes: [{ type: 'invite', id: invite.id }] }
     }
     case 'read.barrier':
+    // Mesh security: see checkCommand.
+    case 'mesh.key':
       return { result: { ok: true }, changes: [] }
     case 'dns.users.set': {
       const changes: StateChange[] = []

@@ -35,7 +35,7 @@ describe('bad input to init, join and invites', () => {
   const reencode = (changes: Partial<Invite>): string => encodeInvite({ ...invite, ...changes })
 
   it('malformed invites', async () => {
-    await expectRefusedJoin('hello', 3, 'PRYV_INVITE_MALFORMED', /does not start with "pryv1\."/)
+    await expectRefusedJoin('hello', 3, 'PRYV_INVITE_MALFORMED', /does not start with "pryv2\."/)
     const good = encodeInvite(invite)
     await expectRefusedJoin(good.slice(0, -12), 3, 'PRYV_INVITE_MALFORMED', /checksum does not match|no checksum/)
     await expectRefusedJoin(reencode({ addresses: ['/ip4/127.0.0.1/tcp/1'] }), 3, 'PRYV_INVITE_MALFORMED', /not a multiaddr ending in \/p2p/)
@@ -45,8 +45,8 @@ describe('bad input to init, join and invites', () => {
     await expectRefusedJoin(reencode({ platformId: 'another0platform' }), 4, 'PRYV_INVITE_WRONG_PLATFORM', /another platform/)
   })
 
-  it('a wrong platform key', async () => {
-    await expectRefusedJoin(reencode({ platformKeyHex: 'ab'.repeat(32) }), 5, 'PRYV_PLATFORM_KEY_MISMATCH', /reject this platform key/)
+  it('an invite of the old format (it carried the platform key)', async () => {
+    await expectRefusedJoin(`pryv1.${encodeInvite(invite).slice('pryv2.'.length)}`, 3, 'PRYV_INVITE_OUTDATED', /old format/)
   })
 
   it('expired, revoked and unknown invites', async () => {
@@ -118,7 +118,6 @@ describe('bad input to init, join and invites', () => {
     const shown = JSON.parse(r.stdout)
     expect(shown).toMatchObject({ platformId: invite.platformId, inviteId: invite.inviteId, role: 'full', expired: false })
     expect(r.stdout).not.toContain(invite.token)
-    expect(r.stdout).not.toContain(invite.platformKeyHex)
   })
 
   it('usage errors exit 2 and --help exits 0 on every command', async () => {
