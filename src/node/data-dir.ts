@@ -2,7 +2,6 @@ import { constants, promises as fs } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import { ExitCode, OperatorError } from '../errors.js'
-import { identityFromBytes, identityToBytes } from '../mesh/keys.js'
 
 /** What a node needs to start again after a restart, written once at init or join. Secret (0600). */
 export interface NodeConfig {
@@ -83,12 +82,15 @@ export class DataDir {
     }
   }
 
+  // libp2p's key codec loads only here: CLI commands that only reach the control socket use this class too.
   async readIdentity(): Promise<PrivateKey> {
+    const { identityFromBytes } = await import('../mesh/keys.js')
     return identityFromBytes(await fs.readFile(this.identityFile))
   }
 
   /** Writes the identity and config last, atomically: a data dir with node.json is a complete node. */
   async writeNode(config: NodeConfig, identity: PrivateKey): Promise<void> {
+    const { identityToBytes } = await import('../mesh/keys.js')
     await writeFileAtomic(this.identityFile, identityToBytes(identity))
     await writeFileAtomic(this.configFile, `${JSON.stringify(config, null, 2)}\n`)
   }
