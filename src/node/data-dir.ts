@@ -2,6 +2,7 @@ import { constants, promises as fs } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import { ExitCode, OperatorError } from '../errors.js'
+import type { KeptOptions } from './kept-options.js'
 
 /** What a node needs to start again after a restart, written once at init or join. Secret (0600). */
 export interface NodeConfig {
@@ -22,6 +23,7 @@ export interface NodeConfig {
  *   state/         LevelDB: the platform log and the state applied from it
  *   control.sock   the local control channel (0600): local root is the admin
  *   node.lock      the pid of the node running on this data dir
+ *   options.json   the options the node was last run with (kept-options.ts), reused by `start`
  */
 export class DataDir {
   readonly path: string
@@ -36,6 +38,7 @@ export class DataDir {
   get controlSocket(): string { return join(this.path, 'control.sock') }
   get lockFile(): string { return join(this.path, 'node.lock') }
   get servicesDir(): string { return join(this.path, 'services') }
+  get optionsFile(): string { return join(this.path, 'options.json') }
 
   async isInitialised(): Promise<boolean> {
     return exists(this.configFile)
@@ -80,6 +83,23 @@ export class DataDir {
         cause: err
       })
     }
+  }
+
+  /** The options kept by the last run (none before the first). */
+  async readKeptOptions(): Promise<KeptOptions> {
+    try {
+      return JSON.parse(await fs.readFile(this.optionsFile, 'utf8')) as KeptOptions
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+      throw new OperatorError('PRYV_DATA_DIR_DAMAGED', `${this.optionsFile} cannot be read: ${(err as Error).message}.`, {
+        hint: 'Remove it and give the node\'s options (--services, --metrics, --listen…) to `pryv-node start` again.',
+        exitCode: ExitCode.environment
+      })
+    }
+  }
+
+  async writeKeptOptions(options: KeptOptions): Promise<void> {
+    await writeFileAtomic(this.optionsFile, `${JSON.stringify(options, null, 2)}\n`)
   }
 
   // libp2p's key codec loads only here: CLI commands that only reach the control socket use this class too.
