@@ -144,17 +144,19 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
 
   addMetricsOption(addSettingsOptions(program.command('dev')
     .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process'))
+    .option('--listen <addrs>', 'mesh listen addresses', parseListen, parseListen(devDefaults.listen))
+    .option('--dns <host:port,...>', 'DNS listen addresses (UDP and TCP), or none', parseHostPorts, parseHostPorts(devDefaults.dns))
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const dataDir = program.getOptionValueSource('dataDir') === 'default' ? devDefaults.dataDir : ctx.globals().dataDir
       const log = createLogger(ctx.globals().logLevel)
       const initialised = await new DataDir(dataDir).isInitialised()
       const release = initialised ? undefined : await releaseOf({})
-      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
+      const opts = { dataDir, name: devDefaults.name, listen: o.listen, dns: o.dns, metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
       await foreground(() => release ? initPlatform({ ...opts, domain: devDefaults.domain, release }) : startNode(opts), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else {
-          ctx.io.out(`Development platform ${devDefaults.domain} running from ./${dataDir} (mesh ${devDefaults.listen}, DNS ${devDefaults.dns}).`)
+          ctx.io.out(`Development platform ${devDefaults.domain} running from ${dataDir} (mesh ${running.node.addresses().join(', ')}, DNS ${running.node.dns.bound.join(', ') || 'none'}).`)
           ctx.io.out(`Try: PRYV_NODE_DATA_DIR=${dataDir} npx pryv-node status`)
         }
       })
