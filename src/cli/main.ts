@@ -32,6 +32,7 @@ const COMMANDS: readonly CommandModule[] = [
   } },
   { commands: { services: 'Every member\'s services: state, health, uptime, restarts.', logs: 'Show a service\'s logs, on any member.', restart: 'Restart a service on one member or on all.' }, load: async () => (await import('./commands/services.js')).registerServiceCommands },
   { commands: { metrics: 'Print the local node\'s metrics (Prometheus text format).' }, load: async () => (await import('./commands/metrics.js')).registerMetricsCommand },
+  { commands: { service: 'Run this node as a systemd service: install or remove its unit.' }, load: async () => (await import('./commands/service.js')).registerServiceUnitCommands },
   { commands: { completion: 'Print a shell completion script for bash or zsh.' }, load: async () => (await import('./commands/completion.js')).registerCompletionCommand, needsEveryCommand: true }
 ]
 
