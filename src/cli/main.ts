@@ -5,7 +5,7 @@ import { productionDefaults } from './defaults.js'
 import { type Io, processIo } from './io.js'
 import { type CommandModule, registerCommands } from './lazy.js'
 import { reportError } from './report.js'
-import { packageVersion } from './version.js'
+import { packageVersion } from '../version.js'
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -33,6 +33,7 @@ const COMMANDS: readonly CommandModule[] = [
   { commands: { services: 'Every member\'s services: state, health, uptime, restarts.', logs: 'Show a service\'s logs, on any member.', restart: 'Restart a service on one member or on all.' }, load: async () => (await import('./commands/services.js')).registerServiceCommands },
   { commands: { metrics: 'Print the local node\'s metrics (Prometheus text format).' }, load: async () => (await import('./commands/metrics.js')).registerMetricsCommand },
   { commands: { service: 'Run this node as a systemd service: install or remove its unit.' }, load: async () => (await import('./commands/service.js')).registerServiceUnitCommands },
+  { commands: { doctor: 'Check this machine for running a node: ports, disk, limits, engine, members\' clocks.' }, load: async () => (await import('./commands/doctor.js')).registerDoctorCommand },
   { commands: { completion: 'Print a shell completion script for bash or zsh.' }, load: async () => (await import('./commands/completion.js')).registerCompletionCommand, needsEveryCommand: true }
 ]
 

@@ -6,6 +6,9 @@ export interface Heartbeat {
   readonly revision: number
   /** Services of the release this member runs that are not healthy (DNS leaves them out of their names). */
   readonly unhealthy?: readonly string[]
+  /** The member's pryv-node version and its wall clock (ms since the epoch) when it sent this. */
+  readonly version?: string
+  readonly clock?: number
 }
 
 export interface LivenessView {
@@ -47,5 +50,14 @@ export function parseHeartbeat(raw: unknown): Heartbeat | undefined {
   if (!Array.isArray(r.addresses) || r.addresses.length > 32 || !r.addresses.every((a) => typeof a === 'string' && a.length < 256)) return undefined
   if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 0) return undefined
   if (r.unhealthy !== undefined && !(Array.isArray(r.unhealthy) && r.unhealthy.length <= 64 && r.unhealthy.every((s) => typeof s === 'string' && s.length <= 64))) return undefined
-  return { name: r.name, addresses: r.addresses as string[], revision: r.revision as number, ...(r.unhealthy ? { unhealthy: r.unhealthy as string[] } : {}) }
+  if (r.version !== undefined && !(typeof r.version === 'string' && r.version.length <= 64)) return undefined
+  if (r.clock !== undefined && !Number.isSafeInteger(r.clock)) return undefined
+  return {
+    name: r.name,
+    addresses: r.addresses as string[],
+    revision: r.revision as number,
+    ...(r.unhealthy ? { unhealthy: r.unhealthy as string[] } : {}),
+    ...(r.version !== undefined ? { version: r.version as string } : {}),
+    ...(r.clock !== undefined ? { clock: r.clock as number } : {})
+  }
 }
