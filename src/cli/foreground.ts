@@ -2,6 +2,8 @@ import { isBenignLibp2pRace } from '../mesh/library-races.js'
 import type { RunningNode } from '../node/lifecycle.js'
 import type { Io } from './io.js'
 
+const SAME_SIGNAL_MS = 1000
+
 /** Lets the node itself end the foreground run (it left the platform, or hit a fatal failure). */
 export interface ForegroundExit {
   end?: (exitCode: number) => void
@@ -9,7 +11,8 @@ export interface ForegroundExit {
 
 /**
  * Keeps a node running in the foreground (systemd-friendly) until SIGTERM or SIGINT, or until the
- * node ends the run, then stops it gracefully. A second signal during shutdown exits at once.
+ * node ends the run, then stops it gracefully. A second signal during shutdown, a second or more
+ * after the first, exits at once.
  */
 export async function runUntilSignalled(running: RunningNode, io: Io, exit: ForegroundExit = {}): Promise<number> {
   return new Promise((resolve) => {
@@ -28,7 +31,12 @@ export async function runUntilSignalled(running: RunningNode, io: Io, exit: Fore
         resolve(1)
       })
     }
+    let firstSignalAt = 0
     const onSignal = (signal: NodeJS.Signals): void => {
+      // Ctrl-C under `npm start` delivers SIGINT twice (the terminal's, and npm's forwarded one):
+      // a repeat within a second is the same request to stop.
+      if (stopping && Date.now() - firstSignalAt < SAME_SIGNAL_MS) return
+      firstSignalAt ||= Date.now()
       if (stopping) {
         io.err(`${signal} again: exiting without a clean shutdown`)
         process.exit(1)

@@ -1,21 +1,11 @@
 import { Command, CommanderError, Option } from 'commander'
 import { ExitCode } from '../errors.js'
-import { registerConfigCommands } from './commands/config.js'
-import { registerDnsCommands } from './commands/dns.js'
-import { registerInviteCommands } from './commands/invite.js'
-import { registerMemberCommands } from './commands/members.js'
-import { registerMeshCommands } from './commands/mesh.js'
-import { registerMetricsCommand } from './commands/metrics.js'
-import { registerNodeCommands } from './commands/node.js'
-import { registerReleaseCommands } from './commands/release.js'
-import { registerReleaseOpsCommands } from './commands/release-ops.js'
-import { registerServiceCommands } from './commands/services.js'
-import { registerStatusCommand } from './commands/status.js'
 import { createContext } from './context.js'
 import { productionDefaults } from './defaults.js'
 import { type Io, processIo } from './io.js'
+import { type CommandModule, registerCommands } from './lazy.js'
 import { reportError } from './report.js'
-import { packageVersion } from './version.js'
+import { packageVersion } from '../version.js'
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -24,6 +14,29 @@ Exit codes:
   2  wrong usage        6  the local node is not running
   3  invalid input      7  the environment refuses (data dir not writable, port in use, locked)
                         8  a release failed its health gate and the platform rolled back`
+
+/**
+ * Every command module, loaded only when one of its commands runs. A new module is one line here:
+ * its top-level commands with their one-line summaries, and its register function.
+ */
+const COMMANDS: readonly CommandModule[] = [
+  { commands: { 'init-platform': 'Create a new platform with this machine as its first member, and run the node.', 'join-platform': 'Join an existing platform with an invite, then run the node.', start: 'Run a node created by init-platform or join-platform.', dev: 'Run a single-node development platform (pryv.test).' }, load: async () => (await import('./commands/node.js')).registerNodeCommands },
+  { commands: { status: 'Show the platform as this node sees it: members, roles, addresses, liveness, revisions.' }, load: async () => (await import('./commands/status.js')).registerStatusCommand },
+  { commands: { invite: 'Create, list, revoke and inspect invites.' }, load: async () => (await import('./commands/invite.js')).registerInviteCommands },
+  { commands: { members: 'Change the roles of the platform\'s members.', leave: 'Leave the platform gracefully and stop the node.' }, load: async () => (await import('./commands/members.js')).registerMemberCommands },
+  { commands: { dns: 'The platform\'s DNS data: users and ACME challenges.' }, load: async () => (await import('./commands/dns.js')).registerDnsCommands },
+  { commands: { config: 'Platform settings: read, change, import/export, history and rollback.' }, load: async () => (await import('./commands/config.js')).registerConfigCommands },
+  { commands: { release: 'Release bundles: verify, sign, apply, follow and roll back.' }, load: async () => {
+    const [bundle, ops] = await Promise.all([import('./commands/release.js'), import('./commands/release-ops.js')])
+    return (program, ctx) => ops.registerReleaseOpsCommands(bundle.registerReleaseCommands(program, ctx), ctx)
+  } },
+  { commands: { services: 'Every member\'s services: state, health, uptime, restarts.', logs: 'Show a service\'s logs, on any member.', restart: 'Restart a service on one member or on all.' }, load: async () => (await import('./commands/services.js')).registerServiceCommands },
+  { commands: { metrics: 'Print the local node\'s metrics (Prometheus text format).' }, load: async () => (await import('./commands/metrics.js')).registerMetricsCommand },
+  { commands: { mesh: 'The platform\'s private mesh: rotate its key.' }, load: async () => (await import('./commands/mesh.js')).registerMeshCommands },
+  { commands: { service: 'Run this node as a systemd service: install or remove its unit.' }, load: async () => (await import('./commands/service.js')).registerServiceUnitCommands },
+  { commands: { doctor: 'Check this machine for running a node: ports, disk, limits, engine, members\' clocks.' }, load: async () => (await import('./commands/doctor.js')).registerDoctorCommand },
+  { commands: { completion: 'Print a shell completion script for bash or zsh.' }, load: async () => (await import('./commands/completion.js')).registerCompletionCommand, needsEveryCommand: true }
+]
 
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -39,16 +52,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
 
   const ctx = createContext(program, io, (code) => { exitCode = code })
-  registerNodeCommands(program, ctx)
-  registerStatusCommand(program, ctx)
-  registerInviteCommands(program, ctx)
-  registerMemberCommands(program, ctx)
-  registerDnsCommands(program, ctx)
-  registerConfigCommands(program, ctx)
-  registerReleaseOpsCommands(registerReleaseCommands(program, ctx), ctx)
-  registerServiceCommands(program, ctx)
-  registerMetricsCommand(program, ctx)
-  registerMeshCommands(program, ctx)
+  await registerCommands(program, ctx, COMMANDS, argv)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -8,6 +8,9 @@ export interface Heartbeat {
   readonly unhealthy?: readonly string[]
   /** Where this member's join endpoint listens (invites made by other members name it). */
   readonly joinAddresses?: readonly string[]
+  /** The member's pryv-node version and its wall clock (ms since the epoch) when it sent this. */
+  readonly version?: string
+  readonly clock?: number
 }
 
 export interface LivenessView {
@@ -50,12 +53,16 @@ export function parseHeartbeat(raw: unknown): Heartbeat | undefined {
   if (!Number.isSafeInteger(r.revision) || (r.revision as number) < 0) return undefined
   if (r.unhealthy !== undefined && !(Array.isArray(r.unhealthy) && r.unhealthy.length <= 64 && r.unhealthy.every((s) => typeof s === 'string' && s.length <= 64))) return undefined
   if (r.joinAddresses !== undefined && !isAddressList(r.joinAddresses)) return undefined
+  if (r.version !== undefined && !(typeof r.version === 'string' && r.version.length <= 64)) return undefined
+  if (r.clock !== undefined && !Number.isSafeInteger(r.clock)) return undefined
   return {
     name: r.name,
     addresses: r.addresses as string[],
     revision: r.revision as number,
     ...(r.unhealthy ? { unhealthy: r.unhealthy as string[] } : {}),
-    ...(r.joinAddresses ? { joinAddresses: r.joinAddresses as string[] } : {})
+    ...(r.joinAddresses ? { joinAddresses: r.joinAddresses as string[] } : {}),
+    ...(r.version !== undefined ? { version: r.version as string } : {}),
+    ...(r.clock !== undefined ? { clock: r.clock as number } : {})
   }
 }
 

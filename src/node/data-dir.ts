@@ -2,7 +2,7 @@ import { constants, promises as fs } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import { ExitCode, OperatorError } from '../errors.js'
-import { identityFromBytes, identityToBytes } from '../mesh/keys.js'
+import type { KeptOptions } from './kept-options.js'
 
 /** What a node needs to start again after a restart, written once at init or join. Secret (0600). */
 export interface NodeConfig {
@@ -25,6 +25,7 @@ export interface NodeConfig {
  *   state/         LevelDB: the platform log and the state applied from it
  *   control.sock   the local control channel (0600): local root is the admin
  *   node.lock      the pid of the node running on this data dir
+ *   options.json   the options the node was last run with (kept-options.ts), reused by `start`
  */
 export class DataDir {
   readonly path: string
@@ -60,6 +61,7 @@ export class DataDir {
       exitCode: ExitCode.conflict
     })
   }
+  get optionsFile(): string { return join(this.path, 'options.json') }
 
   async isInitialised(): Promise<boolean> {
     return exists(this.configFile)
@@ -106,12 +108,32 @@ export class DataDir {
     }
   }
 
+  /** The options kept by the last run (none before the first). */
+  async readKeptOptions(): Promise<KeptOptions> {
+    try {
+      return JSON.parse(await fs.readFile(this.optionsFile, 'utf8')) as KeptOptions
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+      throw new OperatorError('PRYV_DATA_DIR_DAMAGED', `${this.optionsFile} cannot be read: ${(err as Error).message}.`, {
+        hint: 'Remove it and give the node\'s options (--services, --metrics, --listen…) to `pryv-node start` again.',
+        exitCode: ExitCode.environment
+      })
+    }
+  }
+
+  async writeKeptOptions(options: KeptOptions): Promise<void> {
+    await writeFileAtomic(this.optionsFile, `${JSON.stringify(options, null, 2)}\n`)
+  }
+
+  // libp2p's key codec loads only here: CLI commands that only reach the control socket use this class too.
   async readIdentity(): Promise<PrivateKey> {
+    const { identityFromBytes } = await import('../mesh/keys.js')
     return identityFromBytes(await fs.readFile(this.identityFile))
   }
 
   /** Writes the identity and config last, atomically: a data dir with node.json is a complete node. */
   async writeNode(config: NodeConfig, identity: PrivateKey): Promise<void> {
+    const { identityToBytes } = await import('../mesh/keys.js')
     await writeFileAtomic(this.identityFile, identityToBytes(identity))
     await writeFileAtomic(this.configFile, `${JSON.stringify(config, null, 2)}\n`)
   }

@@ -5,6 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { decodeJson, encodeJson } from '../mesh/json.js'
 import { type Heartbeat, LivenessTracker, type LivenessView, parseHeartbeat } from '../mesh/liveness.js'
 import type { Member } from '../state/types.js'
+import { packageVersion } from '../version.js'
 import { type NodeContext, ownAddresses, topics } from './context.js'
 
 export interface MembershipTimings {
@@ -17,6 +18,9 @@ export interface MembershipTimings {
   /** How often connections to members are checked and re-dialled. */
   readonly connectEveryMs: number
 }
+
+/** Test hook: this node's heartbeats claim a wall clock this far ahead (doctor's clock check). */
+const TEST_CLOCK_SKEW_MS = Number(process.env.PRYV_TEST_CLOCK_SKEW_MS ?? 0) || 0
 
 export const defaultTimings: MembershipTimings = { heartbeatMs: 1000, deadAfterMs: 4000, strangerGraceMs: 15_000, connectEveryMs: 2000 }
 
@@ -56,7 +60,10 @@ export class Membership {
     })
     this.ctx.replica.on('applied', (_entry, command) => {
       if (command.kind === 'member.join' || command.kind === 'platform.create') void this.connectMembers()
-      if (command.kind === 'member.remove') this.liveness.forget(command.peerId)
+      if (command.kind === 'member.remove') {
+        this.liveness.forget(command.peerId)
+        this.clockOffsets.delete(command.peerId)
+      }
     })
     this.timers.push(setInterval(() => this.publishHeartbeat(), this.timings.heartbeatMs))
     this.timers.push(setInterval(() => {
@@ -82,11 +89,21 @@ export class Membership {
   private ownHeartbeat(): Heartbeat {
     const unhealthy = this.unhealthyServices?.() ?? []
     const joinAddresses = this.joinAddresses?.() ?? []
-    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision, ...(unhealthy.length > 0 ? { unhealthy } : {}), ...(joinAddresses.length > 0 ? { joinAddresses } : {}) }
+    return { name: this.ctx.config.name, addresses: ownAddresses(this.ctx.mesh), revision: this.ctx.replica.revision, ...(unhealthy.length > 0 ? { unhealthy } : {}), ...(joinAddresses.length > 0 ? { joinAddresses } : {}), version: packageVersion(), clock: Date.now() + TEST_CLOCK_SKEW_MS }
   }
 
   /** Set by the node: where its join endpoint listens, announced so that any member's invites name it. */
   joinAddresses?: () => readonly string[]
+
+  /**
+   * How far a member's wall clock is ahead of this node's (ms; negative: behind), from its last
+   * heartbeat: one-way, so it includes the gossip delay (milliseconds on a healthy mesh).
+   */
+  clockOffsetMs(peerId: string): number | undefined {
+    return this.clockOffsets.get(peerId)
+  }
+
+  private readonly clockOffsets = new Map<string, number>()
 
   /** Set by the node: this node's services that are not healthy, announced in its heartbeats. */
   unhealthyServices?: () => readonly string[]
@@ -100,6 +117,7 @@ export class Membership {
   private heard(peerId: string, hb: Heartbeat): void {
     const before = this.liveness.view(peerId, this.ctx.monotonic())
     this.liveness.heard(peerId, hb, this.ctx.monotonic())
+    if (hb.clock !== undefined) this.clockOffsets.set(peerId, hb.clock - Date.now())
     if (!before.alive) this.ctx.log.info({ member: hb.name, peerId }, 'member is up')
     if (hb.revision > this.ctx.replica.revision) this.onBehind?.(peerId, hb.revision)
     void this.remember(peerId, hb.addresses)

@@ -406,6 +406,8 @@ export class PlatformNode {
         alive: live.alive,
         lastSeenAgoMs: live.lastSeenAgoMs === undefined ? null : Math.round(live.lastSeenAgoMs),
         revision: live.lastHeartbeat?.revision ?? null,
+        version: live.lastHeartbeat?.version ?? null,
+        clockOffsetMs: m.peerId === this.selfId ? 0 : (this.membership.clockOffsetMs(m.peerId) ?? null),
         joinedAt: new Date(m.joinedAt).toISOString()
       }
     }).sort((a, b) => a.name.localeCompare(b.name))

@@ -1,15 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { stringify } from 'yaml'
-import { describeSchema, describeSchemaJson } from '../../config/describe.js'
 import type { SettingDiff } from '../../config/diff.js'
-import { SettingsInvalidError } from '../../config/errors.js'
 import type { Explanation } from '../../config/layers.js'
-import { isSecret, SECRET_MASK } from '../../config/mask.js'
-import { platformRelease } from '../../config/platform.js'
-import { defineSchema, type Schema, type SchemaDef } from '../../config/schema.js'
-import { loadRelease } from '../../release/load.js'
-import { parseSettingsYaml } from '../../config/yaml-file.js'
+import type { Schema, SchemaDef } from '../../config/schema.js'
 import { ExitCode, OperatorError } from '../../errors.js'
 import type { NodePlan, NodeReports } from '../../node/settings-service.js'
 import type { CliContext } from '../context.js'
@@ -98,7 +91,9 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       } catch (err) {
         throw new OperatorError('PRYV_SETTINGS_FILE_UNREADABLE', `Cannot read ${file}: ${(err as Error).message}.`, { exitCode: ExitCode.invalidInput })
       }
-      const schema = await platformSchema()
+      const [schema, { parseSettingsYaml }, { SettingsInvalidError }, { isSecret, SECRET_MASK }] = await Promise.all([
+        platformSchema(), import('../../config/yaml-file.js'), import('../../config/errors.js'), import('../../config/mask.js')
+      ])
       const parsed = parseSettingsYaml(schema, text, file, o.machine === undefined ? 'platform' : 'machine')
       if (parsed.problems.length > 0) throw new SettingsInvalidError(parsed.problems)
       // A masked secret (from `config export` without --reveal) means "keep the current value".
@@ -121,6 +116,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         grouped[group] ??= {}
         grouped[group][key.slice(dot + 1)] = value
       }
+      const { stringify } = await import('yaml')
       const what = r.layer === 'platform' ? 'platform values' : r.layer === 'machine' ? `overrides of ${r.node}` : `effective settings of ${r.node}`
       ctx.io.out(`# ${what} at revision ${r.revision}\n${Object.keys(grouped).length > 0 ? stringify(grouped).trimEnd() : '{}'}`)
     })
@@ -157,13 +153,21 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .option('--release <bundle>', 'describe this release bundle\'s settings instead (no running node needed)')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const schema = o.release === undefined ? await platformSchema() : platformRelease((await loadRelease(o.release)).record).schema
+      const { describeSchema, describeSchemaJson } = await import('../../config/describe.js')
+      const schema = o.release === undefined ? await platformSchema() : await releaseSchema(o.release)
       ctx.io.out(o.json ? JSON.stringify(describeSchemaJson(schema), null, 2) : describeSchema(schema))
     })
 
   /** The settings schema of the release the local node's platform runs. */
   async function platformSchema(): Promise<Schema> {
+    const { defineSchema } = await import('../../config/schema.js')
     return defineSchema(await ctx.control('settings.schema') as SchemaDef)
+  }
+
+  /** The settings schema of a release bundle. */
+  async function releaseSchema(bundle: string): Promise<Schema> {
+    const [{ loadRelease }, { platformRelease }] = await Promise.all([import('../../release/load.js'), import('../../config/platform.js')])
+    return platformRelease((await loadRelease(bundle)).record).schema
   }
 
   async function change(o: { machine?: string, message?: string, dryRun?: boolean, json?: boolean }, body: Record<string, unknown>): Promise<void> {

@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander'
 import { ExitCode, OperatorError } from '../../errors.js'
 import { createLogger } from '../../log.js'
 import { DataDir } from '../../node/data-dir.js'
+import { type KeptOptions, mergeKeptOptions } from '../../node/kept-options.js'
 import { platformRelease } from '../../config/platform.js'
 import { builtinReleasePath, loadRelease } from '../../release/index.js'
 import type { ReleaseRecord } from '../../release/types.js'
@@ -27,10 +28,14 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       exit.end?.(70)
     }
   }
-  const foreground = async (start: () => Promise<RunningNode>, announce: (r: RunningNode) => Promise<void>): Promise<void> => {
+  // `keep`: the options to keep in the data dir for the next `start`, once the node runs with them.
+  const foreground = async (start: () => Promise<RunningNode>, announce: (r: RunningNode) => Promise<void>, keep?: { dataDir: string, options: KeptOptions }): Promise<void> => {
     const running = await start()
+    // Signals are handled from here on: a SIGTERM right after the ready line is a clean stop too.
+    const stopped = runUntilSignalled(running, ctx.io, exit)
+    if (keep) await new DataDir(keep.dataDir).writeKeptOptions(keep.options)
     await announce(running)
-    ctx.setExitCode(await runUntilSignalled(running, ctx.io, exit))
+    ctx.setExitCode(await stopped)
   }
   // The environment and --set are the node's local settings layers, parsed with the platform's
   // release: here for a new platform (before anything is created), by the node otherwise.
@@ -87,7 +92,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .option('--settings <file.yml>', 'the platform\'s base settings (YAML); missing secrets are generated')
     .option('--release <bundle>', 'the release the platform starts with (directory or .tgz); default: the built-in demo release')
     .addHelpText('after', '\nExample:\n  pryv-node init-platform --domain pryv.example.com --name core1 --settings base.yml')
-    .action(async (o) => {
+    .action(async (o, command: Command) => {
       const release = await releaseOf(o)
       // The platform's domain is the release's `platform.domain` unless the base file says otherwise.
       const baseSettings = await readBaseSettings(o.settings, platformRelease(release), { 'platform.domain': o.domain.toLowerCase() })
@@ -102,18 +107,18 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
           ctx.io.out(`On that machine run:  pryv-node join-platform '<invite>' --name <its-name>`)
           ctx.io.out('More invites: pryv-node invite create. The node runs until SIGTERM or Ctrl-C.')
         }
-      })
+      }, { dataDir: options.dataDir, options: keptFrom(o, command) })
     })
 
   addNodeOptions(program.command('join-platform')
     .description('Join an existing platform with an invite from one of its members, then run the node.')
     .argument('<invite>', 'the invite line printed by init-platform or invite create'))
     .addHelpText('after', '\nExample:\n  pryv-node join-platform \'pryv1.eyJw…\' --name core2')
-    .action(async (invite: string, o) => {
+    .action(async (invite: string, o, command: Command) => {
       await foreground(() => joinPlatform({ ...nodeOptions(o), invite }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else ctx.io.out(`Joined the platform as "${o.name}" (revision ${running.node.replica.revision}). The node runs until SIGTERM or Ctrl-C.`)
-      })
+      }, { dataDir: ctx.globals().dataDir, options: keptFrom(o, command) })
     })
 
   addMetricsOption(addWriterSetOptions(addSettingsOptions(program.command('start')
@@ -122,32 +127,59 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
     .option('--json', 'print machine-readable JSON lines on stdout')
-    .action(async (o) => {
+    .action(async (given, command: Command) => {
+      // The options kept by the last run, replaced by those given again.
+      const dataDir = ctx.globals().dataDir
+      const { options: kept, changes } = mergeKeptOptions(await new DataDir(dataDir).readKeptOptions(), keptFrom(given, command, true))
+      const o = { ...given, ...kept }
+      for (const c of changes) ctx.io.err(`note: ${flag(c.option)} ${showOption(c.to)}${c.from === undefined ? '' : ` replaces ${showOption(c.from)}`}; kept for the next start.`)
+      const reused = Object.keys(kept).filter((k) => !changes.some((c) => c.option === k))
+      if (reused.length > 0) ctx.io.err(`note: kept options: ${reused.map((k) => `${flag(k)} ${showOption(kept[k])}`).join(' ')}`)
       const settings = localSettings(o)
-      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
+      await foreground(() => startNode({ dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
-      })
+      }, { dataDir, options: kept })
     })
 
   addMetricsOption(addSettingsOptions(program.command('dev')
     .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process'))
+    .option('--listen <addrs>', 'mesh listen addresses', parseListen, parseListen(devDefaults.listen))
+    .option('--dns <host:port,...>', 'DNS listen addresses (UDP and TCP), or none', parseHostPorts, parseHostPorts(devDefaults.dns))
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const dataDir = program.getOptionValueSource('dataDir') === 'default' ? devDefaults.dataDir : ctx.globals().dataDir
       const log = createLogger(ctx.globals().logLevel)
       const initialised = await new DataDir(dataDir).isInitialised()
       const release = initialised ? undefined : await releaseOf({})
-      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
+      const opts = { dataDir, name: devDefaults.name, listen: o.listen, dns: o.dns, metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
       await foreground(() => release ? initPlatform({ ...opts, domain: devDefaults.domain, release }) : startNode(opts), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else {
-          ctx.io.out(`Development platform ${devDefaults.domain} running from ./${dataDir} (mesh ${devDefaults.listen}, DNS ${devDefaults.dns}).`)
+          ctx.io.out(`Development platform ${devDefaults.domain} running from ${dataDir} (mesh ${running.node.addresses().join(', ')}, DNS ${running.node.dns.bound.join(', ') || 'none'}).`)
           ctx.io.out(`Try: PRYV_NODE_DATA_DIR=${dataDir} npx pryv-node status`)
         }
       })
     })
 }
+
+/** The options a node keeps in its data dir for the next `start` (src/node/kept-options.ts). */
+const KEPT_OPTIONS = ['services', 'dockerSocket', 'metrics', 'listen', 'announce', 'dns'] as const
+
+/**
+ * The kept options' values of a run: all of them at init and join (defaults included), only those
+ * given on the command line or through the environment (DOCKER_HOST) on `start`.
+ */
+function keptFrom(o: Record<string, unknown>, command: Command, givenOnly = false): KeptOptions {
+  const given = (key: string): boolean => !givenOnly || ['cli', 'env'].includes(command.getOptionValueSource(key) ?? '')
+  const options: Record<string, unknown> = {}
+  for (const key of KEPT_OPTIONS) if (o[key] !== undefined && given(key)) options[key] = o[key]
+  if (options.dockerSocket === undefined && process.env.DOCKER_HOST?.startsWith('unix://')) options.dockerSocket = dockerSocketPath(process.env.DOCKER_HOST)
+  return options
+}
+
+const flag = (option: string): string => `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+const showOption = (value: unknown): string => (Array.isArray(value) ? (value.length === 0 ? 'none' : value.join(',')) : String(value))
 
 /** `DOCKER_HOST=unix:///path` or a plain socket path; other transports are not supported. */
 function dockerSocketPath(value: string): string {

@@ -1,0 +1,131 @@
+/**
+ * `pryv-node doctor`'s judgments: pure functions from what was measured to OK, WARN or FAIL with
+ * what to do. The measuring is in probes.ts.
+ */
+export type CheckResult = 'OK' | 'WARN' | 'FAIL'
+
+export interface Check {
+  readonly name: string
+  readonly result: CheckResult
+  readonly detail: string
+  /** What to do, for WARN and FAIL. */
+  readonly hint?: string
+}
+
+const RANK: Record<CheckResult, number> = { OK: 0, WARN: 1, FAIL: 2 }
+
+export function worst(checks: readonly Check[]): CheckResult {
+  return checks.reduce<CheckResult>((w, c) => (RANK[c.result] > RANK[w] ? c.result : w), 'OK')
+}
+
+/** A port this node listens on, probed by binding it. */
+export interface PortProbe {
+  readonly what: string
+  readonly protocol: 'tcp' | 'udp'
+  readonly address: string
+  /** free: could bind; in-use; denied: needs privileges; error: anything else. */
+  readonly outcome: 'free' | 'in-use' | 'denied' | 'error'
+  readonly error?: string
+}
+
+/** `servedByNode`: the local node runs and listens there, so "in use" is expected. */
+export function judgePort(p: PortProbe, servedByNode: boolean): Check {
+  const name = `port ${p.what} (${p.protocol} ${p.address})`
+  if (p.outcome === 'free') return { name, result: 'OK', detail: 'free' }
+  if (p.outcome === 'in-use' && servedByNode) return { name, result: 'OK', detail: 'served by this node' }
+  if (p.outcome === 'in-use') return { name, result: 'FAIL', detail: 'in use by another process', hint: `Stop what listens on ${p.address} (ss -lntup | grep ${p.address.slice(p.address.lastIndexOf(':') + 1)}), or choose another address.` }
+  if (p.outcome === 'denied') return { name, result: 'FAIL', detail: 'not allowed to bind it', hint: 'Ports below 1024 need root or CAP_NET_BIND_SERVICE (the unit of `pryv-node service install` grants it).' }
+  return { name, result: 'FAIL', detail: p.error ?? 'cannot bind', hint: 'Check that the address is one of this machine\'s.' }
+}
+
+/** fdatasync latencies (ms) of small writes in the data dir; etcd's guidance: p99 under 10 ms. */
+export function judgeFsync(samplesMs: readonly number[]): Check {
+  const sorted = [...samplesMs].sort((a, b) => a - b)
+  const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] ?? 0
+  const detail = `fsync p99 ${p99.toFixed(1)} ms over ${sorted.length} writes`
+  if (p99 <= 10) return { name: 'disk fsync latency', result: 'OK', detail }
+  const hint = 'Every committed write waits for an fsync: put the data dir on a local SSD (not a network or throttled volume).'
+  return { name: 'disk fsync latency', result: p99 <= 50 ? 'WARN' : 'FAIL', detail, hint }
+}
+
+export const MIN_FREE_BYTES = 256 * 1024 * 1024
+export const LOW_FREE_BYTES = 2 * 1024 * 1024 * 1024
+
+export function judgeFreeSpace(freeBytes: number, path: string): Check {
+  const detail = `${(freeBytes / 1024 / 1024).toFixed(0)} MiB free on ${path}`
+  if (freeBytes >= LOW_FREE_BYTES) return { name: 'disk free space', result: 'OK', detail }
+  const hint = 'The platform log grows with every write: free some space, or move the data dir (--data-dir) to a larger disk.'
+  return { name: 'disk free space', result: freeBytes >= MIN_FREE_BYTES ? 'WARN' : 'FAIL', detail, hint }
+}
+
+export function judgeFdLimit(soft: number, whose: string): Check {
+  const detail = `${soft} open files (${whose})`
+  if (soft >= 65536) return { name: 'file-descriptor limit', result: 'OK', detail }
+  const hint = 'Raise it to 65536 (LimitNOFILE=65536 in the systemd unit, as `pryv-node service install` writes; ulimit -n in a shell).'
+  return { name: 'file-descriptor limit', result: soft >= 4096 ? 'WARN' : 'FAIL', detail, hint }
+}
+
+/** The DNS server asks for a 4 MiB receive buffer; the kernel caps it at net.core.rmem_max. */
+export const DNS_RECEIVE_BUFFER = 4 * 1024 * 1024
+
+export function judgeRmemMax(bytes: number | undefined): Check {
+  const name = 'net.core.rmem_max'
+  if (bytes === undefined) return { name, result: 'WARN', detail: 'unknown (no /proc/sys/net/core/rmem_max)', hint: 'Check the UDP receive buffer limit of this system.' }
+  const detail = `${bytes} bytes`
+  if (bytes >= DNS_RECEIVE_BUFFER) return { name, result: 'OK', detail }
+  return { name, result: 'WARN', detail: `${detail}: DNS under load drops queries past a small receive buffer`, hint: `sysctl -w net.core.rmem_max=${DNS_RECEIVE_BUFFER} (and in /etc/sysctl.d/ to keep it).` }
+}
+
+export type EngineProbe =
+  | { readonly reachable: true, readonly version: string, readonly driver: string }
+  | { readonly reachable: false, readonly error: string }
+
+/** `required`: --services docker (an engine is needed); auto falls back to processes. */
+export function judgeEngine(p: EngineProbe, socket: string, required: boolean): Check {
+  const name = `Docker engine (${socket})`
+  if (p.reachable) return { name, result: 'OK', detail: `version ${p.version}, storage driver ${p.driver}` }
+  return {
+    name,
+    result: required ? 'FAIL' : 'WARN',
+    detail: `not answering: ${p.error}${required ? '' : ' (auto: services would run as processes)'}`,
+    hint: 'Start the engine (systemctl start docker, or podman system service), or name its socket with --docker-socket.'
+  }
+}
+
+/** What the local node knows of a member, from its heartbeats (status). */
+export interface MemberView {
+  readonly name: string
+  readonly self: boolean
+  readonly alive: boolean
+  readonly version: string | null
+  readonly clockOffsetMs: number | null
+  readonly lastSeenAgoMs: number | null
+}
+
+export const CLOCK_WARN_MS = 1000
+export const CLOCK_FAIL_MS = 5000
+
+export function judgeMembers(members: readonly MemberView[], ownVersion: string): Check[] {
+  const others = members.filter((m) => !m.self)
+  if (others.length === 0) return [{ name: 'members', result: 'OK', detail: 'this node is the only member' }]
+  const down = others.filter((m) => !m.alive)
+  const checks: Check[] = [down.length === 0
+    ? { name: 'members reachable', result: 'OK', detail: `${others.length} other member(s) heard from` }
+    : { name: 'members reachable', result: 'WARN', detail: `not heard from: ${down.map((m) => m.name).join(', ')}`, hint: 'Check that those machines run, and that their mesh port is open between the machines (firewall, --announce).' }]
+  const offsets = others.filter((m) => m.alive && m.clockOffsetMs !== null) as Array<MemberView & { clockOffsetMs: number }>
+  const far = offsets.filter((m) => Math.abs(m.clockOffsetMs) >= CLOCK_WARN_MS)
+  const show = (m: { name: string, clockOffsetMs: number }): string => `${m.name} ${m.clockOffsetMs > 0 ? '+' : ''}${(m.clockOffsetMs / 1000).toFixed(1)} s`
+  if (offsets.length === 0) checks.push({ name: 'clock offset', result: 'WARN', detail: 'no member\'s clock known yet', hint: 'Run doctor again once the members have exchanged heartbeats (a few seconds).' })
+  else if (far.length === 0) checks.push({ name: 'clock offset', result: 'OK', detail: `within ${CLOCK_WARN_MS} ms of ${offsets.length} member(s)` })
+  else checks.push({
+    name: 'clock offset',
+    result: far.some((m) => Math.abs(m.clockOffsetMs) >= CLOCK_FAIL_MS) ? 'FAIL' : 'WARN',
+    detail: `against this node: ${far.map(show).join(', ')}`,
+    hint: 'Run NTP on every machine (systemd-timesyncd or chrony); invites, ACME challenges and tokens expire by the clock.'
+  })
+  const otherVersions = others.filter((m) => m.version !== null && m.version !== ownVersion)
+  checks.push(otherVersions.length === 0
+    ? { name: 'version', result: 'OK', detail: `${ownVersion}, as every member that said` }
+    : { name: 'version', result: 'WARN', detail: `this node ${ownVersion}; ${otherVersions.map((m) => `${m.name} ${m.version}`).join(', ')}`, hint: 'Upgrade the members to the same pryv-node version, one at a time.' })
+  return checks
+}
