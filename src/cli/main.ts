@@ -6,6 +6,7 @@ import { registerInviteCommands } from './commands/invite.js'
 import { registerMemberCommands } from './commands/members.js'
 import { registerMetricsCommand } from './commands/metrics.js'
 import { registerNodeCommands } from './commands/node.js'
+import { registerRegistryCommands } from './commands/registry.js'
 import { registerReleaseCommands } from './commands/release.js'
 import { registerReleaseOpsCommands } from './commands/release-ops.js'
 import { registerServiceCommands } from './commands/services.js'
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerReleaseOpsCommands(registerReleaseCommands(program, ctx), ctx)
   registerServiceCommands(program, ctx)
   registerMetricsCommand(program, ctx)
+  registerRegistryCommands(program, ctx)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -24,6 +24,7 @@ import { Writes } from './writes.js'
 import { ServiceOps } from './service-ops.js'
 import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
+import { RegistryService } from '../registry/service.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -44,6 +45,8 @@ export interface NodeRunOptions {
   readonly settings?: LocalSettings
   /** `host:port` (loopback) to serve Prometheus metrics on; none when absent. */
   readonly metricsListen?: string
+  /** `host:port` (loopback) to serve the register API on (`--register`); none when absent. */
+  readonly registerListen?: string
 }
 
 export interface InviteOptions {
@@ -68,6 +71,7 @@ export class PlatformNode {
   readonly serviceOps: ServiceOps
   readonly releases: ReleaseService
   readonly metrics: NodeMetrics
+  readonly registry: RegistryService
   private readonly control: ControlServer
   private stopped = false
   private writerSet?: WriterSet
@@ -97,10 +101,12 @@ export class PlatformNode {
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
+    this.registry = new RegistryService(this.ctx, (command) => this.writes.submit(command), init.registerListen)
     this.control = new ControlServer(init.dataDir.controlSocket, {
       ...this.serviceOps.handlers(),
       ...this.metrics.handlers(),
       ...this.releases.handlers(),
+      ...this.registry.handlers(),
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
       'invite.list': async () => this.listInvites(),
@@ -177,6 +183,7 @@ export class PlatformNode {
     await this.serviceOps.start()
     await this.releases.start()
     await this.metrics.start()
+    await this.registry.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
     await this.control.start()
@@ -192,6 +199,7 @@ export class PlatformNode {
     this.writes.stop()
     this.membership.stop()
     await this.control.stop()
+    await this.registry.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
     await this.dns.stop()

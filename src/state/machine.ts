@@ -4,9 +4,11 @@ import { checkLoggedChange, checkReleaseSettings, platformRelease, replicatedSet
 import type { SettingsSnapshot } from '../release/types.js'
 import type { ChangeValidation } from '../config/validate.js'
 import type { StampedCommand } from './commands.js'
+import { applyRegistryCommand, checkRegistryCommand, moveUser } from './registry.js'
 import { type CollectionName, currentRelease, currentReleaseEntry, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, settingsHistoryKey } from './types.js'
 
-export type Refusal = { readonly ok: false, readonly code: string, readonly message: string }
+/** `data`: details for the caller (the registry's clashing fields). */
+export type Refusal = { readonly ok: false, readonly code: string, readonly message: string, readonly data?: Record<string, unknown> }
 
 /** Outcome of one command. A refused command still consumes its revision: the log is the history. */
 export type ApplyResult = { readonly ok: true, readonly value?: unknown } | Refusal
@@ -25,7 +27,9 @@ const refusal = (code: string, message: string): Refusal => ({ ok: false, code, 
  * Commands that do not change the compiled DNS zone; every other one bumps its SOA serial. Users are
  * served in place as they change (a recompile with 100k users takes ~150 ms), outside the serial.
  */
-export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove'])
+export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove',
+  // User registry: its users are DNS users, served in place.
+  'registry.user.create', 'registry.user.update', 'registry.user.delete', 'registry.reserve', 'registry.server.rename', 'registry.invitations.create', 'registry.access.set', 'registry.import'])
 
 /**
  * Says whether a command would be refused in this state, without changing anything. The writer asks
@@ -91,6 +95,15 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       const problems = checkReleaseSettings(platformRelease(cmd.release), settings)
       return problems.length === 0 ? undefined : refusal('PRYV_SETTINGS_INVALID', `release ${cmd.release.version}: ${problems.map((p) => p.message).join('; ')}`)
     }
+    case 'registry.user.create':
+    case 'registry.user.update':
+    case 'registry.user.delete':
+    case 'registry.reserve':
+    case 'registry.server.rename':
+    case 'registry.invitations.create':
+    case 'registry.access.set':
+    case 'registry.import':
+      return checkRegistryCommand(state, cmd)
     case 'release.rollback': {
       const entry = currentReleaseEntry(state)
       if (!entry || entry.digest !== cmd.failed) return refusal('PRYV_RELEASE_NOT_IN_FORCE', 'that release is no longer the one in force (already rolled back or replaced)')
@@ -251,6 +264,8 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
     case 'dns.users.set': {
       const changes: StateChange[] = []
       for (const [user, core] of Object.entries(cmd.users)) {
+        // A registry user moved this way keeps its registry record and its core's count right.
+        changes.push(...moveUser(state, user, core))
         state.dnsUsers.set(user, core)
         changes.push({ type: 'dnsUser', id: user })
       }
@@ -321,6 +336,17 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       })
       changes.push(...pruneReleases(state))
       return { result: { ok: true, value: { revision: state.revision + 1, version: target.version } }, changes }
+    }
+    case 'registry.user.create':
+    case 'registry.user.update':
+    case 'registry.user.delete':
+    case 'registry.reserve':
+    case 'registry.server.rename':
+    case 'registry.invitations.create':
+    case 'registry.access.set':
+    case 'registry.import': {
+      const { value, changes } = applyRegistryCommand(state, cmd)
+      return { result: { ok: true, value }, changes }
     }
   }
 }
