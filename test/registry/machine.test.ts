@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseCommand, type StampedCommand } from '../../src/state/commands.js'
 import { applyCommand } from '../../src/state/machine.js'
-import type { RegistryCommand } from '../../src/state/registry.js'
+import type { ImportedUser, RegistryCommand } from '../../src/state/registry.js'
 import { emptyState, type PlatformState } from '../../src/state/types.js'
 
 const member = (peerId: string, name: string) => ({ peerId, name, role: 'full' as const, addresses: [] })
@@ -127,7 +127,7 @@ describe('registry commands in the state machine', () => {
 
   it('imports idempotently: the same users again change nothing, conflicting ones are refused one by one', () => {
     const s = platform()
-    const users = [
+    const users: ImportedUser[] = [
       { username: 'alice01', core: 'core1', fields: { email: 'a@x.com' }, unique: ['email'] },
       { username: 'bob0001', core: 'core2', fields: { email: 'b@x.com' }, unique: ['email'] },
       { username: 'carol01', core: 'co9', fields: {}, unique: [] },
