@@ -16,7 +16,7 @@ export function registerRegistryCommands(program: Command, ctx: CliContext): voi
     .argument('<file>', 'the dump or export')
     .option('--core <old=node...>', 'the node that now hosts the users of a v1 server (e.g. co1.pryv.me=core1); by default the server name without .<domain>', collectPairs, {})
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExample:\n  redis-cli --scan | … > dump.txt; pryv-node registry import dump.txt --core co1.pryv.me=core1')
+    .addHelpText('after', '\nExample (a dump in redis-dump\'s SET/HSET form):\n  pryv-node registry import dump.txt --core co1.pryv.me=core1 --core co2.pryv.me=core2')
     .action(async (file: string, o: { core: Record<string, string>, json?: boolean }) => {
       let text: string
       try {
