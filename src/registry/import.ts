@@ -109,7 +109,7 @@ function redisCommands(text: string): Array<[string, unknown]> {
       const hash: Record<string, string> = {}
       for (let i = 2; i < words.length; i += 2) hash[words[i]!] = words[i + 1]!
       out.push([words[1]!, hash])
-    } else if (['SELECT', 'DEL', 'EXPIRE', 'PEXPIREAT', 'SADD', 'RPUSH', 'ZADD'].includes(cmd)) out.push(['', null])
+    } else if (['SELECT', 'DEL', 'EXPIRE', 'PEXPIREAT', 'SADD', 'RPUSH', 'ZADD'].includes(cmd)) continue
     else throw new DumpFormatError(`line ${n + 1}: "${line.slice(0, 60)}" is not a SET, HSET or HMSET command`)
   }
   return out
