@@ -29,7 +29,7 @@ export function placeUser(state: PlatformState, s: RegistrySettings, hosting?: s
 }
 
 /**
- * The member a core name designates: a node name, `<node>.<domain>`, or a URL on it. `anyUsed`
+ * The member a core name designates: a node name, `<node>.<domain>` (with a port or a path), or a URL on it. `anyUsed`
  * also accepts a core that still has users but is no longer a member.
  */
 export function resolveCore(state: PlatformState, s: RegistrySettings, raw: unknown, anyUsed = false): string | undefined {
@@ -42,6 +42,8 @@ export function resolveCore(state: PlatformState, s: RegistrySettings, raw: unkn
       return undefined
     }
   }
+  // Cores send the Host of the request they served: maybe with a port or a trailing path.
+  name = name.replace(/[/:].*$/, '')
   if (name.endsWith(`.${s.domain}`)) name = name.slice(0, -s.domain.length - 1)
   if (s.coreHosting.has(name)) return name
   return anyUsed && state.registryCounts.has(name) ? name : undefined

@@ -126,7 +126,8 @@ describe('the user registry on a 3-node platform', () => {
   })
 
   it('removes a deleted user from the API and from DNS on every node', async () => {
-    await createUser('bob-0001', 'bob@x.com', 1, 'core3')
+    // Cores name themselves by the Host of the request they served.
+    await createUser('bob-0001', 'bob@x.com', 1, `core3.${DOMAIN}/`)
     for (const i of [0, 1, 2]) await expect.poll(() => cname(i, 'bob-0001'), { timeout: 10_000 }).toEqual([`core3.${DOMAIN}`])
     expect((await call('DELETE', '/users/bob-0001?onlyReg=true&dryRun=true', { key: systemKey, node: 0 })).body).toEqual({ result: { dryRun: true, deleted: false } })
     expect((await call('DELETE', '/users/bob-0001', { key: systemKey, node: 0 })).status).toBe(421)
