@@ -228,6 +228,8 @@ export function registryApp(backend: RegistryBackend): Hono {
     const host = (b.host as { name?: unknown } | undefined)?.name
     const core = host === undefined ? placeUser(state, s, typeof fields.hosting === 'string' ? fields.hosting : undefined) : resolveCore(state, s, host)
     if (!core) throw v1Error(400, 'UNAVAILABLE_HOSTING')
+    // v1 consumes the token here too: an invalid one is refused (404), a single-use one is used up in the same entry.
+    if (s.invitationTokens !== null && !invitationValid(state, s, invitationToken)) throw v1Error(404, 'INVALID_INVITATION')
     const invitation = typeof invitationToken === 'string' && state.registryInvitations.has(invitationToken) ? invitationToken : undefined
     const result = await backend.submit({ kind: 'registry.user.create', username, core, fields, unique, ...(invitation ? { invitation } : {}) })
     if (!result.ok) throw creationRefused(result)
