@@ -87,8 +87,10 @@ describe('the user registry on a 3-node platform', () => {
       expect((await call('GET', '/alice@example.com/username', { node: i })).body).toEqual({ username: 'alice-01' })
     }
     for (const i of [0, 1, 2]) await expect.poll(() => cname(i, 'alice-01'), { timeout: 10_000 }).toEqual([`core2.${DOMAIN}`])
-    const shown = await callControl(`${nodes[2]!.dataDir}/control.sock`, 'dns.users.get', { usernames: ['alice-01'] })
-    expect(shown).toEqual({ users: { 'alice-01': 'core2' }, unknown: [] })
+    const shown = await runCli(['--data-dir', nodes[2]!.dataDir, 'dns', 'users', 'get', 'alice-01', '--json'])
+    expect(JSON.parse(shown.stdout)).toEqual({ users: { 'alice-01': 'core2' }, unknown: [] })
+    const listed = await runCli(['--data-dir', nodes[1]!.dataDir, 'registry', 'users', 'alice-01', '--consistent', '--json'])
+    expect(JSON.parse(listed.stdout).users).toEqual([expect.objectContaining({ username: 'alice-01', core: 'core2', fields: { email: 'alice@example.com', language: 'en', appid: 'pryv-test' } })])
     const admin = await call('GET', `/admin/servers?auth=${adminKey}`)
     expect(admin.body.servers[`core2.${DOMAIN}`]).toBeGreaterThanOrEqual(1)
   })
