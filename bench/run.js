@@ -36,7 +36,8 @@ const HARNESSES = [
   { name: 'rotation', script: 'rotation.js', args: ['3'], budget: 90 },
   { name: 'pnet', script: 'pnet.js', args: ['64', '3'], budget: 60 },
   // The infrastructure work's harness: CLI cold start against a bare Node process.
-  { name: 'cli', script: 'cli.js', args: ['20'], budget: 60 }
+  { name: 'cli', script: 'cli.js', args: ['20'], budget: 60 },
+  { name: 'registry', script: 'registry.js', args: ['300', '5', '100000'], budget: 240 }
 ].filter((h) => !ONLY || ONLY.includes(h.name))
 
 // Every harness here names its scratch directories pnbench-*; nsd-compare.js (not ours) uses dns-bench-*,

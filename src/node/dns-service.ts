@@ -7,6 +7,7 @@ import type { Membership } from './membership.js'
 import { effectiveSettings } from '../config/layers.js'
 import { platformRelease } from '../config/platform.js'
 import { OUTSIDE_THE_ZONE, USERS_IN_PLACE } from '../state/machine.js'
+import { dnsUsersTouched } from '../state/registry.js'
 import { currentRelease, PLATFORM_SETTINGS_KEY } from '../state/types.js'
 import type { RateLimitEvent } from '../dns/rrl-log.js'
 import { type DnsSettings, dnsSettings, zoneFromState, zoneSerial } from './zone.js'
@@ -54,8 +55,12 @@ export class DnsService {
       })
     }
     this.server = server
-    this.ctx.replica.on('applied', (_entry, command) => {
-      if (command.kind === 'dns.users.set') {
+    this.ctx.replica.on('applied', (_entry, command, result) => {
+      if (command.kind.startsWith('registry.')) {
+        // The user registry's users are DNS users too (src/state/registry.ts).
+        const users = this.ctx.replica.state.dnsUsers
+        for (const user of dnsUsersTouched(command as Parameters<typeof dnsUsersTouched>[0], result.ok ? result.value : undefined)) server.setUser(user, users.get(user) ?? null)
+      } else if (command.kind === 'dns.users.set') {
         for (const [user, core] of Object.entries(command.users)) server.setUser(user, core)
       } else if (command.kind === 'dns.users.remove') {
         for (const user of command.usernames) server.setUser(user, null)

@@ -29,6 +29,7 @@ import { ServiceOps } from './service-ops.js'
 import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type RolloutPresence, rolloutPresence } from './rollout-presence.js'
+import { RegistryService } from '../registry/service.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -49,6 +50,8 @@ export interface NodeRunOptions {
   readonly settings?: LocalSettings
   /** `host:port` (loopback) to serve Prometheus metrics on; none when absent. */
   readonly metricsListen?: string
+  /** `host:port` (loopback) to serve the register API on (`--register`); none when absent. */
+  readonly registerListen?: string
 }
 
 export interface InviteOptions {
@@ -75,6 +78,7 @@ export class PlatformNode {
   readonly metrics: NodeMetrics
   readonly joins: JoinService
   readonly keyRotation: KeyRotation
+  readonly registry: RegistryService
   private readonly control: ControlServer
   private stopped = false
   private hasLeft = false
@@ -109,11 +113,13 @@ export class PlatformNode {
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), presence)
+    this.registry = new RegistryService(this.ctx, (command) => this.writes.submit(command), init.registerListen)
     this.control = new ControlServer(init.dataDir.controlSocket, {
       ...this.serviceOps.handlers(),
       ...this.metrics.handlers(),
       ...this.releases.handlers(),
       ...this.keyRotation.handlers(),
+      ...this.registry.handlers(),
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
       'invite.list': async () => this.listInvites(),
@@ -203,6 +209,7 @@ export class PlatformNode {
     await this.serviceOps.start()
     await this.releases.start()
     await this.metrics.start()
+    await this.registry.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
     await this.control.start()
@@ -220,6 +227,7 @@ export class PlatformNode {
     await this.control.stop()
     await this.joins.stop()
     this.keyRotation.stop()
+    await this.registry.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
     await this.dns.stop()

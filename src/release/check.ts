@@ -4,7 +4,7 @@ import type { ServiceTemplates } from '../config/render.js'
 import type { Schema, SchemaDef } from '../config/schema.js'
 import { unknownMessage } from '../config/suggest.js'
 import { checkSettingValue } from '../config/values.js'
-import { NODE_CONSUMER } from './compile.js'
+import { NODE_CONSUMER, NODE_REGISTRY_CONSUMER } from './compile.js'
 import { envProblemMessage, envTemplates, envVariableOf } from './env.js'
 import type { ReleaseProblem } from './errors.js'
 import type { Manifest } from './manifest.js'
@@ -104,7 +104,7 @@ function checkConsumers(manifest: Manifest, schemaDef: SchemaDef, problems: File
   for (const [group, def] of Object.entries(schemaDef.groups)) {
     for (const [name, setting] of Object.entries(def.settings)) {
       for (const consumer of setting.consumers) {
-        if (names.includes(consumer) || consumer === NODE_CONSUMER) continue
+        if (names.includes(consumer) || consumer === NODE_CONSUMER || consumer === NODE_REGISTRY_CONSUMER) continue
         problems.add(`groups.${group}.settings.${name}.consumers`, unknownMessage('service', consumer, names), `list services of release.yaml (${names.join(', ')})`)
       }
     }

@@ -8,6 +8,8 @@ import type { ReleaseRecord, ReleaseService } from './types.js'
 export const NODE_SETTINGS_GROUP = 'dns'
 /** The consumer name of settings the node itself reads (its DNS server), beside the release's services. */
 export const NODE_CONSUMER = 'node-dns'
+/** The consumer name of settings the node's user registry reads (src/registry), beside the release's services. */
+export const NODE_REGISTRY_CONSUMER = 'node-registry'
 
 export interface CompiledRelease {
   /** The release's schema plus the node's own settings group: what a platform's settings are checked against. */

@@ -1,5 +1,6 @@
 import type { ChangeTarget } from '../config/change.js'
 import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
+import { type RegistryCommand, registryCommandProblem } from './registry.js'
 import { releaseRecordProblem } from './release-record.js'
 import type { MemberRole } from './types.js'
 
@@ -38,6 +39,8 @@ export type Command =
   // key besides the old one, then dials with it, then refuses the old one. `keyId` names a key publicly.
   | { kind: 'mesh.key', step: 'add', keyId: string, platformKeyHex: string }
   | { kind: 'mesh.key', step: 'use' | 'retire', keyId: string }
+  /** User registry (Pryv's register): src/state/registry.ts. */
+  | RegistryCommand
 
 export interface NewMember {
   peerId: string
@@ -172,8 +175,11 @@ export function parseCommand(raw: unknown): StampedCommand {
       check(c.automatic === undefined || typeof c.automatic === 'boolean', 'release.rollback automatic must be a boolean')
       checkMessageAndOrigin(c)
       break
-    default:
-      throw new InvalidCommandError(`unknown command kind ${JSON.stringify(c.kind)}`)
+    default: {
+      // User registry commands (src/state/registry.ts); anything else is unknown.
+      const problem = typeof c.kind === 'string' && c.kind.startsWith('registry.') ? registryCommandProblem(c) : `unknown command kind ${JSON.stringify(c.kind)}`
+      if (problem) throw new InvalidCommandError(problem)
+    }
   }
   return raw as StampedCommand
 }

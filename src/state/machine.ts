@@ -4,9 +4,11 @@ import { checkLoggedChange, checkReleaseSettings, platformRelease, replicatedSet
 import type { SettingsSnapshot } from '../release/types.js'
 import type { ChangeValidation } from '../config/validate.js'
 import type { StampedCommand } from './commands.js'
+import { applyRegistryCommand, checkRegistryCommand, moveUser } from './registry.js'
 import { type CollectionName, currentRelease, currentReleaseEntry, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, settingsHistoryKey } from './types.js'
 
-export type Refusal = { readonly ok: false, readonly code: string, readonly message: string }
+/** `data`: details for the caller (the registry's clashing fields). */
+export type Refusal = { readonly ok: false, readonly code: string, readonly message: string, readonly data?: Record<string, unknown> }
 
 /** Outcome of one command. A refused command still consumes its revision: the log is the history. */
 export type ApplyResult = { readonly ok: true, readonly value?: unknown } | Refusal
@@ -26,9 +28,13 @@ const refusal = (code: string, message: string): Refusal => ({ ok: false, code, 
  * Users change the answers, so they bump it too, but the DNS server applies them in place (a
  * recompile with 100k users takes ~150 ms): see USERS_IN_PLACE.
  */
-export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'mesh.key'])
+export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'mesh.key',
+  // User registry: what does not change which users DNS answers for.
+  'registry.user.update', 'registry.reserve', 'registry.invitations.create', 'registry.access.set'])
 /** Commands that change the zone's users only: served in place, with the new serial. */
-export const USERS_IN_PLACE: ReadonlySet<StampedCommand['kind']> = new Set(['dns.users.set', 'dns.users.remove'])
+export const USERS_IN_PLACE: ReadonlySet<StampedCommand['kind']> = new Set(['dns.users.set', 'dns.users.remove',
+  // User registry: its users are DNS users (src/state/registry.ts).
+  'registry.user.create', 'registry.user.delete', 'registry.server.rename', 'registry.import'])
 
 /**
  * Says whether a command would be refused in this state, without changing anything. The writer asks
@@ -96,6 +102,15 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       const problems = checkReleaseSettings(platformRelease(cmd.release), settings)
       return problems.length === 0 ? undefined : refusal('PRYV_SETTINGS_INVALID', `release ${cmd.release.version}: ${problems.map((p) => p.message).join('; ')}`)
     }
+    case 'registry.user.create':
+    case 'registry.user.update':
+    case 'registry.user.delete':
+    case 'registry.reserve':
+    case 'registry.server.rename':
+    case 'registry.invitations.create':
+    case 'registry.access.set':
+    case 'registry.import':
+      return checkRegistryCommand(state, cmd)
     case 'release.rollback': {
       const entry = currentReleaseEntry(state)
       if (!entry || entry.digest !== cmd.failed) return refusal('PRYV_RELEASE_NOT_IN_FORCE', 'that release is no longer the one in force (already rolled back or replaced)')
@@ -258,6 +273,8 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
     case 'dns.users.set': {
       const changes: StateChange[] = []
       for (const [user, core] of Object.entries(cmd.users)) {
+        // A registry user moved this way keeps its registry record and its core's count right.
+        changes.push(...moveUser(state, user, core))
         state.dnsUsers.set(user, core)
         changes.push({ type: 'dnsUser', id: user })
       }
@@ -328,6 +345,17 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       })
       changes.push(...pruneReleases(state))
       return { result: { ok: true, value: { revision: state.revision + 1, version: target.version } }, changes }
+    }
+    case 'registry.user.create':
+    case 'registry.user.update':
+    case 'registry.user.delete':
+    case 'registry.reserve':
+    case 'registry.server.rename':
+    case 'registry.invitations.create':
+    case 'registry.access.set':
+    case 'registry.import': {
+      const { value, changes } = applyRegistryCommand(state, cmd)
+      return { result: { ok: true, value }, changes }
     }
   }
 }

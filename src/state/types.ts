@@ -120,12 +120,57 @@ export interface PlatformState {
   readonly releases: Map<string, ReleaseRecord>
   /** keyed like settingsHistory; the last record names the release in force */
   readonly releaseHistory: Map<string, ReleaseHistoryRecord>
+  // User registry (src/state/registry.ts): ordinary records, so a generic snapshot covers them.
+  /** username → the user, its core and account fields */
+  readonly registryUsers: Map<string, RegistryUser>
+  /** `${field}:${lower-cased value}` → username holding that unique value */
+  readonly registryUnique: Map<string, string>
+  /** core node name → number of its users (placement reads it, never scans) */
+  readonly registryCounts: Map<string, number>
+  /** `${field}:${lower-cased value}` → the core that reserved it through `/users/validate` */
+  readonly registryReservations: Map<string, RegistryReservation>
+  /** invitation token → invitation */
+  readonly registryInvitations: Map<string, RegistryInvitation>
+  /** access request key → its state */
+  readonly registryAccess: Map<string, RegistryAccess>
+}
+
+/** A user of Pryv's registry: the core node that hosts it and its account fields. */
+export interface RegistryUser {
+  readonly username: string
+  readonly core: string
+  readonly fields: Readonly<Record<string, string | number | boolean | null>>
+  /** Fields indexed as unique platform-wide (besides the username). */
+  readonly unique: readonly string[]
+  readonly registeredAt: number
+}
+
+export interface RegistryReservation {
+  readonly core: string
+  readonly expiresAt: number
+}
+
+export interface RegistryInvitation {
+  readonly id: string
+  readonly description: string
+  readonly createdAt: number
+  /** Peer id of the node the invitations were created on. */
+  readonly createdBy: string
+  readonly consumedAt?: number
+  readonly consumedBy?: string
+}
+
+/** An `access` (auth) request: the state apps poll, until `expiresAt`. */
+export interface RegistryAccess {
+  readonly key: string
+  readonly state: Readonly<Record<string, unknown>>
+  readonly expiresAt: number
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function emptyState(): PlatformState {
-  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map() }
+  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map(), registryUsers: new Map(), registryUnique: new Map(), registryCounts: new Map(), registryReservations: new Map(), registryInvitations: new Map(), registryAccess: new Map() }
 }
 
 /** The keyed collections of the state, each persisted as one record per key. */
@@ -138,7 +183,14 @@ export const collections = {
   machineSettings: (s: PlatformState) => s.machineSettings,
   settingsHistory: (s: PlatformState) => s.settingsHistory,
   release: (s: PlatformState) => s.releases,
-  releaseHistory: (s: PlatformState) => s.releaseHistory
+  releaseHistory: (s: PlatformState) => s.releaseHistory,
+  // User registry
+  registryUser: (s: PlatformState) => s.registryUsers,
+  registryUnique: (s: PlatformState) => s.registryUnique,
+  registryCount: (s: PlatformState) => s.registryCounts,
+  registryReservation: (s: PlatformState) => s.registryReservations,
+  registryInvitation: (s: PlatformState) => s.registryInvitations,
+  registryAccess: (s: PlatformState) => s.registryAccess
 } as const satisfies Record<string, (s: PlatformState) => Map<string, unknown>>
 
 export type CollectionName = keyof typeof collections

@@ -34,10 +34,11 @@ describe('the shipped releases', () => {
     expect(record.schema).toEqual({ ...pryvIoSchemaDef, groups })
     // With the node's group added back, the compiled schema is the TS one, in the same group order.
     expect(compileRelease(record).schema.settings.size).toBe(Object.values(pryvIoSchemaDef.groups).reduce((n, g) => n + Object.keys(g.settings).length, 0))
-    expect(record.services.map((s) => s.name)).toEqual(['admin', 'app-web-auth', 'core', 'hfs', 'influxdb', 'mail', 'mfa', 'mongodb', 'preview', 'redis', 'register', 'reverse-proxy', 'webhooks'])
+    // No register or redis: the user registry is the node's own (issue 16).
+    expect(record.services.map((s) => s.name)).toEqual(['admin', 'app-web-auth', 'core', 'hfs', 'influxdb', 'mail', 'mfa', 'mongodb', 'preview', 'reverse-proxy', 'webhooks'])
     for (const s of record.services) expect(s.image).toMatch(/^docker\.io\/[a-z0-9/-]+:\d+\.\d+\.\d+$/)
     expect(record.services.flatMap((s) => s.dnsNames ?? []).sort()).toEqual(['access', 'adm', 'mail', 'mfa', 'reg', 'sw'])
-    expect(record.templates.map((t) => t.service)).toEqual(['admin', 'app-web-auth', 'core', 'mail', 'register', 'reverse-proxy'])
+    expect(record.templates.map((t) => t.service)).toEqual(['admin', 'app-web-auth', 'core', 'mail', 'reverse-proxy'])
   })
 
   it('the fixtures: demo 1.1.0 with a migration from 1.0.0, and 1.2.0 whose demo-api never becomes healthy', async () => {

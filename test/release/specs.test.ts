@@ -30,9 +30,9 @@ describe('compileRelease', () => {
     const order = compiled.services.map((s) => s.name)
     for (const s of compiled.services) for (const dep of s.dependsOn ?? []) expect(order.indexOf(dep)).toBeLessThan(order.indexOf(s.name))
     expect(order).toEqual([
-      'app-web-auth', 'influxdb', 'mail', 'mongodb', 'redis',
-      'core', 'preview', 'register',
-      'admin', 'hfs', 'mfa', 'webhooks',
+      'admin', 'app-web-auth', 'influxdb', 'mail', 'mongodb',
+      'core', 'preview',
+      'hfs', 'mfa', 'webhooks',
       'reverse-proxy'
     ])
   })
@@ -76,7 +76,7 @@ describe('serviceSpecs', () => {
     expect(() => serviceSpecs(record, options(record, 'process', {}))).toThrow(expect.objectContaining({
       code: 'PRYV_RELEASE_BACKEND_UNSUPPORTED',
       exitCode: 7,
-      message: 'release pryv-io 1.9.2 cannot run on the process backend: app-web-auth, influxdb, mail, mongodb, redis, core, preview, register, admin, hfs, mfa, webhooks, reverse-proxy have no command',
+      message: 'release pryv-io 1.9.2 cannot run on the process backend: admin, app-web-auth, influxdb, mail, mongodb, core, preview, hfs, mfa, webhooks, reverse-proxy have no command',
       hint: 'run this node with the docker backend, or give every service a command in the release'
     }))
   })
@@ -99,7 +99,7 @@ describe('serviceSpecs', () => {
       machine: { 'machine.publicIp': '203.0.113.7' }
     }).values
     const specs = serviceSpecs(record, options(record, 'docker', values))
-    expect(specs).toHaveLength(13)
+    expect(specs).toHaveLength(11)
     expect(specs.find((s) => s.name === 'core')).toMatchObject({ image: 'docker.io/pryvio/core:1.9.2', env: { NUM_PROCS: '4', STARTING_PORT: '3000' } })
     const files = renderServices(record.templates, values)
     expect(files.core!['conf/core.yml']).toContain('domain: pryv.example.com')

@@ -14,6 +14,7 @@ import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
 import { parseDuration, parseHostPorts, parseListen, parsePositiveInt } from '../parse.js'
 import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
 import { probeMetricsAddress } from '../../metrics/http.js'
+import { addRegisterOption, registerEvent } from './registry-option.js'
 
 /** init-platform, join-platform, start and dev: the commands that run a node in the foreground. */
 export function registerNodeCommands(program: Command, ctx: CliContext): void {
@@ -47,13 +48,14 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
   }
   /** `--release`, or the built-in demo release. */
   const releaseOf = async (o: { release?: string }): Promise<ReleaseRecord> => (await loadRelease(o.release ?? builtinReleasePath('demo'))).record
-  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], metrics?: string, set: string[], services: ServicesMode, replaceVotersAfter: number }, release?: ReleaseRecord) => ({
+  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], metrics?: string, register?: string, set: string[], services: ServicesMode, replaceVotersAfter: number }, release?: ReleaseRecord) => ({
     dataDir: ctx.globals().dataDir,
     name: o.name,
     listen: o.listen,
     announce: o.announce,
     dns: o.dns,
     metricsListen: o.metrics,
+    registerListen: o.register,
     log: createLogger(ctx.globals().logLevel),
     settings: localSettings(o, release),
     writerSetPolicy: writerSetPolicy(o),
@@ -69,7 +71,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       if (metrics !== undefined) await probeMetricsAddress(parseMetricsListen(metrics))
     })
   // In --json ready events: where the metrics are served, when they are.
-  const metricsEvent = (r: RunningNode): { metrics?: string } => (r.node.metrics.bound === undefined ? {} : { metrics: r.node.metrics.bound })
+  const metricsEvent = (r: RunningNode): { metrics?: string, register?: string } => ({ ...(r.node.metrics.bound === undefined ? {} : { metrics: r.node.metrics.bound }), ...registerEvent(r.node) })
   const addSettingsOptions = (cmd: Command, services: ServicesMode): Command => cmd
     .option('--set <key=value>', 'a local setting of this node, above replicated values (repeatable)', collect, [])
     .option('--restart-budget <n>', 'how many members restart the same service at once after a settings change', parsePositiveInt, 1)
@@ -78,7 +80,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
   const addWriterSetOptions = (cmd: Command): Command => cmd
     .option('--replace-voters-after <duration>', 'how long a voter of the writer set may be unreachable before another full member replaces it', parseDuration, 30_000)
   const writerSetPolicy = (o: { replaceVotersAfter: number }) => ({ deadVoterAfterMs: o.replaceVotersAfter })
-  const addNodeOptions = (cmd: Command): Command => addMetricsOption(addWriterSetOptions(addSettingsOptions(cmd, 'none')))
+  const addNodeOptions = (cmd: Command): Command => addRegisterOption(addMetricsOption(addWriterSetOptions(addSettingsOptions(cmd, 'none'))))
     .option('--name <name>', 'this node\'s name, a DNS label (<name>.<domain>)', defaultNodeName())
     .option('--listen <addrs>', 'mesh listen addresses (multiaddrs or ip:port, comma-separated)', parseListen, parseListen(productionDefaults.listen))
     .option('--announce <addrs>', 'addresses to announce to other members instead of the listen ones', parseListen)
@@ -121,8 +123,8 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       }, { dataDir: ctx.globals().dataDir, options: keptFrom(o, command) })
     })
 
-  addMetricsOption(addWriterSetOptions(addSettingsOptions(program.command('start')
-    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none')))
+  addRegisterOption(addMetricsOption(addWriterSetOptions(addSettingsOptions(program.command('start')
+    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none'))))
     .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
@@ -136,7 +138,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       const reused = Object.keys(kept).filter((k) => !changes.some((c) => c.option === k))
       if (reused.length > 0) ctx.io.err(`note: kept options: ${reused.map((k) => `${flag(k)} ${showOption(kept[k])}`).join(' ')}`)
       const settings = localSettings(o)
-      await foreground(() => startNode({ dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
+      await foreground(() => startNode({ dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, registerListen: o.register, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       }, { dataDir, options: kept })

@@ -9,7 +9,8 @@ import { defineSchema, type Schema, type SchemaDef, type Scope, type SecretGener
 
 /** Services of the Pryv.io release that consume settings. */
 const CORE = 'core'
-const REGISTER = 'register'
+// The user registry is served by the node itself (src/registry), no longer by a register service.
+const REGISTER = 'node-registry'
 const DNS = 'node-dns'
 const MAIL = 'mail'
 const PROXY = 'reverse-proxy'
