@@ -58,6 +58,7 @@ export class Membership {
       if (command.kind === 'member.join' || command.kind === 'platform.create') void this.connectMembers()
       if (command.kind === 'member.remove') this.liveness.forget(command.peerId)
     })
+    this.ctx.replica.on('installed', () => void this.connectMembers())
     this.timers.push(setInterval(() => this.publishHeartbeat(), this.timings.heartbeatMs))
     this.timers.push(setInterval(() => {
       this.dropStrangers()

@@ -24,6 +24,8 @@ import { Writes } from './writes.js'
 import { ServiceOps } from './service-ops.js'
 import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
+import { compactionPolicyFromEnv } from '../state/compaction.js'
+import { Compactor } from './compactor.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -68,6 +70,7 @@ export class PlatformNode {
   readonly serviceOps: ServiceOps
   readonly releases: ReleaseService
   readonly metrics: NodeMetrics
+  readonly compactor: Compactor
   private readonly control: ControlServer
   private stopped = false
   private writerSet?: WriterSet
@@ -88,6 +91,7 @@ export class PlatformNode {
       monotonic: () => performance.now() - started
     }
     this.replication = new Replication(this.ctx, store)
+    this.compactor = new Compactor(this.ctx, store, init.dataDir.stateDir, compactionPolicyFromEnv(init.settings?.env ?? {}), () => this.writerSet)
     this.membership = new Membership(this.ctx, init.timings ?? defaultTimings)
     this.writes = new Writes(this.ctx, this.membership)
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
@@ -162,6 +166,11 @@ export class PlatformNode {
       throw listenError(err, this.init.config.listen)
     }
     await this.replication.start()
+    await this.compactor.start()
+    this.replica.on('installed', () => {
+      void this.compactor.refresh()
+      void this.followOwnRole().catch((err) => this.fatal(err))
+    })
     await this.writes.start()
     await new JoinService(this.ctx, this.writes).start()
     this.membership.start()
@@ -191,6 +200,7 @@ export class PlatformNode {
     await this.writerSet?.stop()
     this.writes.stop()
     this.membership.stop()
+    this.compactor.stop()
     await this.control.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
@@ -247,7 +257,8 @@ export class PlatformNode {
     const writerSet = await WriterSet.open(this.ctx, this.store, this.membership, {
       publish: (entry) => this.replication.publish(entry),
       policy: this.init.writerSetPolicy,
-      onFatal: (err) => this.fatal(err)
+      onFatal: (err) => this.fatal(err),
+      fetchSnapshot: (minRevision, preferred) => this.replication.snapshots.fetch(minRevision, [...new Set([...preferred, ...this.replica.state.writers])])
     }, bootstrap)
     await writerSet.start()
     this.writerSet = writerSet
@@ -378,6 +389,7 @@ export class PlatformNode {
       dns: this.dns.bound,
       writerSet: this.writerSet?.status() ?? null,
       settings: this.settings.status(),
+      compaction: { ...this.compactor.status(), snapshot: this.writerSet?.snapshotStatus() ?? null, transfers: this.replication.snapshots.stats },
       dropped: this.replication.dropped
     }
   }
