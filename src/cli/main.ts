@@ -10,6 +10,7 @@ import { registerReleaseCommands } from './commands/release.js'
 import { registerReleaseOpsCommands } from './commands/release-ops.js'
 import { registerServiceCommands } from './commands/services.js'
 import { registerStatusCommand } from './commands/status.js'
+import { registerBackupCommands } from './commands/backup.js'
 import { createContext } from './context.js'
 import { productionDefaults } from './defaults.js'
 import { type Io, processIo } from './io.js'
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerReleaseOpsCommands(registerReleaseCommands(program, ctx), ctx)
   registerServiceCommands(program, ctx)
   registerMetricsCommand(program, ctx)
+  registerBackupCommands(program, ctx)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -26,6 +26,7 @@ import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { compactionPolicyFromEnv } from '../state/compaction.js'
 import { Compactor } from './compactor.js'
+import { encodeSnapshot } from '../state/snapshot.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -126,7 +127,8 @@ export class PlatformNode {
       'settings.change': async (p) => this.settings.change(parseChangeRequest(p)),
       'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),
       'settings.history': async () => this.settings.history(),
-      'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p))
+      'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p)),
+      'backup.snapshot': async () => this.backupSnapshot()
     }, init.log)
   }
 
@@ -361,6 +363,16 @@ export class PlatformNode {
   async revokeInvite(id: string): Promise<unknown> {
     if (!id) throw new OperatorError('PRYV_USAGE', 'Name the invite to revoke.', { exitCode: ExitCode.usage })
     return this.submit({ kind: 'invite.revoke', id })
+  }
+
+  /**
+   * For `pryv-node backup` (local admin only, over the control socket): the state at one revision,
+   * read from a consistent LevelDB snapshot while writes go on, with what a restore needs besides.
+   */
+  async backupSnapshot(): Promise<Record<string, unknown>> {
+    const { bytes, header } = encodeSnapshot(this.init.config.platformId, await this.store.exportState())
+    const { platformId, domain, platformKeyHex, name } = this.init.config
+    return { platformId, domain, platformKeyHex, node: name, revision: header.revision, snapshot: bytes.toString('base64') }
   }
 
   status(): Record<string, unknown> {
