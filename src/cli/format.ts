@@ -21,6 +21,7 @@ interface Status {
   dns: string[]
   writerSet: { role: string, term: number, leader: string | null, voters: string[], learners: string[] } | null
   settings?: { revision?: number, restarted?: string[], failures?: unknown[] } | null
+  compaction?: { log: { firstRevision: number }, lastCompactionAt: number | null, diskBytes: number | null, snapshot: { index: number, revision: number } | null }
 }
 
 export function table(headers: string[], rows: string[][]): string {
@@ -43,11 +44,19 @@ export function formatStatus(s: Status): string {
     `platform ${s.platform.id}  domain ${s.platform.domain}  revision ${s.revision} applied on ${s.appliedOn.count}/${s.appliedOn.of}`,
     `dns      ${s.dns.length > 0 ? s.dns.join(' ') : 'off'}`,
     `writers  ${writerSetLine(s)}`,
+    ...(s.compaction ? [`storage  ${storageLine(s.compaction)}`] : []),
     '',
     table(['NAME', 'ROLE', 'STATE', 'LAST SEEN', 'REVISION', 'ADDRESSES', 'PEER ID'], rows),
     '',
     '* this node'
   ].join('\n')
+}
+
+function storageLine(c: NonNullable<Status['compaction']>): string {
+  const size = c.diskBytes === null ? '?' : `${(c.diskBytes / 1024 / 1024).toFixed(1)} MiB`
+  const last = c.lastCompactionAt === null ? 'never compacted' : `last compacted ${new Date(c.lastCompactionAt).toISOString()}`
+  const snapshot = c.snapshot ? `; snapshot at index ${c.snapshot.index} (revision ${c.snapshot.revision})` : ''
+  return `log from revision ${c.log.firstRevision}, ${size} on disk, ${last}${snapshot}`
 }
 
 function writerSetLine(s: Status): string {

@@ -103,5 +103,13 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
     expect(after.compaction.log.firstRevision).toBeGreaterThanOrEqual(before.compaction.log.firstRevision)
     expect(after.compaction.diskBytes).toBeGreaterThan(0)
     expect(await users(restarted)).toEqual(await users(nodes[0]!))
+
+    // Metrics export the same.
+    const { text } = await control(restarted, 'metrics', {}) as { text: string }
+    const sample = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
+    expect(sample('pryv_node_log_first_revision')).toBe(after.compaction.log.firstRevision)
+    expect(sample('pryv_node_snapshot_index')).toBeGreaterThan(200)
+    expect(sample('pryv_node_log_entries')).toBeLessThanOrEqual(10 + 40 + 1)
+    expect(sample('pryv_node_state_disk_bytes')).toBeGreaterThan(0)
   }, 60_000)
 })
