@@ -31,7 +31,9 @@ const HARNESSES = [
   { name: 'footprint', script: 'footprint.js', args: ['5,10', '15', '20'], budget: 180 },
   { name: 'release', script: 'release.js', args: ['process', '2'], budget: 120 },
   { name: 'core-bench', script: 'consensus/core-bench.js', args: [], budget: 60 },
-  { name: 'fanout', script: 'fanout.js', args: ['5,20,50', '30', '220'], budget: 300 }
+  { name: 'fanout', script: 'fanout.js', args: ['5,20,50', '30', '220'], budget: 300 },
+  // Log compaction (h/compact): disk use after many writes, with and without compaction.
+  { name: 'compaction-disk', script: 'compaction-disk.js', args: ['300000', '10000'], budget: 400 }
 ].filter((h) => !ONLY || ONLY.includes(h.name))
 
 // Every harness here names its scratch directories pnbench-*; nsd-compare.js (not ours) uses dns-bench-*,

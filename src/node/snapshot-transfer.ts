@@ -121,7 +121,10 @@ export class SnapshotTransfer {
       for (let attempt = 0; attempt < RETRIES_PER_PEER; attempt++) {
         try {
           const bytes = await this.downloadFrom(peer, minRevision)
-          if (!bytes) break
+          if (!bytes) {
+            lastError = new Error(`${peer} has no snapshot at revision ${minRevision} or later yet`)
+            break
+          }
           const { manifest } = this.partial!
           this.partial = undefined
           let decoded: Awaited<ReturnType<typeof openVerifiedSnapshot>>
