@@ -29,6 +29,8 @@ export interface CompactionSnapshot {
   readonly snapshotsInstalled: number
   readonly snapshotsServed: number
   readonly snapshotsRefused: number
+  /** Scheduled backups on this node: null when they are off. */
+  readonly backup: { readonly lastMs: number | null, readonly stale: boolean } | null
 }
 
 export interface MemberSnapshot {
@@ -164,6 +166,13 @@ export function registerNodeMetrics(registry: Registry, read: () => NodeSnapshot
     set({ outcome: 'installed' }, s.compaction.snapshotsInstalled)
     set({ outcome: 'served' }, s.compaction.snapshotsServed)
     set({ outcome: 'refused' }, s.compaction.snapshotsRefused)
+  })
+
+  gauge('pryv_node_last_backup_timestamp_seconds', 'When this node made its last good scheduled backup, in Unix seconds (0 when scheduled backups are off or before the first).', [], (set, s) => {
+    if (s.compaction?.backup) set({}, (s.compaction.backup.lastMs ?? 0) / 1000)
+  })
+  gauge('pryv_node_backup_stale', '1 when this node\'s last good scheduled backup is older than twice the interval (0 when scheduled backups are off).', [], (set, s) => {
+    if (s.compaction?.backup) set({}, s.compaction.backup.stale ? 1 : 0)
   })
 
   // ----- replication and settings ---------------------------------------------------------

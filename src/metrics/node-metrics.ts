@@ -130,7 +130,8 @@ function compactionOf(node: PlatformNode, snapshot: { index: number } | null): C
     diskBytes: c.diskBytes,
     snapshotsInstalled: transfers.installed,
     snapshotsServed: transfers.served,
-    snapshotsRefused: transfers.refused
+    snapshotsRefused: transfers.refused,
+    backup: node.backups ? { lastMs: node.backups.status().lastAt, stale: node.backups.status().stale } : null
   }
 }
 

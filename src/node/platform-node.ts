@@ -27,6 +27,7 @@ import { NodeMetrics } from '../metrics/node-metrics.js'
 import { compactionPolicyFromEnv } from '../state/compaction.js'
 import { Compactor } from './compactor.js'
 import { encodeSnapshot } from '../state/snapshot.js'
+import { BackupScheduler, backupScheduleFromEnv } from './backup-scheduler.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -72,6 +73,8 @@ export class PlatformNode {
   readonly releases: ReleaseService
   readonly metrics: NodeMetrics
   readonly compactor: Compactor
+  /** Scheduled backups, when the node's environment turns them on. */
+  backups?: BackupScheduler
   private readonly control: ControlServer
   private stopped = false
   private writerSet?: WriterSet
@@ -169,6 +172,11 @@ export class PlatformNode {
     }
     await this.replication.start()
     await this.compactor.start()
+    const backupSchedule = await backupScheduleFromEnv(this.init.settings?.env ?? {})
+    if (backupSchedule) {
+      this.backups = new BackupScheduler(this.ctx, this.store, backupSchedule, () => this.writerSet?.isLeader() ?? false)
+      await this.backups.start()
+    }
     this.replica.on('installed', () => {
       void this.compactor.refresh()
       void this.followOwnRole().catch((err) => this.fatal(err))
@@ -203,6 +211,7 @@ export class PlatformNode {
     this.writes.stop()
     this.membership.stop()
     this.compactor.stop()
+    this.backups?.stop()
     await this.control.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
@@ -402,6 +411,7 @@ export class PlatformNode {
       writerSet: this.writerSet?.status() ?? null,
       settings: this.settings.status(),
       compaction: { ...this.compactor.status(), snapshot: this.writerSet?.snapshotStatus() ?? null, transfers: this.replication.snapshots.stats },
+      backups: this.backups?.status() ?? null,
       dropped: this.replication.dropped
     }
   }

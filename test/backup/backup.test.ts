@@ -131,3 +131,37 @@ describe('backup and restore: a platform backed up under load, destroyed, and fo
     expect(await users(joiner)).toEqual(await users(restored))
   }, 120_000)
 })
+
+describe('scheduled backups', () => {
+  afterAll(() => cleanupTempDirs())
+
+  it('are made by the writer set\'s leader at the interval, keep the newest, show in status and metrics, and verify', async () => {
+    const dir = join(tempDir(), 'backups')
+    const key = 'a-scheduled-backup-key-of-some-length'
+    const node = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', '127.0.13.20:0', '--dns', 'none'], {
+      PRYV_NODE_BACKUP_DIR: dir, PRYV_NODE_BACKUP_INTERVAL_SECONDS: '1', PRYV_NODE_BACKUP_KEEP: '2', PRYV_BACKUP_KEY: key
+    })
+    try {
+      await node.ready()
+      await control(node, 'dns.users.set', { users: { alice: 'core1' } })
+      // Several intervals: still only the newest two.
+      await expect.poll(() => readdirSync(dir).filter((f) => f.endsWith('.pnb')).length, { timeout: 15_000 }).toBe(2)
+      await new Promise((r) => setTimeout(r, 2500))
+      const files = readdirSync(dir).filter((f) => f.endsWith('.pnb')).sort()
+      expect(files).toHaveLength(2)
+      const status = await control(node, 'status') as { backups: { lastAt: number, lastFile: string, stale: boolean, lastError: string | null } }
+      expect(status.backups).toMatchObject({ lastError: null })
+      expect(Date.now() - status.backups.lastAt).toBeLessThan(10_000)
+      const { text } = await control(node, 'metrics', {}) as { text: string }
+      expect(Number(/^pryv_node_last_backup_timestamp_seconds (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(Date.now() / 1000 - 10)
+      // Stopped, so that no newer backup rotates the file away while it is verified.
+      await node.kill()
+      const newest = readdirSync(dir).filter((f) => f.endsWith('.pnb')).sort().at(-1)!
+      const verified = await runCli(['backup', 'verify', join(dir, newest), '--json'], { env: { PRYV_BACKUP_KEY: key } })
+      expect(verified.code, verified.stderr).toBe(0)
+      expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, contentChecked: true })
+    } finally {
+      await node.kill()
+    }
+  }, 60_000)
+})
