@@ -52,7 +52,10 @@ export class Replication {
       const { firstRevision } = await this.store.logBase()
       // Compacted away: the caller needs a snapshot, then the entries after it.
       if ((from as number) < firstRevision && (from as number) <= head) return { compacted: { firstRevision, writers: this.ctx.replica.state.writers }, head }
-      return { entries: await this.store.readEntries(from as number, SYNC_BATCH), head }
+      const entries = await this.store.readEntries(from as number, SYNC_BATCH)
+      // Compacted between the two reads: the same answer as above.
+      if (entries.length > 0 && entries[0]!.revision !== from) return { compacted: { firstRevision: entries[0]!.revision, writers: this.ctx.replica.state.writers }, head }
+      return { entries, head }
     }, errorReply)
     await this.snapshots.start()
   }
