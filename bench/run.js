@@ -37,7 +37,9 @@ const HARNESSES = [
   { name: 'pnet', script: 'pnet.js', args: ['64', '3'], budget: 60 },
   // The infrastructure work's harness: CLI cold start against a bare Node process.
   { name: 'cli', script: 'cli.js', args: ['20'], budget: 60 },
-  { name: 'registry', script: 'registry.js', args: ['300', '5', '100000'], budget: 240 }
+  { name: 'registry', script: 'registry.js', args: ['300', '5', '100000'], budget: 240 },
+  // Log compaction (h/compact): disk use after many writes, with and without compaction.
+  { name: 'compaction-disk', script: 'compaction-disk.js', args: ['300000', '10000'], budget: 400 }
 ].filter((h) => !ONLY || ONLY.includes(h.name))
 
 // Every harness here names its scratch directories pnbench-*; nsd-compare.js (not ours) uses dns-bench-*,

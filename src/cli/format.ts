@@ -21,6 +21,7 @@ interface Status {
   dns: string[]
   writerSet: { role: string, term: number, leader: string | null, voters: string[], learners: string[], leaderlessForMs?: number | null } | null
   settings?: { revision?: number, restarted?: string[], failures?: unknown[] } | null
+  compaction?: { log: { firstRevision: number }, lastCompactionAt: number | null, diskBytes: number | null, snapshot: { index: number, revision: number } | null }
 }
 
 export function table(headers: string[], rows: string[][]): string {
@@ -44,6 +45,7 @@ export function formatStatus(s: Status): string {
     `dns      ${s.dns.length > 0 ? s.dns.join(' ') : 'off'}`,
     `writers  ${writerSetLine(s)}`,
     ...leaderlessWarning(s),
+    ...(s.compaction ? [`storage  ${storageLine(s.compaction)}`] : []),
     '',
     table(['NAME', 'ROLE', 'STATE', 'LAST SEEN', 'REVISION', 'ADDRESSES', 'PEER ID'], rows),
     '',
@@ -68,6 +70,13 @@ function leaderlessWarning(s: Status): string[] {
   const ms = s.writerSet?.leaderlessForMs
   if (ms === undefined || ms === null || ms < LEADERLESS_WARNING_MS) return []
   return [`warning  no leader for ${Math.round(ms / 1000)} s: this node cannot write; check that a majority of the voters are up and reachable (\`pryv-node status\` on them)`]
+}
+
+function storageLine(c: NonNullable<Status['compaction']>): string {
+  const size = c.diskBytes === null ? '?' : `${(c.diskBytes / 1024 / 1024).toFixed(1)} MiB`
+  const last = c.lastCompactionAt === null ? 'never compacted' : `last compacted ${new Date(c.lastCompactionAt).toISOString()}`
+  const snapshot = c.snapshot ? `; snapshot at index ${c.snapshot.index} (revision ${c.snapshot.revision})` : ''
+  return `log from revision ${c.log.firstRevision}, ${size} on disk, ${last}${snapshot}`
 }
 
 function writerSetLine(s: Status): string {

@@ -8,7 +8,8 @@ import type { Libp2p } from 'libp2p'
 export const Protocols = {
   join: '/pryv/join/1.0.0',
   propose: '/pryv/propose/1.0.0',
-  sync: '/pryv/sync/1.0.0'
+  sync: '/pryv/sync/1.0.0',
+  snapshot: '/pryv/snapshot/1.0.0'
 } as const
 
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024

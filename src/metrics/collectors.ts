@@ -16,6 +16,22 @@ export interface NodeSnapshot {
   readonly settings: SettingsSnapshot | null
   /** Null when the node runs no DNS server (`--dns none`). */
   readonly dns: DnsCountersSnapshot | null
+  /** Log compaction and snapshots; absent from snapshots built without it. */
+  readonly compaction?: CompactionSnapshot
+}
+
+/** Compaction: where this node's logs start, its snapshot, its size on disk, snapshot transfers. */
+export interface CompactionSnapshot {
+  readonly logFirstRevision: number
+  /** Index of the consensus log's latest snapshot; null on an observer. */
+  readonly snapshotIndex: number | null
+  readonly lastCompactionMs: number | null
+  readonly diskBytes: number | null
+  readonly snapshotsInstalled: number
+  readonly snapshotsServed: number
+  readonly snapshotsRefused: number
+  /** Scheduled backups on this node: null when they are off. */
+  readonly backup: { readonly lastMs: number | null, readonly stale: boolean } | null
 }
 
 export interface MemberSnapshot {
@@ -129,6 +145,36 @@ export function registerNodeMetrics(registry: Registry, read: () => NodeSnapshot
     set({}, s.writerSet?.voters.includes(s.self.peerId) ? 1 : 0))
   counter('pryv_node_writer_set_dropped_total', 'Consensus messages the writer set dropped, by reason.', ['reason'], (set, s) =>
     each(s.writerSet?.dropped, (reason, n) => set({ reason }, n)))
+
+  // ----- compaction and snapshots (src/node/compactor.ts, src/node/snapshot-transfer.ts) -----
+  gauge('pryv_node_log_first_revision', 'First revision still held in this node\'s platform log (1 until the first compaction).', [], (set, s) => {
+    if (s.compaction) set({}, s.compaction.logFirstRevision)
+  })
+  gauge('pryv_node_log_entries', 'Entries held in this node\'s platform log (the trailing window after a compaction).', [], (set, s) => {
+    if (s.compaction) set({}, Math.max(0, s.revision - s.compaction.logFirstRevision + 1))
+  })
+  gauge('pryv_node_snapshot_index', 'Consensus log index of the latest snapshot (0 on an observer).', [], (set, s) => {
+    if (s.compaction?.snapshotIndex != null) set({}, s.compaction.snapshotIndex)
+  })
+  gauge('pryv_node_last_compaction_timestamp_seconds', 'When the platform log was last compacted, in Unix seconds (0 before the first).', [], (set, s) => {
+    if (s.compaction?.lastCompactionMs != null) set({}, s.compaction.lastCompactionMs / 1000)
+  })
+  gauge('pryv_node_state_disk_bytes', 'Size of the state database on disk (logs and state), measured every few seconds.', [], (set, s) => {
+    if (s.compaction?.diskBytes != null) set({}, s.compaction.diskBytes)
+  })
+  counter('pryv_node_snapshots_total', 'State snapshots this node installed (after catching up), served to others, or refused (bad hash or signature).', ['outcome'], (set, s) => {
+    if (!s.compaction) return
+    set({ outcome: 'installed' }, s.compaction.snapshotsInstalled)
+    set({ outcome: 'served' }, s.compaction.snapshotsServed)
+    set({ outcome: 'refused' }, s.compaction.snapshotsRefused)
+  })
+
+  gauge('pryv_node_last_backup_timestamp_seconds', 'When this node made its last good scheduled backup, in Unix seconds (0 when scheduled backups are off or before the first).', [], (set, s) => {
+    if (s.compaction?.backup) set({}, (s.compaction.backup.lastMs ?? 0) / 1000)
+  })
+  gauge('pryv_node_backup_stale', '1 when this node\'s last good scheduled backup is older than twice the interval (0 when scheduled backups are off).', [], (set, s) => {
+    if (s.compaction?.backup) set({}, s.compaction.backup.stale ? 1 : 0)
+  })
 
   // ----- replication and settings ---------------------------------------------------------
   counter('pryv_node_replication_dropped_total', 'Log entries replication refused (bad signature, not chained, ...), by reason.', ['reason'], (set, s) =>

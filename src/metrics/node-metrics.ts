@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import type { ControlHandler } from '../control/server.js'
 import type { PlatformNode } from '../node/platform-node.js'
-import type { NodeSnapshot, WriterSetSnapshot } from './collectors.js'
+import type { CompactionSnapshot, NodeSnapshot, WriterSetSnapshot } from './collectors.js'
 import { closeServer, serveMetrics } from './http.js'
 import { formatAddress, parseMetricsListen } from './listen.js'
 
@@ -101,6 +101,7 @@ interface StatusView {
   revision: number
   members: { name: string, peerId: string, role: string, alive: boolean, revision: number | null }[]
   writerSet: Record<string, unknown> | null
+  compaction?: { snapshot: { index: number } | null }
 }
 
 /** Reads what the metrics show from the node's public surface. */
@@ -114,7 +115,23 @@ export function snapshotOf(node: PlatformNode): NodeSnapshot {
     writerSet: writerSetOf(status.writerSet),
     replicationDropped: { ...node.replication.dropped },
     settings: render ? { revision: render.revision, failures: render.failures.length, atMs: Date.parse(render.at), durationMs: render.durationMs } : null,
-    dns: node.dns.counters() ?? null
+    dns: node.dns.counters() ?? null,
+    compaction: compactionOf(node, status.compaction?.snapshot ?? null)
+  }
+}
+
+function compactionOf(node: PlatformNode, snapshot: { index: number } | null): CompactionSnapshot {
+  const c = node.compactor.status()
+  const transfers = node.replication.snapshots.stats
+  return {
+    logFirstRevision: c.log.firstRevision,
+    snapshotIndex: snapshot ? snapshot.index : null,
+    lastCompactionMs: c.lastCompactionAt,
+    diskBytes: c.diskBytes,
+    snapshotsInstalled: transfers.installed,
+    snapshotsServed: transfers.served,
+    snapshotsRefused: transfers.refused,
+    backup: node.backups ? { lastMs: node.backups.status().lastAt, stale: node.backups.status().stale } : null
   }
 }
 

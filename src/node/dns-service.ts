@@ -71,6 +71,8 @@ export class DnsService {
         this.recompile()
       }
     })
+    // A snapshot replaced the whole state (src/state/replica.ts): compile everything again.
+    this.ctx.replica.on('installed', () => this.recompile())
     this.timer = setInterval(() => this.updateHealth(), 500)
     this.timer.unref()
   }

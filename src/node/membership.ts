@@ -65,6 +65,7 @@ export class Membership {
         this.clockOffsets.delete(command.peerId)
       }
     })
+    this.ctx.replica.on('installed', () => void this.connectMembers())
     this.timers.push(setInterval(() => this.publishHeartbeat(), this.timings.heartbeatMs))
     this.timers.push(setInterval(() => {
       this.dropStrangers()

@@ -30,6 +30,10 @@ import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type RolloutPresence, rolloutPresence } from './rollout-presence.js'
 import { RegistryService } from '../registry/service.js'
+import { compactionPolicyFromEnv } from '../state/compaction.js'
+import { Compactor } from './compactor.js'
+import { encodeSnapshot } from '../state/snapshot.js'
+import { BackupScheduler, backupScheduleFromEnv } from './backup-scheduler.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -79,6 +83,9 @@ export class PlatformNode {
   readonly joins: JoinService
   readonly keyRotation: KeyRotation
   readonly registry: RegistryService
+  readonly compactor: Compactor
+  /** Scheduled backups, when the node's environment turns them on. */
+  backups?: BackupScheduler
   private readonly control: ControlServer
   private stopped = false
   private hasLeft = false
@@ -100,6 +107,7 @@ export class PlatformNode {
       monotonic: () => performance.now() - started
     }
     this.replication = new Replication(this.ctx, store)
+    this.compactor = new Compactor(this.ctx, store, init.dataDir.stateDir, compactionPolicyFromEnv(init.settings?.env ?? {}), () => this.writerSet)
     this.membership = new Membership(this.ctx, init.timings ?? defaultTimings)
     this.writes = new Writes(this.ctx, this.membership)
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
@@ -145,7 +153,8 @@ export class PlatformNode {
       'settings.change': async (p) => this.settings.change(parseChangeRequest(p)),
       'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),
       'settings.history': async () => this.settings.history(),
-      'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p))
+      'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p)),
+      'backup.snapshot': async () => this.backupSnapshot()
     }, init.log)
   }
 
@@ -190,6 +199,16 @@ export class PlatformNode {
       throw listenError(err, this.init.config.listen)
     }
     await this.replication.start()
+    await this.compactor.start()
+    const backupSchedule = await backupScheduleFromEnv(this.init.settings?.env ?? {})
+    if (backupSchedule) {
+      this.backups = new BackupScheduler(this.ctx, this.store, backupSchedule, () => this.writerSet?.isLeader() ?? false)
+      await this.backups.start()
+    }
+    this.replica.on('installed', () => {
+      void this.compactor.refresh()
+      void this.followOwnRole().catch((err) => this.fatal(err))
+    })
     await this.writes.start()
     await this.joins.start()
     this.keyRotation.start()
@@ -224,6 +243,8 @@ export class PlatformNode {
     await this.writerSet?.stop()
     this.writes.stop()
     this.membership.stop()
+    this.compactor.stop()
+    this.backups?.stop()
     await this.control.stop()
     await this.joins.stop()
     this.keyRotation.stop()
@@ -295,7 +316,8 @@ export class PlatformNode {
     const writerSet = await WriterSet.open(this.ctx, this.store, this.membership, {
       publish: (entry) => this.replication.publish(entry),
       policy: this.init.writerSetPolicy,
-      onFatal: (err) => this.fatal(err)
+      onFatal: (err) => this.fatal(err),
+      fetchSnapshot: (minRevision, preferred) => this.replication.snapshots.fetch(minRevision, [...new Set([...preferred, ...this.replica.state.writers])])
     }, bootstrap)
     await writerSet.start()
     this.writerSet = writerSet
@@ -400,6 +422,16 @@ export class PlatformNode {
     return this.submit({ kind: 'invite.revoke', id })
   }
 
+  /**
+   * For `pryv-node backup` (local admin only, over the control socket): the state at one revision,
+   * read from a consistent LevelDB snapshot while writes go on, with what a restore needs besides.
+   */
+  async backupSnapshot(): Promise<Record<string, unknown>> {
+    const { bytes, header } = encodeSnapshot(this.init.config.platformId, await this.store.exportState())
+    const { platformId, domain, platformKeyHex, name } = this.init.config
+    return { platformId, domain, platformKeyHex, node: name, revision: header.revision, snapshot: bytes.toString('base64') }
+  }
+
   status(): Record<string, unknown> {
     const state = this.replica.state
     const members = [...state.members.values()].map((m) => {
@@ -429,6 +461,8 @@ export class PlatformNode {
       writerSet: this.writerSet?.status() ?? null,
       settings: this.settings.status(),
       mesh: this.keyRotation.status(),
+      compaction: { ...this.compactor.status(), snapshot: this.writerSet?.snapshotStatus() ?? null, transfers: this.replication.snapshots.stats },
+      backups: this.backups?.status() ?? null,
       dropped: this.replication.dropped
     }
   }

@@ -8,6 +8,7 @@ import { callRpc, handleRpc, Protocols } from '../mesh/rpc.js'
 import { parseSignedEntry, type SignedEntry, verifyEntrySignature } from '../state/entry.js'
 import type { StateStore } from '../state/store.js'
 import { type NodeContext, topics } from './context.js'
+import { SnapshotTransfer } from './snapshot-transfer.js'
 import { errorReply } from './wire-errors.js'
 
 const SYNC_BATCH = 500
@@ -22,11 +23,13 @@ export type DropCounters = Record<string, number>
  */
 export class Replication {
   readonly dropped: DropCounters = {}
+  readonly snapshots: SnapshotTransfer
   private syncing = false
   private readonly topic: string
 
   constructor(private readonly ctx: NodeContext, private readonly store: StateStore) {
     this.topic = topics.log(ctx.config.platformId)
+    this.snapshots = new SnapshotTransfer(ctx, store)
   }
 
   async start(): Promise<void> {
@@ -45,8 +48,16 @@ export class Replication {
       }
       const from = (request as { from?: unknown }).from
       if (!Number.isSafeInteger(from) || (from as number) < 1) return errorReply(new OperatorError('PRYV_RPC_MALFORMED', 'sync needs a revision to start from'))
-      return { entries: await this.store.readEntries(from as number, SYNC_BATCH), head: this.ctx.replica.revision }
+      const head = this.ctx.replica.revision
+      const { firstRevision } = await this.store.logBase()
+      // Compacted away: the caller needs a snapshot, then the entries after it.
+      if ((from as number) < firstRevision && (from as number) <= head) return { compacted: { firstRevision, writers: this.ctx.replica.state.writers }, head }
+      const entries = await this.store.readEntries(from as number, SYNC_BATCH)
+      // Compacted between the two reads: the same answer as above.
+      if (entries.length > 0 && entries[0]!.revision !== from) return { compacted: { firstRevision: entries[0]!.revision, writers: this.ctx.replica.state.writers }, head }
+      return { entries, head }
     }, errorReply)
+    await this.snapshots.start()
   }
 
   publish(entry: SignedEntry): void {
@@ -112,12 +123,35 @@ export class Replication {
     }
   }
 
+  /**
+   * Fetches a snapshot at `minRevision` or later from a writer (`peer` first when it is one) and
+   * installs it: what a node behind a member's compacted log does before taking entries again.
+   */
+  async installSnapshot(minRevision: number, peer?: string, suggested: readonly string[] = []): Promise<void> {
+    // A node with no state yet knows no writers: it asks those the member it syncs from names.
+    // (It checks the snapshot's signature against the writers inside the snapshot.)
+    const known = this.ctx.replica.state.writers
+    const writers = known.length > 0 ? known : suggested
+    const peers = [...new Set([...(peer && writers.includes(peer) ? [peer] : []), ...writers])]
+    const { records, revision } = await this.snapshots.fetch(minRevision, peers)
+    if (await this.ctx.replica.installSnapshot(records, revision, undefined)) {
+      this.ctx.log.info({ revision }, 'installed a snapshot of the platform state')
+    }
+  }
+
   /** Pulls entries from one peer until it has nothing newer. */
   async syncFrom(peer: string, target = 0): Promise<void> {
     for (;;) {
       const from = this.ctx.replica.revision + 1
-      const reply = await callRpc(this.ctx.mesh, peerIdFromString(peer), Protocols.sync, { from }, AbortSignal.timeout(10_000)) as { entries?: unknown[], head?: number, error?: { message?: string } }
+      const reply = await callRpc(this.ctx.mesh, peerIdFromString(peer), Protocols.sync, { from }, AbortSignal.timeout(10_000)) as { entries?: unknown[], head?: number, compacted?: { firstRevision?: unknown, writers?: unknown }, error?: { message?: string } }
       if (reply.error) throw new Error(reply.error.message ?? 'sync refused')
+      if (reply.compacted) {
+        const firstRevision = Number(reply.compacted.firstRevision)
+        if (!Number.isSafeInteger(firstRevision) || firstRevision <= from) throw new Error('malformed sync reply')
+        const writers = Array.isArray(reply.compacted.writers) ? reply.compacted.writers.filter((w): w is string => typeof w === 'string').slice(0, 16) : []
+        await this.installSnapshot(firstRevision - 1, peer, writers)
+        continue
+      }
       const entries = (reply.entries ?? []).map(parseSignedEntry)
       for (const entry of entries) {
         if (!entry) throw new Error('malformed entry in sync reply')

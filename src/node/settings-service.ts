@@ -142,6 +142,7 @@ export class SettingsService {
       this.ctx.log.info({ runtime: this.runtime.kind }, 'services run through the runtime')
     }
     this.ctx.replica.on('applied', this.onApplied)
+    this.ctx.replica.on('installed', () => this.schedule())
     await handleRpc(this.ctx.mesh, SETTINGS_REPORTS_PROTOCOL, async (_request, remote) => {
       if (!this.ctx.replica.state.members.has(remote.toString())) {
         throw new OperatorError('PRYV_NOT_A_MEMBER', 'only members may read render reports', { exitCode: ExitCode.conflict })

@@ -3,8 +3,9 @@ import type { PrivateKey } from '@libp2p/interface'
 import { InvalidCommandError, parseCommand, type StampedCommand } from './commands.js'
 import { entryHash, type SignedEntry, signEntry, verifyEntrySignature } from './entry.js'
 import { type ApplyResult, applyCommand } from './machine.js'
-import type { StateStore } from './store.js'
-import type { PlatformState } from './types.js'
+import type { StateRecord, StateStore, WriteOp } from './store.js'
+import { HEAD_KEY } from './store.js'
+import type { PlatformState, RaftCursor } from './types.js'
 
 /** Why an offered entry was not applied. `stale` and `gap` are normal; the others mean a bad sender. */
 export type Rejection = 'stale' | 'gap' | 'broken-chain' | 'not-a-writer' | 'bad-signature' | 'bad-command' | 'wrong-platform'
@@ -19,6 +20,8 @@ export class DivergenceError extends Error {
 
 export interface ReplicaEvents {
   applied: [entry: SignedEntry, command: StampedCommand, result: ApplyResult]
+  /** The whole state was replaced by a snapshot's, at `revision`. */
+  installed: [revision: number]
 }
 
 /**
@@ -86,6 +89,35 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** Sets where the writer set's log starts for this node (after installing its snapshot). */
   setRaftCursor(index: number, revision: number): void {
     this.state.raft = { index, revision }
+  }
+
+  /**
+   * Replaces the state with a verified snapshot's records, unless this node already holds that
+   * revision or a later one. `raft`: the writer set's cursor to keep with it (by default this node's
+   * own: the consensus log maps to the same revisions whatever state it starts from); `extraOps` are written
+   * in the same batch (a full node's consensus snapshot), so a crash never separates the two.
+   * Returns whether the state was replaced.
+   */
+  installSnapshot(records: readonly StateRecord[], revision: number, raft: RaftCursor | undefined, extraOps: readonly WriteOp[] = []): Promise<boolean> {
+    return this.serialize(async () => {
+      if (revision <= this.state.revision) {
+        if (raft) this.state.raft = raft
+        await this.store.write([...extraOps, ...(raft ? [this.store.headOp(this.state)] : [])], true)
+        return false
+      }
+      const cursor = raft ?? this.state.raft
+      const withCursor = records.map(([key, value]): StateRecord => (key === HEAD_KEY && cursor ? [key, { ...(value as object), raft: cursor }] : [key, value]))
+      await this.store.replaceState(withCursor, revision, Date.now(), extraOps)
+      // Swapped in place: the services hold this object.
+      Object.assign(this.state, await this.store.loadState())
+      this.emit('installed', revision)
+      for (const [waited, list] of this.waiters) {
+        if (waited > revision) continue
+        this.waiters.delete(waited)
+        for (const resolve of list) resolve()
+      }
+      return true
+    })
   }
 
   /** Resolves once this node has applied `revision` (read-your-writes for callers). */

@@ -8,6 +8,23 @@ const LOG = 'log/'
 const COLLECTION = 'state/c/'
 const PLATFORM = 'state/platform'
 const HEAD = 'state/head'
+export const HEAD_KEY = HEAD
+/** Everything under this prefix is the replicated state a snapshot carries, whatever its record types. */
+export const STATE_PREFIX = 'state/'
+/** Where this node's platform log starts after compaction (outside the state: local to each node). */
+const LOG_BASE = 'meta/log-base'
+
+/** The first revision this node's platform log still holds, and when it was last compacted. */
+export interface LogBase {
+  /** Entries below this revision were compacted away (1 when nothing was). */
+  readonly firstRevision: number
+  readonly compactedAt?: number
+}
+
+export type WriteOp = { type: 'put', key: string, value: unknown } | { type: 'del', key: string }
+
+/** One record of the state keyspace, as a snapshot carries it. */
+export type StateRecord = readonly [key: string, value: unknown]
 
 const logKey = (revision: number): string => `${LOG}${String(revision).padStart(16, '0')}`
 
@@ -78,8 +95,13 @@ export class StateStore {
       const value = (collections[c.type](state) as Map<string, unknown>).get(c.id)
       ops.push(value === undefined ? { type: 'del', key } : { type: 'put', key, value })
     }
-    ops.push({ type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, zoneRevision: state.zoneRevision, writers: state.writers, raft: state.raft } })
+    ops.push(this.headOp(state))
     await this.db.batch(ops)
+  }
+
+  /** The head record of `state` (revision, chain hash, writers, this node's consensus cursor). */
+  headOp(state: PlatformState): WriteOp {
+    return { type: 'put', key: HEAD, value: { revision: state.revision, hash: state.headHash, zoneRevision: state.zoneRevision, writers: state.writers, raft: state.raft } }
   }
 
   async getEntry(revision: number): Promise<SignedEntry | undefined> {
@@ -106,6 +128,45 @@ export class StateStore {
       out.push(value as SignedEntry)
     }
     return out
+  }
+
+  async logBase(): Promise<LogBase> {
+    return ((await this.db.get(LOG_BASE)) as LogBase | undefined) ?? { firstRevision: 1 }
+  }
+
+  /**
+   * Drops the platform log's entries below `firstRevision` (the state they produced stays). A range
+   * delete: LevelDB reclaims the space in the background, without blocking reads or writes.
+   */
+  async compactLog(firstRevision: number, at: number): Promise<void> {
+    await this.db.put(LOG_BASE, { firstRevision, compactedAt: at })
+    await this.db.clear({ gte: LOG, lt: logKey(firstRevision) })
+  }
+
+  /**
+   * Every record of the state keyspace at one instant: a LevelDB iterator reads from an implicit
+   * snapshot taken when it opens, so writes applied meanwhile neither block nor show.
+   */
+  async exportState(): Promise<StateRecord[]> {
+    return this.db.iterator({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff` }).all()
+  }
+
+  /**
+   * Replaces the whole state with a snapshot's records and empties the platform log, which now starts
+   * after the snapshot's revision. One batch: a crash leaves either the old state or the new one.
+   */
+  async replaceState(records: readonly StateRecord[], revision: number, at: number, extraOps: readonly WriteOp[] = []): Promise<void> {
+    const ops: WriteOp[] = [...extraOps]
+    for await (const key of this.db.keys({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff` })) ops.push({ type: 'del', key })
+    for await (const key of this.db.keys({ gte: LOG, lt: `${LOG}\xff` })) ops.push({ type: 'del', key })
+    for (const [key, value] of records) ops.push({ type: 'put', key, value })
+    ops.push({ type: 'put', key: LOG_BASE, value: { firstRevision: revision + 1, compactedAt: at } })
+    await this.db.batch(ops, { sync: true })
+  }
+
+  /** Deletes the records with keys in [gte, lt) (a range delete: no read, no blocking). */
+  async clearRange(gte: string, lt: string): Promise<void> {
+    await this.db.clear({ gte, lt })
   }
 
   async close(): Promise<void> {

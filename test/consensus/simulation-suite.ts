@@ -2,7 +2,8 @@ import { expect, it } from 'vitest'
 import { replayCommand, runSchedules } from '../../src/consensus/sim/run.js'
 
 // Random schedules of loss, duplication, reordering, delay, symmetric and one-way partitions, crashes
-// and restarts, client writes, learner joins, promotions, removals and leadership transfers. After
+// and restarts, client writes, learner joins, promotions, removals and leadership transfers, log
+// compaction and snapshot installs that span many ticks (crashes and leader changes during them). After
 // every step: election safety, log matching, leader completeness, state machine safety, durability of
 // acknowledged writes; after healing: a leader, and a committed write applied by every member.
 // Each cluster size has its own test file so that the sizes run in parallel workers.
@@ -18,6 +19,9 @@ export function simulationSuite(voters: number, schedules: number, seed: number)
     expect(summary.commits).toBeGreaterThan(10 * summary.schedules)
     expect(summary.crashes).toBeGreaterThan(0)
     expect(summary.snapshotsInstalled).toBeGreaterThan(0)
+    // Compaction: snapshot installs that take a while, some cut short by a crash of the receiver or the leader.
+    expect(summary.snapshotTransfers).toBeGreaterThan(0)
+    expect(summary.transfersInterrupted).toBeGreaterThan(0)
     expect(summary.membershipChanges).toBeGreaterThan(0)
   }, 85_000)
 }

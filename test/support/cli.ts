@@ -58,9 +58,9 @@ export class NodeProcess {
     }))
   }
 
-  static start(dataDir: string, args: string[]): NodeProcess {
+  static start(dataDir: string, args: string[], env: Record<string, string> = {}): NodeProcess {
     const proc = spawn(process.execPath, [BIN, '--data-dir', dataDir, ...args, '--json'], {
-      env: { ...process.env, PRYV_LOG_LEVEL: process.env.PRYV_TEST_LOG_LEVEL ?? 'warn' },
+      env: { ...process.env, PRYV_LOG_LEVEL: process.env.PRYV_TEST_LOG_LEVEL ?? 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     return new NodeProcess(proc, dataDir)

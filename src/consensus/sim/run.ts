@@ -22,6 +22,8 @@ export interface RunSummary {
   readonly commits: number
   readonly crashes: number
   readonly snapshotsInstalled: number
+  readonly snapshotTransfers: number
+  readonly transfersInterrupted: number
   readonly membershipChanges: number
   readonly messages: number
   readonly failures: readonly SimResult[]
@@ -44,7 +46,7 @@ export function replayCommand(result: Pick<SimResult, 'seed' | 'voters'>, steps:
 
 export function runSchedules(options: RunOptions): RunSummary {
   const failures: SimResult[] = []
-  const total = { ticks: 0, elections: 0, commits: 0, crashes: 0, snapshotsInstalled: 0, membershipChanges: 0, messages: 0 }
+  const total = { ticks: 0, elections: 0, commits: 0, crashes: 0, snapshotsInstalled: 0, snapshotTransfers: 0, transfersInterrupted: 0, membershipChanges: 0, messages: 0 }
   let ran = 0
   for (let i = 0; i < options.schedules; i++) {
     const result = new Simulation({
@@ -60,6 +62,8 @@ export function runSchedules(options: RunOptions): RunSummary {
     total.commits += result.commits
     total.crashes += result.crashes
     total.snapshotsInstalled += result.snapshotsInstalled
+    total.snapshotTransfers += result.snapshotTransfers
+    total.transfersInterrupted += result.transfersInterrupted
     total.membershipChanges += result.membershipChanges
     total.messages += result.messages
     if (result.violation !== undefined) {

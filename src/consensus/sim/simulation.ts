@@ -2,7 +2,7 @@ import { decodeMessage, encodeMessage } from '../codec.js'
 import type { ConsensusLogger } from '../config.js'
 import { RaftCore } from '../raft.js'
 import { MemoryStorage } from '../storage.js'
-import type { Entry, Membership, Message, NodeId, Snapshot } from '../types.js'
+import type { Entry, Membership, Message, NodeId, Ready, Snapshot } from '../types.js'
 import type { LogView } from './checker.js'
 import { RoleChurn } from './churn.js'
 import { SafetyChecker, SafetyViolationError } from './checker.js'
@@ -42,6 +42,9 @@ export interface SimResult {
   readonly proposals: number
   readonly crashes: number
   readonly snapshotsInstalled: number
+  /** Snapshot installs that took several ticks (a transfer), and those a crash or a leader change interrupted. */
+  readonly snapshotTransfers: number
+  readonly transfersInterrupted: number
   readonly membershipChanges: number
   readonly messages: number
   /** Set when an invariant failed or the cluster did not recover after healing. */
@@ -54,6 +57,8 @@ const ELECTION_TICKS = 8
 export const LIVENESS_TICKS = 60 * ELECTION_TICKS
 const MAX_DELIVERY_ROUNDS_PER_TICK = 4
 const SPARES = 2
+/** Compaction and snapshot transfer: a snapshot's install may take up to this many ticks (its transfer). */
+const SNAPSHOT_TRANSFER_TICKS = 3 * ELECTION_TICKS
 
 interface AppState {
   index: number
@@ -67,6 +72,12 @@ interface SimNode {
   core: RaftCore | null
   app: AppState
   incarnation: number
+  /**
+   * A Ready holding a snapshot whose install is in progress (the real driver fetches the state over
+   * the mesh before persisting it): the core keeps ticking and stepping messages, and gets no new
+   * Ready, until `until`. A crash before then loses it, as a crash mid-transfer would.
+   */
+  installing?: { readonly rd: Ready, readonly until: number }
 }
 
 interface InFlight {
@@ -124,7 +135,7 @@ export class Simulation {
   private readonly maxDelay: number
   private readonly snapshotEvery: number
   private readonly faultRate: number
-  private stats = { proposals: 0, crashes: 0, snapshotsInstalled: 0, membershipChanges: 0, messages: 0 }
+  private stats = { proposals: 0, crashes: 0, snapshotsInstalled: 0, snapshotTransfers: 0, transfersInterrupted: 0, membershipChanges: 0, messages: 0 }
   private readonly churn: RoleChurn | undefined
 
   constructor(private readonly options: SimOptions) {
@@ -231,8 +242,22 @@ export class Simulation {
   private drive(n: SimNode): void {
     const core = n.core
     if (core === null) return
-    while (core.hasReady()) {
-      const rd = core.ready()
+    for (;;) {
+      let rd: Ready
+      if (n.installing) {
+        if (this.now < n.installing.until) return
+        rd = n.installing.rd
+        n.installing = undefined
+      } else {
+        if (!core.hasReady()) break
+        rd = core.ready()
+        if (rd.snapshot && this.rng.chance(0.5)) {
+          n.installing = { rd, until: this.now + 1 + this.rng.int(SNAPSHOT_TRANSFER_TICKS) }
+          this.stats.snapshotTransfers++
+          this.trace(`${n.id} transfers snapshot ${rd.snapshot.index} until tick ${n.installing.until}`)
+          return
+        }
+      }
       if (rd.snapshot) n.storage.applySnapshot(rd.snapshot)
       if (rd.entries.length > 0) {
         this.checker.appended(n.id, rd.entries, this.termAt(core, rd.entries[0]!.index - 1))
@@ -333,6 +358,8 @@ export class Simulation {
     }
     for (let round = 0; round < MAX_DELIVERY_ROUNDS_PER_TICK && this.deliverDue(); round++) {}
     this.now++
+    // Installs whose transfer has ended complete even on a node with nothing else to do.
+    for (const n of this.nodes.values()) if (n.installing && n.installing.until <= this.now) this.drive(n)
   }
 
   // ---- faults and client activity ----
@@ -361,11 +388,16 @@ export class Simulation {
     const all = [...this.nodes.values()]
     const up = all.filter((n) => n.core !== null)
     const down = all.filter((n) => n.core === null && (this.churn?.runs(n.id) ?? true))
-    if (r.chance(0.012 * f) && up.length > 0) {
+    // While a snapshot transfer is in progress, the receiver or the leader (a leader change) may crash.
+    const installing = up.filter((n) => n.installing)
+    const midTransfer = installing.length > 0 && r.chance(0.04 * f)
+    if ((midTransfer || r.chance(0.012 * f)) && up.length > 0) {
       const leader = this.leader()
-      const victim = leader && r.chance(0.5) ? leader : r.pick(up)
-      this.trace(`crash ${victim.id}`)
+      const victim = midTransfer ? (leader && r.chance(0.5) ? leader : r.pick(installing)) : leader && r.chance(0.5) ? leader : r.pick(up)
+      this.trace(`crash ${victim.id}${midTransfer ? ' during a snapshot transfer' : ''}`)
+      if (midTransfer) this.stats.transfersInterrupted++
       victim.core = null
+      victim.installing = undefined
       this.stats.crashes++
       if (this.options.bug === 'lossyDisk') {
         const { term, vote } = victim.storage.hardState()

@@ -8,11 +8,12 @@ import {
   type Entry,
   type InitialState,
   type LogStorage,
+  type Membership,
   MemoryStorage,
   type Ready,
   type Snapshot
 } from '../../consensus/index.js'
-import type { StateStore } from '../../state/store.js'
+import type { StateStore, WriteOp } from '../../state/store.js'
 
 const HARD = 'raft/hard'
 const SNAP = 'raft/snap'
@@ -21,7 +22,7 @@ const entryKey = (index: number): string => `${ENTRY}${String(index).padStart(16
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
 const bytes = (value: unknown): Uint8Array => new Uint8Array(Buffer.from(String(value), 'base64'))
 
-type Op = { type: 'put', key: string, value: unknown } | { type: 'del', key: string }
+type Op = WriteOp
 
 /**
  * The consensus log of a full node, durable in the node's LevelDB and mirrored in memory (the core
@@ -61,6 +62,14 @@ export class DurableRaftLog implements LogStorage {
 
   /** Makes a Ready's snapshot, entries and hard state durable (fsync when it must), in that order. */
   async persist(rd: Ready): Promise<void> {
+    await this.store.write(await this.prepare(rd), rd.mustSync)
+  }
+
+  /**
+   * The writes that make a Ready durable, for the caller to write in one batch (with the state a
+   * snapshot brings); the in-memory log is updated at once.
+   */
+  async prepare(rd: Ready): Promise<Op[]> {
     const ops: Op[] = []
     if (rd.snapshot) {
       for (const [key] of await this.store.readPrefix(ENTRY)) ops.push({ type: 'del', key })
@@ -78,6 +87,20 @@ export class DurableRaftLog implements LogStorage {
       this.memory.setHardState(rd.hardState)
       ops.push({ type: 'put', key: HARD, value: b64(encodeHardState(rd.hardState)) })
     }
-    await this.store.write(ops, rd.mustSync)
+    return ops
+  }
+
+  /**
+   * Compaction: records a snapshot at `index` (applied; `data` says which platform revision it is)
+   * and drops the entries up to `index - trailing`, kept for followers slightly behind. Entries
+   * above the snapshot index stay until the next compaction, also after a restart.
+   */
+  async compact(index: number, membership: Membership, data: Uint8Array, trailing: number): Promise<void> {
+    if (index <= this.memory.snapshot().index) return
+    const snapshot = this.memory.createSnapshot(index, membership, data)
+    const upTo = Math.max(this.memory.firstIndex() - 1, index - trailing)
+    this.memory.compact(upTo)
+    await this.store.write([{ type: 'put', key: SNAP, value: b64(encodeSnapshot(snapshot)) }], true)
+    await this.store.clearRange(ENTRY, entryKey(upTo + 1))
   }
 }

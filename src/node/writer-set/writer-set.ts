@@ -11,9 +11,10 @@ import {
 import { ExitCode, OperatorError } from '../../errors.js'
 import type { ApplyResult } from '../../state/machine.js'
 import type { SignedEntry } from '../../state/entry.js'
-import type { StateStore } from '../../state/store.js'
+import type { StateRecord, StateStore } from '../../state/store.js'
 import type { NodeContext } from '../context.js'
 import type { Membership } from '../membership.js'
+import type { LogPosition } from '../../state/compaction.js'
 import { DurableRaftLog } from './raft-log.js'
 import { RaftTransport } from './transport.js'
 import { leavingRefusal, planMembershipChange, type WriterSetPolicy } from './policy.js'
@@ -26,6 +27,8 @@ export interface WriterSetInit {
   readonly publish: (entry: SignedEntry) => void
   /** A failure that leaves this node unable to continue safely (disk, divergence). */
   readonly onFatal: (err: unknown) => void
+  /** Downloads and verifies the platform state at `minRevision` or later, from `preferred` peers first. */
+  readonly fetchSnapshot?: (minRevision: number, preferred: readonly string[]) => Promise<{ records: StateRecord[], revision: number }>
 }
 
 export interface CommitOutcome {
@@ -62,6 +65,9 @@ export class WriterSet {
   private changeInFlight = false
   /** Voters whose leaving this leader accepted and has not applied yet, with when to forget them at the latest. */
   private readonly leavingSoon = new Map<string, number>()
+  /** Compaction asked for by the node's compactor, done between two Readys: the entries to keep. */
+  private compactRequest?: number
+  private compactedAt = Date.now()
 
   private constructor(private readonly ctx: NodeContext, private readonly log: DurableRaftLog, private readonly membership: Membership, private readonly init: WriterSetInit) {
     this.policy = { ...DEFAULT_POLICY, ...init.policy }
@@ -217,9 +223,12 @@ export class WriterSet {
 
   /** The order is the core's contract: persist, then send, then apply, then advance. */
   private async handle(rd: Ready): Promise<void> {
-    await this.log.persist(rd)
+    if (rd.snapshot) {
+      if (!(await this.installSnapshot(rd))) return
+    } else {
+      await this.log.persist(rd)
+    }
     for (const m of rd.messages) this.send(m)
-    if (rd.snapshot) this.installSnapshot(rd.snapshot)
     for (const e of rd.committedEntries) await this.apply(e)
     if (rd.softState) {
       if (rd.softState.leader === null) this.leaderlessSince ??= Date.now()
@@ -227,6 +236,7 @@ export class WriterSet {
       this.leader = rd.softState.leader
     }
     this.core.advance()
+    if (this.compactRequest !== undefined) await this.compactNow(this.compactRequest)
   }
 
   private send(m: Message): void {
@@ -239,12 +249,57 @@ export class WriterSet {
   }
 
   /**
-   * Only the writer set's first snapshot (the founding membership, no data) exists: the log is not
-   * compacted yet, so a new full node replays it from the start.
+   * A snapshot from the leader: this node is too far behind its compacted log (or new). The state it
+   * stands for (the revision in its data; none for the writer set's founding snapshot) is fetched
+   * unless this node holds it already, then written in one batch with the consensus snapshot. A
+   * fetch that fails is retried (the core keeps stepping messages meanwhile). False when stopped first.
    */
-  private installSnapshot(snapshot: Snapshot): void {
-    if (snapshot.data.length > 0) throw new Error('restoring state from a consensus snapshot is not supported yet')
-    this.ctx.replica.setRaftCursor(snapshot.index, 0)
+  private async installSnapshot(rd: Ready): Promise<boolean> {
+    const snapshot = rd.snapshot!
+    const revision = snapshotRevision(snapshot)
+    let fetched: { records: StateRecord[], revision: number } | undefined
+    for (let attempt = 0; revision > this.ctx.replica.revision; attempt++) {
+      if (this.stopped) return false
+      if (!this.init.fetchSnapshot) throw new Error('this node cannot fetch a state snapshot')
+      try {
+        const leader = rd.softState?.leader ?? this.leader
+        fetched = await this.init.fetchSnapshot(revision, leader ? [leader] : [])
+        break
+      } catch (err) {
+        this.ctx.log.warn({ revision, attempt, err: (err as Error).message }, 'fetching the state snapshot failed; retrying')
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)))
+      }
+    }
+    const ops = await this.log.prepare(rd)
+    await this.ctx.replica.installSnapshot(fetched?.records ?? [], fetched?.revision ?? revision, { index: snapshot.index, revision }, ops)
+    this.compactedAt = Date.now()
+    return true
+  }
+
+  /** Where the consensus log stands, for the compaction policy. */
+  logPosition(): LogPosition {
+    return { head: this.ctx.replica.state.raft?.index ?? 0, compactedThrough: this.log.snapshot().index, compactedAt: this.compactedAt }
+  }
+
+  /** The consensus log's latest snapshot (index and platform revision) and its first stored entry. */
+  snapshotStatus(): { index: number, revision: number, firstIndex: number } {
+    const snapshot = this.log.snapshot()
+    return { index: snapshot.index, revision: snapshotRevision(snapshot), firstIndex: this.log.firstIndex() }
+  }
+
+  /** Compacts the consensus log at the next chance, keeping the last `trailing` entries. */
+  requestCompaction(trailing: number): void {
+    this.compactRequest = trailing
+    this.kick()
+  }
+
+  private async compactNow(trailing: number): Promise<void> {
+    this.compactRequest = undefined
+    const cursor = this.ctx.replica.state.raft
+    if (!cursor || cursor.index !== this.core.status().applied) return
+    const data = new TextEncoder().encode(JSON.stringify({ revision: cursor.revision }))
+    await this.log.compact(cursor.index, this.core.membership(), data, trailing)
+    this.compactedAt = Date.now()
   }
 
   private async apply(e: Entry): Promise<void> {
@@ -301,6 +356,14 @@ export class WriterSet {
     const deadline = Date.now() + waitMs
     while (this.isLeader() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/** The platform revision a consensus snapshot stands for (0 for the founding one, which holds no state). */
+function snapshotRevision(snapshot: Snapshot): number {
+  if (snapshot.data.length === 0) return 0
+  const revision = (JSON.parse(new TextDecoder().decode(snapshot.data)) as { revision?: unknown }).revision
+  if (!Number.isSafeInteger(revision) || (revision as number) < 0) throw new Error('a consensus snapshot names no platform revision')
+  return revision as number
 }
 
 function unknownOutcome(why: string): OperatorError {
