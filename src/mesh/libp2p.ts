@@ -84,7 +84,7 @@ function membersOnly(init: MeshInit): ConnectionGater {
   return {
     denyInboundConnection: (maConn) => {
       const host = hostOf(maConn.remoteAddr)
-      return host !== undefined && !(init.isMemberHost?.(host) ?? false) && strangers.blocked(host, Date.now())
+      return host !== undefined && strangers.blocked(host, Date.now()) && !(init.isMemberHost?.(host) ?? false)
     },
     denyInboundEncryptedConnection: (peerId, maConn) => {
       if (admits(peerId.toString())) return false

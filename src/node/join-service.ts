@@ -63,7 +63,7 @@ export class JoinService {
       privateKey: this.ctx.identity,
       listen,
       announce: this.ctx.config.announce ? joinAddressesFor(this.ctx.config.announce) : undefined,
-      blocked: (host) => !this.isMemberHost(host) && this.refusals.blocked(host, Date.now())
+      blocked: (host) => this.refusals.blocked(host, Date.now()) && !this.isMemberHost(host)
     })
     await handleRpc(endpoint, Protocols.join, async (raw, remote, connection) => {
       try {

@@ -36,8 +36,10 @@ async function cli(dataDir: string, args: string[]): Promise<Record<string, unkn
 const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none']
 /** The stranger's connections come from this address, which no member uses (so the per-address bound applies). */
 const STRANGER_HOST = '127.23.0.7'
-/** How long the stranger listens while members write. */
+/** How long the stranger listens at least while members write (longer until enough writes and attempts were made). */
 const WINDOW_MS = 12_000
+const MIN_WRITES = 5
+const MIN_ATTEMPTS_PER_MEMBER = 15
 /** Every protocol a member serves on the mesh. */
 const MESH_PROTOCOLS = [
   '/pryv/sync/1.0.0', '/pryv/propose/1.0.0', '/pryv/raft/1.0.0', '/pryv/settings-reports/1.0.0', '/pryv/services/1.0.0',
@@ -118,9 +120,9 @@ describe('a machine from outside, holding old invites or even the platform key',
     const members = before.members.map((m) => ({ peerId: m.peerId, address: multiaddr(`${m.addresses[0]}/p2p/${m.peerId}`) }))
     let attempts = 0
     let answered = 0
-    const deadline = Date.now() + WINDOW_MS
+    let listening = true
     const strangerLoop = (async () => {
-      while (Date.now() < deadline) {
+      while (listening) {
         for (const m of members) {
           attempts++
           const protocol = MESH_PROTOCOLS[attempts % MESH_PROTOCOLS.length]!
@@ -130,25 +132,30 @@ describe('a machine from outside, holding old invites or even the platform key',
       }
     })()
     let writes = 0
-    while (Date.now() < deadline) {
+    const started = Date.now()
+    const until = started + WINDOW_MS
+    while (Date.now() < until || writes < MIN_WRITES || attempts < members.length * MIN_ATTEMPTS_PER_MEMBER) {
       const r = await runCli(['--data-dir', founder.dataDir, 'dns', 'users', 'set', `user${writes}=core1`])
       expect(r.code, r.stderr).toBe(0)
       writes++
     }
+    listening = false
     await strangerLoop
+    // An address may bring 5 strangers a minute (then it is refused for a minute before any handshake).
+    const allowedHandshakes = 5 * Math.ceil((Date.now() - started) / 60_000)
     const after = await status(nodes[1]!.dataDir)
     await stranger.stop()
 
     // The members did write during the window, and the other member received it all by gossip or sync.
-    expect(writes).toBeGreaterThanOrEqual(3)
+    expect(writes).toBeGreaterThanOrEqual(MIN_WRITES)
     expect(after.revision).toBeGreaterThanOrEqual(before.revision + writes)
     expect(messages).toBe(0)
     expect(answered).toBe(0)
     // Each member let at most a handful of its handshakes complete, then refused the address before any handshake.
-    expect(attempts).toBeGreaterThanOrEqual(members.length * 15)
+    expect(attempts).toBeGreaterThanOrEqual(members.length * MIN_ATTEMPTS_PER_MEMBER)
     // The key does open the handshake (so what refuses the stranger is membership), a handful of times at most.
     for (const m of members) expect(opened.get(m.peerId) ?? 0, `connections opened to ${m.peerId}`).toBeGreaterThanOrEqual(1)
-    for (const m of members) expect(opened.get(m.peerId) ?? 0, `connections opened to ${m.peerId}`).toBeLessThanOrEqual(5)
+    for (const m of members) expect(opened.get(m.peerId) ?? 0, `connections opened to ${m.peerId}`).toBeLessThanOrEqual(allowedHandshakes)
     expect(stranger.getConnections(peerIdFromString(members[0]!.peerId))).toHaveLength(0)
   }, 120_000)
 })

@@ -115,7 +115,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
   addNodeOptions(program.command('join-platform')
     .description('Join an existing platform with an invite from one of its members, then run the node.')
     .argument('<invite>', 'the invite line printed by init-platform or invite create'))
-    .addHelpText('after', '\nExample:\n  pryv-node join-platform \'pryv1.eyJw…\' --name core2')
+    .addHelpText('after', '\nExample:\n  pryv-node join-platform \'pryv2.eyJw…\' --name core2')
     .action(async (invite: string, o, command: Command) => {
       await foreground(() => joinPlatform({ ...nodeOptions(o), invite }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
