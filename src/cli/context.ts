@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { callControl, type StreamControlOptions, streamControl } from '../control/client.js'
-import { DataDir } from '../node/data-dir.js'
+import { DataDir, dataDirIsAFile } from '../node/data-dir.js'
 import type { Io } from './io.js'
 
 export interface GlobalOpts {
@@ -27,8 +27,16 @@ export function createContext(program: Command, io: Io, setExitCode: (code: numb
     io,
     program,
     globals,
-    control: (method, params = {}) => callControl(new DataDir(globals().dataDir).controlSocket, method, params),
+    control: (method, params = {}) => callControl(new DataDir(globals().dataDir).controlSocket, method, params).catch(explainSocketError(globals().dataDir)),
     controlStream: (method, params = {}, options = {}) => streamControl(new DataDir(globals().dataDir).controlSocket, method, params, options),
     setExitCode
+  }
+}
+
+/** The control socket's path goes through a file: the data dir given is one. */
+function explainSocketError(dataDir: string): (err: unknown) => never {
+  return (err) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw dataDirIsAFile(new DataDir(dataDir).path)
+    throw err
   }
 }

@@ -4,6 +4,7 @@ import { createContext } from './context.js'
 import { productionDefaults } from './defaults.js'
 import { type Io, processIo } from './io.js'
 import { type CommandModule, registerCommands } from './lazy.js'
+import { describeDurationDefaults } from './parse.js'
 import { reportError } from './report.js'
 import { packageVersion } from '../version.js'
 
@@ -23,7 +24,7 @@ const COMMANDS: readonly CommandModule[] = [
   { commands: { 'init-platform': 'Create a new platform with this machine as its first member, and run the node.', 'join-platform': 'Join an existing platform with an invite, then run the node.', start: 'Run a node created by init-platform or join-platform.', dev: 'Run a single-node development platform (pryv.test).' }, load: async () => (await import('./commands/node.js')).registerNodeCommands },
   { commands: { status: 'Show the platform as this node sees it: members, roles, addresses, liveness, revisions.' }, load: async () => (await import('./commands/status.js')).registerStatusCommand },
   { commands: { invite: 'Create, list, revoke and inspect invites.' }, load: async () => (await import('./commands/invite.js')).registerInviteCommands },
-  { commands: { members: 'Change the roles of the platform\'s members.', leave: 'Leave the platform gracefully and stop the node.' }, load: async () => (await import('./commands/members.js')).registerMemberCommands },
+  { commands: { members: 'List the platform\'s members and change their roles.', leave: 'Leave the platform gracefully and stop the node.' }, load: async () => (await import('./commands/members.js')).registerMemberCommands },
   { commands: { dns: 'The platform\'s DNS data: users and ACME challenges.' }, load: async () => (await import('./commands/dns.js')).registerDnsCommands },
   { commands: { config: 'Platform settings: read, change, import/export, history and rollback.' }, load: async () => (await import('./commands/config.js')).registerConfigCommands },
   { commands: { release: 'Release bundles: verify, sign, apply, follow and roll back.' }, load: async () => {
@@ -55,6 +56,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
   const ctx = createContext(program, io, (code) => { exitCode = code })
   await registerCommands(program, ctx, COMMANDS, argv)
+  describeDurationDefaults(program)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

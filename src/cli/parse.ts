@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -7,6 +7,22 @@ export function parseDuration(text: string): number {
   const m = /^(\d+)\s*([smhd])$/.exec(text.trim())
   if (!m) throw new InvalidArgumentError('use a number followed by s, m, h or d (e.g. 1h)')
   return Number(m[1]) * UNITS[m[2]!]!
+}
+
+/** Milliseconds as parseDuration reads them: the largest unit that divides them (3600000 → 1h). */
+export function formatDuration(ms: number): string {
+  const unit = Object.entries(UNITS).reverse().find(([, size]) => ms > 0 && ms % size === 0)
+  return unit ? `${ms / unit[1]}${unit[0]}` : `${ms / 1000}s`
+}
+
+/** Help shows the default of every duration option as it is typed (`default: 1h`, not 3600000). */
+export function describeDurationDefaults(command: Command): void {
+  for (const option of command.options) {
+    if (option.parseArg === parseDuration && typeof option.defaultValue === 'number' && option.defaultValueDescription === undefined) {
+      option.defaultValueDescription = formatDuration(option.defaultValue)
+    }
+  }
+  for (const sub of command.commands) describeDurationDefaults(sub)
 }
 
 export function parsePositiveInt(text: string): number {

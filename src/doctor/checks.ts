@@ -1,3 +1,5 @@
+import { DEFAULT_UDP_RECV_BUFFER_SIZE } from '../dns/constants.js'
+
 /**
  * `pryv-node doctor`'s judgments: pure functions from what was measured to OK, WARN or FAIL with
  * what to do. The measuring is in probes.ts.
@@ -48,8 +50,8 @@ export function judgeFsync(samplesMs: readonly number[]): Check {
   return { name: 'disk fsync latency', result: p99 <= 50 ? 'WARN' : 'FAIL', detail, hint }
 }
 
-export const MIN_FREE_BYTES = 256 * 1024 * 1024
-export const LOW_FREE_BYTES = 2 * 1024 * 1024 * 1024
+const MIN_FREE_BYTES = 256 * 1024 * 1024
+const LOW_FREE_BYTES = 2 * 1024 * 1024 * 1024
 
 export function judgeFreeSpace(freeBytes: number, path: string): Check {
   const detail = `${(freeBytes / 1024 / 1024).toFixed(0)} MiB free on ${path}`
@@ -65,15 +67,13 @@ export function judgeFdLimit(soft: number, whose: string): Check {
   return { name: 'file-descriptor limit', result: soft >= 4096 ? 'WARN' : 'FAIL', detail, hint }
 }
 
-/** The DNS server asks for a 4 MiB receive buffer; the kernel caps it at net.core.rmem_max. */
-export const DNS_RECEIVE_BUFFER = 4 * 1024 * 1024
-
+/** The DNS server asks for DEFAULT_UDP_RECV_BUFFER_SIZE; the kernel caps it at net.core.rmem_max. */
 export function judgeRmemMax(bytes: number | undefined): Check {
   const name = 'net.core.rmem_max'
   if (bytes === undefined) return { name, result: 'WARN', detail: 'unknown (no /proc/sys/net/core/rmem_max)', hint: 'Check the UDP receive buffer limit of this system.' }
   const detail = `${bytes} bytes`
-  if (bytes >= DNS_RECEIVE_BUFFER) return { name, result: 'OK', detail }
-  return { name, result: 'WARN', detail: `${detail}: DNS under load drops queries past a small receive buffer`, hint: `sysctl -w net.core.rmem_max=${DNS_RECEIVE_BUFFER} (and in /etc/sysctl.d/ to keep it).` }
+  if (bytes >= DEFAULT_UDP_RECV_BUFFER_SIZE) return { name, result: 'OK', detail }
+  return { name, result: 'WARN', detail: `${detail}: DNS under load drops queries past a small receive buffer`, hint: `sysctl -w net.core.rmem_max=${DEFAULT_UDP_RECV_BUFFER_SIZE} (and in /etc/sysctl.d/ to keep it).` }
 }
 
 export type EngineProbe =
@@ -102,8 +102,8 @@ export interface MemberView {
   readonly lastSeenAgoMs: number | null
 }
 
-export const CLOCK_WARN_MS = 1000
-export const CLOCK_FAIL_MS = 5000
+const CLOCK_WARN_MS = 1000
+const CLOCK_FAIL_MS = 5000
 
 export function judgeMembers(members: readonly MemberView[], ownVersion: string): Check[] {
   const others = members.filter((m) => !m.self)

@@ -69,6 +69,7 @@ export class DataDir {
 
   /** Creates the directory (0700) if needed and checks that this process can write in it. */
   async ensureWritable(): Promise<void> {
+    if ((await fs.stat(this.path).catch(() => undefined))?.isDirectory() === false) throw dataDirIsAFile(this.path)
     try {
       await fs.mkdir(this.path, { recursive: true, mode: 0o700 })
       await fs.access(this.path, constants.W_OK | constants.X_OK)
@@ -89,6 +90,7 @@ export class DataDir {
     try {
       text = await fs.readFile(this.configFile, 'utf8')
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw dataDirIsAFile(this.path)
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new OperatorError('PRYV_NOT_INITIALISED', `${this.path} holds no pryv-node.`, {
           hint: 'Create a platform with `pryv-node init-platform --domain <domain>` or join one with `pryv-node join-platform <invite>`.',
@@ -114,6 +116,7 @@ export class DataDir {
       return JSON.parse(await fs.readFile(this.optionsFile, 'utf8')) as KeptOptions
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw dataDirIsAFile(this.path)
       throw new OperatorError('PRYV_DATA_DIR_DAMAGED', `${this.optionsFile} cannot be read: ${(err as Error).message}.`, {
         hint: 'Remove it and give the node\'s options (--services, --metrics, --listen…) to `pryv-node start` again.',
         exitCode: ExitCode.environment
@@ -170,6 +173,14 @@ export class DataDir {
     }
     throw new OperatorError('PRYV_DATA_DIR_LOCKED', `Cannot take the lock ${this.lockFile}.`, { exitCode: ExitCode.environment })
   }
+}
+
+/** The data dir's path names a file: every command says so the same way, without a stack. */
+export function dataDirIsAFile(path: string): OperatorError {
+  return new OperatorError('PRYV_DATA_DIR_NOT_A_DIRECTORY', `The data dir ${path} is a file, not a directory.`, {
+    hint: 'Give a directory with --data-dir (or PRYV_NODE_DATA_DIR); init-platform and join-platform create it.',
+    exitCode: ExitCode.environment
+  })
 }
 
 function processRuns(pid: number): boolean {

@@ -139,6 +139,7 @@ export class PlatformNode {
         return this.dnsUsers(p.usernames as string[] | undefined)
       },
       'acme.set': async (p) => this.submit({ kind: 'acme.set', name: String(p.name), value: String(p.value), expiresAt: Date.now() + Number(p.ttlMs ?? 600_000) }),
+      'acme.list': async () => this.acmeChallenges(),
       'acme.remove': async (p) => this.submit({ kind: 'acme.remove', name: String(p.name), value: p.value === undefined ? undefined : String(p.value) }),
       'dns.counters': async () => this.dns.counters() ?? null,
       'members.role': async (p) => this.submit({ kind: 'member.role', peerId: this.memberByName(p.name).peerId, role: p.role === 'full' ? 'full' : 'observer' }),
@@ -401,6 +402,14 @@ export class PlatformNode {
       else users[u] = core
     }
     return { users, unknown }
+  }
+
+  /** The ACME challenges served now (expired ones are no longer answered). */
+  acmeChallenges(): unknown[] {
+    const now = Date.now()
+    return [...this.replica.state.acmeChallenges.values()].filter((c) => c.expiresAt > now)
+      .sort((a, b) => a.name.localeCompare(b.name) || a.value.localeCompare(b.value))
+      .map((c) => ({ name: c.name, value: c.value, expiresAt: new Date(c.expiresAt).toISOString() }))
   }
 
   listInvites(): unknown[] {

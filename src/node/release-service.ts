@@ -8,7 +8,7 @@ import { tryRenderService } from '../config/render.js'
 import { generateMissingSecrets } from '../config/secrets.js'
 import { ExitCode, OperatorError } from '../errors.js'
 import { callRpc, handleRpc } from '../mesh/rpc.js'
-import { loadRelease, migrateSettings, migrationPath, serviceSpecs, verifyRelease } from '../release/index.js'
+import { loadRelease, migrateSettings, serviceSpecs, upgradePath, verifyRelease } from '../release/index.js'
 import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
 import type { PullProgress, Runtime } from '../runtime/runtime.js'
 import { specHash } from '../runtime/spec.js'
@@ -101,7 +101,7 @@ export class ReleaseService {
         exitCode: ExitCode.invalidInput
       })
     }
-    const path = current ? migrationPath(record.migrations, current.version, record.version) : []
+    const path = current ? upgradePath(record.migrations, current.version, record.version) : []
     const before = replicatedSnapshot(state)
     const migrated = migrateSettings(before, path)
     const next = platformRelease(record)

@@ -33,7 +33,7 @@ export {
 } from './errors.js'
 export { RELEASE_MARKER_FILE, writeReleaseFiles } from './files.js'
 export { type LoadedRelease, type LoadOptions, loadRelease } from './load.js'
-export { checkMigratedSettings, type MigrationChange, type MigrationResult, migrateSettings, migrationName, migrationPath } from './migrate.js'
+export { checkMigratedSettings, type MigrationChange, type MigrationResult, migrateSettings, migrationName, migrationPath, upgradePath } from './migrate.js'
 export { dependencyOrder, type DependencyOrder } from './order.js'
 export { compareSemver, isSemver } from './semver.js'
 export { generateSigningKeys, keyIdOf, privateKeyFromPem, publicKeyFromPem, type SigningKeyPair, signatureFileText, signRelease, verifyRelease } from './sign.js'

@@ -55,6 +55,16 @@ export function migrationPath(migrations: readonly MigrationDef[], fromVersion: 
   return path
 }
 
+/**
+ * The migrations an upgrade runs: a plain version bump, with no migration going past the running
+ * version, runs none (the settings are then checked against the new schema as they are); otherwise
+ * the path of migrationPath.
+ */
+export function upgradePath(migrations: readonly MigrationDef[], fromVersion: string, toVersion: string): MigrationDef[] {
+  const plainBump = compareSemver(toVersion, fromVersion) > 0 && migrations.every((m) => compareSemver(m.to, fromVersion) <= 0)
+  return plainBump ? [] : migrationPath(migrations, fromVersion, toVersion)
+}
+
 export function migrationName(m: Pick<MigrationDef, 'from' | 'to'>): string {
   return `${m.from}-to-${m.to}`
 }

@@ -148,7 +148,9 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
     const noPath = join(tempDir(), 'demo-3')
     cpSync(DEMO_1_1, noPath, { recursive: true })
     editYaml(noPath, 'release.yaml', (m) => { m.version = '3.0.0' })
-    rmSync(join(noPath, 'migrations'), { recursive: true })
+    // A migration past the running version that stops short of the target: no path to 3.0.0 (a plain
+    // bump, with no migration past the running version, applies as it is: test/release/plain-bump.test.ts).
+    writeText(noPath, 'migrations/1.1.0-to-2.0.0.yaml', 'from: 1.1.0\nto: 2.0.0\nsteps: []\n')
     const r = await cli(['release', 'apply', noPath])
     expect(r.code).toBe(3)
     expect(r.stderr).toMatch(/1\.1\.0.*3\.0\.0/)

@@ -51,6 +51,14 @@ export function registerDnsCommands(program: Command, ctx: CliContext): void {
       await ctx.control('acme.set', { name, value, ttlMs: o.ttl })
       ctx.io.out(`Challenge published at ${name} for ${o.ttl / 1000} s.`)
     })
+  acme.command('list')
+    .description('The challenges served now: name, value, expiry.')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const list = await ctx.control('acme.list') as Array<{ name: string, value: string, expiresAt: string }>
+      if (o.json) ctx.io.out(JSON.stringify(list, null, 2))
+      else ctx.io.out(list.length === 0 ? 'No challenges.' : table(['NAME', 'VALUE', 'EXPIRES'], list.map((c) => [c.name, c.value, c.expiresAt])))
+    })
   acme.command('rm')
     .description('Remove a challenge (every value of that name when no value is given).')
     .argument('<name>', 'record name')

@@ -13,7 +13,7 @@ import { table } from '../format.js'
 import { parseHostPorts, parseListen } from '../parse.js'
 
 /** doctor's exit code when the worst check warns (a failing check exits 7: the environment refuses). */
-export const DOCTOR_WARNED = 9
+const DOCTOR_WARNED = 9
 
 interface DoctorOptions {
   listen?: string[]

@@ -5,6 +5,13 @@ import { formatInviteList } from '../format.js'
 import { parseDuration, parsePositiveInt } from '../parse.js'
 
 export function registerInviteCommands(program: Command, ctx: CliContext): void {
+  /** What the platform of the local node knows of an invite: active, used, revoked or expired. */
+  const inviteState = async (id: string): Promise<{ status: string, used?: string }> => {
+    const list = await ctx.control('invite.list').catch(() => undefined) as Array<{ id: string, status: string, used: number, uses: number }> | undefined
+    if (list === undefined) return { status: 'unknown (no local node to ask)' }
+    const found = list.find((i) => i.id === id)
+    return found ? { status: found.status, used: `${found.used} of ${found.uses}` } : { status: 'unknown (not an invite of the local node\'s platform)' }
+  }
   const invite = program.command('invite').description('Create, list, revoke and inspect invites.')
   invite.command('create')
     .description('Create an invite for a new machine (printed once: keep it secret).')
@@ -31,11 +38,12 @@ export function registerInviteCommands(program: Command, ctx: CliContext): void 
       ctx.io.out(`Invite ${id} revoked.`)
     })
   invite.command('inspect')
-    .description('Show what an invite holds, except its secrets. Works without a running node.')
+    .description('Show what an invite holds, except its secrets, and whether it was used or revoked (asked to the local node, when one runs). Works without a running node.')
     .argument('<invite>', 'the invite line')
     .option('--json', 'print JSON')
-    .action((text: string, o) => {
-      const info = describeInvite(decodeInvite(text), Date.now())
+    .action(async (text: string, o) => {
+      const invite = decodeInvite(text)
+      const info = { ...describeInvite(invite, Date.now()), ...await inviteState(invite.inviteId) }
       ctx.io.out(o.json ? JSON.stringify(info, null, 2) : Object.entries(info).map(([k, v]) => `${k.padEnd(11)} ${Array.isArray(v) ? v.join('\n            ') : String(v)}`).join('\n'))
     })
 }
