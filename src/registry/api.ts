@@ -56,6 +56,20 @@ function sameSecret(given: string, expected: string | undefined): boolean {
 export function registryApp(backend: RegistryBackend): Hono {
   const app = new Hono()
 
+  // v1's cross-domain middleware: browser apps call reg and access from their own origins.
+  app.use('*', async (c, next) => {
+    const headers = {
+      'Access-Control-Allow-Origin': c.req.header('origin') ?? '*',
+      'Access-Control-Allow-Methods': c.req.header('access-control-request-method') ?? 'GET, PUT, POST, DELETE, OPTIONS',
+      'Access-Control-Allow-Headers': c.req.header('access-control-request-headers') ?? 'Content-Type',
+      'Access-Control-Max-Age': String(365 * 24 * 3600),
+      'Access-Control-Allow-Credentials': 'true'
+    }
+    if (c.req.method === 'OPTIONS') return c.text('OK', 200, headers)
+    await next()
+    for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v)
+  })
+
   app.onError((err, c) => {
     if (err instanceof RegisterError) return c.json(err.body as object, err.status as 400)
     if (isOperatorError(err)) return c.json({ id: 'INTERNAL_ERROR', message: 'The platform cannot take this write right now', detail: err.message, errors: [] }, 503)
@@ -80,6 +94,8 @@ export function registryApp(backend: RegistryBackend): Hono {
     const text = await c.req.text()
     if (text.length > MAX_BODY_BYTES) throw tooLarge
     if (text.trim() === '') return {}
+    // v1 also takes HTML form posts.
+    if (c.req.header('content-type')?.startsWith('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text))
     try {
       const parsed: unknown = JSON.parse(text)
       if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>

@@ -38,6 +38,7 @@ function setup(overrides: Partial<RegistrySettings> = {}) {
     randomKey: (length) => `K${String(n++).padStart(length - 1, '0')}`,
     onInternalError: (err) => { throw err }
   })
+  const request = (path: string, init: RequestInit) => app.request(path, init)
   const call = async (method: string, path: string, body?: unknown, key = SYSTEM) => {
     const res = await app.request(path, { method, headers: { authorization: key }, body: body === undefined ? undefined : JSON.stringify(body) })
     const text = await res.text()
@@ -45,7 +46,7 @@ function setup(overrides: Partial<RegistrySettings> = {}) {
   }
   const create = (username: string, extra: Record<string, unknown> = {}, host?: string) =>
     call('POST', '/users', { user: { username, email: `${username}@x.com`, ...extra }, ...(host ? { host: { name: host } } : {}), unique: ['username', 'email'] })
-  return { state, call, create }
+  return { state, call, create, request }
 }
 
 describe('the register API over the state machine', () => {
@@ -95,5 +96,17 @@ describe('the register API over the state machine', () => {
     const { call, create } = setup({ disableGetUsernameByEmail: true })
     await create('alice-001')
     expect(await call('GET', '/alice-001@x.com/username')).toMatchObject({ status: 405, body: { id: 'DISABLED_METHOD' } })
+  })
+
+  it('answers browsers from any origin as v1 does (preflight and CORS headers), and takes form posts', async () => {
+    const { request } = setup()
+    const preflight = await request('/access', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } })
+    expect(preflight.status).toBe(200)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example')
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type')
+    const form = await request('/username/check', { method: 'POST', headers: { origin: 'https://app.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=free-name' })
+    expect(await form.text()).toBe('true')
+    expect(form.headers.get('access-control-allow-origin')).toBe('https://app.example')
+    expect(form.headers.get('access-control-allow-credentials')).toBe('true')
   })
 })
