@@ -96,7 +96,7 @@ describe('role churn on 3 full nodes (separate processes)', () => {
       expect(w.code, w.stderr).toBe(0)
       expect((await cli(n, 'status')).stdout).not.toContain('no leader for')
     }
-  })
+  }, 180_000)
 
   it('status warns on a full node that has followed no leader for a while', async () => {
     const survivors = nodes.filter(running)

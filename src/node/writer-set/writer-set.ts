@@ -136,7 +136,8 @@ export class WriterSet {
     const leaving = command.kind === 'member.remove' || (command.kind === 'member.role' && command.role === 'observer')
     if (!leaving || !command.peerId) return undefined
     // A change in flight applies within a few round trips: wait for it rather than refuse at once.
-    for (let waited = 0; this.core.membershipChangePending() && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50))
+    const isVoter = (): boolean => this.core.status().membership.voters.includes(command.peerId!)
+    for (let waited = 0; isVoter() && this.core.membershipChangePending() && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50))
     const now = Date.now()
     for (const [peer, until] of this.leavingSoon) if (until <= now) this.leavingSoon.delete(peer)
     const voters = this.core.status().membership.voters
