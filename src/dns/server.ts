@@ -90,6 +90,8 @@ export class DnsServer {
   private readonly tcpOpts: TcpOptions
   private readonly tcpSources: TcpSources = new Map()
   private sweepTimer: NodeJS.Timeout | undefined
+  /** The last limits applied, to skip the settings changes that leave them as they are. */
+  private limitsText = ''
   private readonly health = new Map<string, boolean>()
   private udp: UdpSocket[] = []
   private tcp: Server[] = []
@@ -124,12 +126,15 @@ export class DnsServer {
       onError: this.init.onError
     }
     this.rateLimitLog = new RateLimitLog(this.init.onRateLimit)
-    this.limiter = new RateLimiter(init.rateLimit ?? DEFAULT_RATE_LIMIT, this.init.now, (prefix, kind) => this.rateLimitLog.limited(prefix, kind, this.init.now()))
+    this.limiter = new RateLimiter(init.rateLimit ?? DEFAULT_RATE_LIMIT, init.now, (prefix, kind) => this.rateLimitLog.limited(prefix, kind, this.init.now()))
     this.armExpiry()
   }
 
   /** Applies new limits from the next packet or connection on, in every thread. */
   setLimits(limits: DnsLimits): void {
+    const text = JSON.stringify(limits)
+    if (text === this.limitsText) return
+    this.limitsText = text
     this.ctx.maxUdpPayload = limits.maxUdpPayload
     this.tcpOpts.idleTimeoutMs = limits.tcpIdleTimeoutMs
     this.tcpOpts.maxPerSource = limits.tcpConnectionsPerSource

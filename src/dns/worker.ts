@@ -33,7 +33,7 @@ const counters = new DnsCounters()
 const ctx: RespondContext = { zone: load(init.zone), random: Math.random, counters, maxUdpPayload: init.maxUdpPayload }
 const onError = (): void => {}
 // Each thread limits the flows the kernel hashes to it (per-thread tables, as NSD's per-process ones).
-const limiter = new RateLimiter(init.rateLimit, Date.now, (prefix, kind) => post({ t: 'limited', prefix, kind }))
+const limiter = new RateLimiter(init.rateLimit, undefined, (prefix, kind) => post({ t: 'limited', prefix, kind }))
 
 const sockets = await Promise.all(
   init.udp.map((a) => bindUdp(a, ctx, { reusePort: true, recvBufferSize: init.recvBufferSize, limiter, onError }))

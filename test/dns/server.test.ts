@@ -93,6 +93,20 @@ describe('DnsServer', () => {
     expect((await ask(port, 'reg.example.test', 1)).answers[0].address).toBe('198.51.100.2')
   })
 
+  it('setLimits caps EDNS answers at the new UDP size from the next packet (the 660-octet TXT)', async () => {
+    server = new DnsServer(compileZone(exampleSpec()))
+    const port = (await server.start({ udp: [{ host: '127.0.0.1', port: 0 }] })).udp[0]!.port
+    client = new UdpClient()
+    const big = async (): Promise<Decoded> => decode((await client!.query(buildQuery('big.example.test', 16, { id: id++, edns: { udpSize: 4096 } }), port))!)
+    expect([(await big()).tc, (await big()).opt?.udpSize]).toEqual([false, 1232])
+    const limits = { tcpIdleTimeoutMs: 10_000, tcpConnectionsPerSource: 10, rateLimit: { ratePerSecond: 200, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 64, exempt: [] } }
+    server.setLimits({ ...limits, maxUdpPayload: 600 })
+    const capped = await big()
+    expect([capped.tc, capped.an, capped.opt?.udpSize, capped.size <= 600]).toEqual([true, 0, 600, true])
+    server.setLimits({ ...limits, maxUdpPayload: 1232 })
+    expect((await big()).tc).toBe(false)
+  })
+
   it('expired ACME records vanish on refresh (injected clock); users set since are kept', async () => {
     let now = 1_000
     const acme = [{ value: 'soon-gone', expiresAtMs: 2_000 }]
