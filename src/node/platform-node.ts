@@ -90,6 +90,7 @@ export class PlatformNode {
   private stopped = false
   private hasLeft = false
   private writerSet?: WriterSet
+  private writerSetStarting?: Promise<void>
   private addressRefresh?: NodeJS.Timeout
   private refreshingAddresses = false
 
@@ -314,6 +315,12 @@ export class PlatformNode {
   /** Full nodes take part in the writer set; a node that just joined as a full member starts it here. */
   async startWriterSet(bootstrap: boolean): Promise<void> {
     if (this.writerSet) return
+    // Callers may overlap (a join, and a snapshot installed during it): one writer set only.
+    this.writerSetStarting ??= this.openWriterSet(bootstrap).finally(() => { this.writerSetStarting = undefined })
+    return this.writerSetStarting
+  }
+
+  private async openWriterSet(bootstrap: boolean): Promise<void> {
     const writerSet = await WriterSet.open(this.ctx, this.store, this.membership, {
       publish: (entry) => this.replication.publish(entry),
       policy: this.init.writerSetPolicy,
