@@ -62,7 +62,7 @@ describe('pryv-node doctor on a running node', () => {
   it('ports served by the node are OK; a member whose clock is 10 s ahead: clock offset FAIL naming it', async () => {
     const port = 20000 + Math.floor(Math.random() * 30000)
     const founderDir = tempDir()
-    const founder = NodeProcess.start(founderDir, ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', `127.0.61.22:${port}`, '--dns', `127.0.61.22:${port + 1}`])
+    const founder = NodeProcess.start(founderDir, ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', `127.0.61.22:${port}`, '--dns', `127.0.61.22:${port + 2}`])
     nodes.push(founder)
     const invite = (await founder.ready()).invite as string
     // core2 claims a wall clock 10 s ahead in its heartbeats (the test hook of the offset measurement).

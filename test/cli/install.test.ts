@@ -35,7 +35,7 @@ describe('installing pryv-node on PATH (the README\'s step)', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
     const dataDir = join(cwd, 'data')
     node = NodeProcess.adopt(spawn('pryv-node', ['--data-dir', dataDir, 'init-platform', '--domain', 'pryv.example.com', '--name', 'core1', '--listen', '127.0.61.12:0', '--dns', 'none', '--json'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), dataDir)
-    expect((await node.ready()).invite).toMatch(/^pryv1\./)
+    expect((await node.ready()).invite).toMatch(/^pryv2\./)
     const status = await run('pryv-node', ['--data-dir', dataDir, 'status', '--json'], { cwd, env })
     expect(JSON.parse(status.stdout)).toMatchObject({ platform: { domain: 'pryv.example.com' }, self: { name: 'core1' } })
     expect(await node.stop()).toBe(0)

@@ -63,7 +63,10 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
         const m = /^\/ip([46])\/([^/]+)\/tcp\/(\d+)/.exec(addr)
         if (!m || m[3] === '0') continue
         const probe = await probePort('mesh', 'tcp', m[2]!, Number(m[3]))
-        checks.push(judgePort(probe, ownAddresses.some((a) => a.includes(`/tcp/${m[3]}`))))
+        const served = ownAddresses.some((a) => a.includes(`/tcp/${m[3]}`))
+        checks.push(judgePort(probe, served))
+        // The join endpoint listens on the mesh port + 1 (src/mesh/join-endpoint.ts).
+        checks.push(judgePort(await probePort('join', 'tcp', m[2]!, Number(m[3]) + 1), served))
       }
       for (const hostPort of dns) {
         const { host, port } = splitHostPort(hostPort)
