@@ -24,6 +24,10 @@ import { Writes } from './writes.js'
 import { ServiceOps } from './service-ops.js'
 import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
+import { currentActor } from '../admin/actor.js'
+import type { AdminAddress } from '../admin/listen.js'
+import { AdminServer } from '../admin/server.js'
+import type { ControlHandler } from '../control/server.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -44,6 +48,8 @@ export interface NodeRunOptions {
   readonly settings?: LocalSettings
   /** `host:port` (loopback) to serve Prometheus metrics on; none when absent. */
   readonly metricsListen?: string
+  /** Where to serve the admin app and API; none when absent. `explicit: false` (the default address): a port in use is only a warning. */
+  readonly admin?: { readonly address: AdminAddress, readonly explicit: boolean }
 }
 
 export interface InviteOptions {
@@ -68,6 +74,9 @@ export class PlatformNode {
   readonly serviceOps: ServiceOps
   readonly releases: ReleaseService
   readonly metrics: NodeMetrics
+  readonly admin: AdminServer
+  /** Every operation of the node, by name: the control socket serves them all, the admin API those with a permission. */
+  readonly operations: Readonly<Record<string, ControlHandler>>
   private readonly control: ControlServer
   private stopped = false
   private writerSet?: WriterSet
@@ -97,7 +106,9 @@ export class PlatformNode {
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
-    this.control = new ControlServer(init.dataDir.controlSocket, {
+    this.admin = new AdminServer(this, init.admin?.address, init.dataDir.path, () => this.operations)
+    this.operations = {
+      ...this.admin.accounts.handlers(),
       ...this.serviceOps.handlers(),
       ...this.metrics.handlers(),
       ...this.releases.handlers(),
@@ -123,7 +134,8 @@ export class PlatformNode {
       'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),
       'settings.history': async () => this.settings.history(),
       'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p))
-    }, init.log)
+    }
+    this.control = new ControlServer(init.dataDir.controlSocket, this.operations, init.log)
   }
 
   /** Opens the store and starts every part; on failure, stops what was started and rethrows. */
@@ -180,6 +192,7 @@ export class PlatformNode {
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
     await this.control.start()
+    await this.startAdmin()
     this.init.log.info({ name: this.init.config.name, peerId: this.selfId, addresses: this.mesh.getMultiaddrs().map(String), revision: this.replica.revision }, 'node started')
   }
 
@@ -191,6 +204,7 @@ export class PlatformNode {
     await this.writerSet?.stop()
     this.writes.stop()
     this.membership.stop()
+    await this.admin.stop()
     await this.control.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
@@ -282,8 +296,20 @@ export class PlatformNode {
     }
   }
 
+  /** The admin server; at the default address, a port in use (another node on this machine) is only a warning. */
+  private async startAdmin(): Promise<void> {
+    try {
+      await this.admin.start()
+    } catch (err) {
+      if (this.init.admin?.explicit !== false || (err as OperatorError).code !== 'PRYV_PORT_IN_USE') throw err
+      this.init.log.warn({ err: (err as Error).message }, 'the admin app is not served: its default address is in use (choose one with --admin)')
+    }
+  }
+
   async submit(command: Command): Promise<unknown> {
-    const { revision, result } = await this.writes.submit(command)
+    // Writes made through the admin API carry their account or token, for the audit trail.
+    const actor = currentActor()
+    const { revision, result } = await this.writes.submit(actor ? { ...command, actor } as unknown as Command : command)
     if (!result.ok) throw new OperatorError(result.code, `${result.message[0]?.toUpperCase()}${result.message.slice(1)}.`, { exitCode: ExitCode.conflict })
     return { revision, value: result.value }
   }
@@ -378,6 +404,7 @@ export class PlatformNode {
       dns: this.dns.bound,
       writerSet: this.writerSet?.status() ?? null,
       settings: this.settings.status(),
+      admin: this.admin.status(),
       dropped: this.replication.dropped
     }
   }

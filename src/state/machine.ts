@@ -3,6 +3,7 @@ import { formatProblem } from '../config/errors.js'
 import { checkLoggedChange, checkReleaseSettings, platformRelease, replicatedSettings } from '../config/platform.js'
 import type { SettingsSnapshot } from '../release/types.js'
 import type { ChangeValidation } from '../config/validate.js'
+import { ADMIN_COMMAND_KINDS, applyAdminCommand, checkAdminCommand } from './admin.js'
 import type { StampedCommand } from './commands.js'
 import { type CollectionName, currentRelease, currentReleaseEntry, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, settingsHistoryKey } from './types.js'
 
@@ -25,7 +26,7 @@ const refusal = (code: string, message: string): Refusal => ({ ok: false, code, 
  * Commands that do not change the compiled DNS zone; every other one bumps its SOA serial. Users are
  * served in place as they change (a recompile with 100k users takes ~150 ms), outside the serial.
  */
-export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove'])
+export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove', ...ADMIN_COMMAND_KINDS as ReadonlySet<StampedCommand['kind']>])
 
 /**
  * Says whether a command would be refused in this state, without changing anything. The writer asks
@@ -99,6 +100,15 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       if (!state.releases.has(applied.from.digest)) return refusal('PRYV_RELEASE_NO_PREVIOUS', `release ${applied.from.version}, before ${entry.version}, is no longer kept`)
       return undefined
     }
+    // Admin accounts, API tokens, login links (issue 13).
+    case 'admin.account.set':
+    case 'admin.account.remove':
+    case 'admin.sessions.end':
+    case 'admin.token.create':
+    case 'admin.token.revoke':
+    case 'admin.link.create':
+    case 'admin.link.use':
+      return checkAdminCommand(state, cmd)
   }
 }
 
@@ -322,6 +332,15 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       changes.push(...pruneReleases(state))
       return { result: { ok: true, value: { revision: state.revision + 1, version: target.version } }, changes }
     }
+    // Admin accounts, API tokens, login links (issue 13).
+    case 'admin.account.set':
+    case 'admin.account.remove':
+    case 'admin.sessions.end':
+    case 'admin.token.create':
+    case 'admin.token.revoke':
+    case 'admin.link.create':
+    case 'admin.link.use':
+      return applyAdminCommand(state, cmd)
   }
 }
 

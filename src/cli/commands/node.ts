@@ -13,6 +13,7 @@ import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
 import { parseDuration, parseHostPorts, parseListen, parsePositiveInt } from '../parse.js'
 import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
 import { probeMetricsAddress } from '../../metrics/http.js'
+import { addAdminOption, adminRunOption, announceAdmin } from './admin.js'
 
 /** init-platform, join-platform, start and dev: the commands that run a node in the foreground. */
 export function registerNodeCommands(program: Command, ctx: CliContext): void {
@@ -42,7 +43,8 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
   }
   /** `--release`, or the built-in demo release. */
   const releaseOf = async (o: { release?: string }): Promise<ReleaseRecord> => (await loadRelease(o.release ?? builtinReleasePath('demo'))).record
-  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], metrics?: string, set: string[], services: ServicesMode, replaceVotersAfter: number }, release?: ReleaseRecord) => ({
+  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], metrics?: string, admin?: string, set: string[], services: ServicesMode, replaceVotersAfter: number }, release?: ReleaseRecord) => ({
+    ...adminRunOption(o.admin),
     dataDir: ctx.globals().dataDir,
     name: o.name,
     listen: o.listen,
@@ -64,7 +66,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       if (metrics !== undefined) await probeMetricsAddress(parseMetricsListen(metrics))
     })
   // In --json ready events: where the metrics are served, when they are.
-  const metricsEvent = (r: RunningNode): { metrics?: string } => (r.node.metrics.bound === undefined ? {} : { metrics: r.node.metrics.bound })
+  const metricsEvent = (r: RunningNode): { metrics?: string, admin?: string } => ({ ...(r.node.metrics.bound === undefined ? {} : { metrics: r.node.metrics.bound }), ...(r.node.admin.url === undefined ? {} : { admin: r.node.admin.url }) })
   const addSettingsOptions = (cmd: Command, services: ServicesMode): Command => cmd
     .option('--set <key=value>', 'a local setting of this node, above replicated values (repeatable)', collect, [])
     .option('--restart-budget <n>', 'how many members restart the same service at once after a settings change', parsePositiveInt, 1)
@@ -73,12 +75,12 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
   const addWriterSetOptions = (cmd: Command): Command => cmd
     .option('--replace-voters-after <duration>', 'how long a voter of the writer set may be unreachable before another full member replaces it', parseDuration, 30_000)
   const writerSetPolicy = (o: { replaceVotersAfter: number }) => ({ deadVoterAfterMs: o.replaceVotersAfter })
-  const addNodeOptions = (cmd: Command): Command => addMetricsOption(addWriterSetOptions(addSettingsOptions(cmd, 'none')))
+  const addNodeOptions = (cmd: Command): Command => addAdminOption(addMetricsOption(addWriterSetOptions(addSettingsOptions(cmd, 'none')))
     .option('--name <name>', 'this node\'s name, a DNS label (<name>.<domain>)', defaultNodeName())
     .option('--listen <addrs>', 'mesh listen addresses (multiaddrs or ip:port, comma-separated)', parseListen, parseListen(productionDefaults.listen))
     .option('--announce <addrs>', 'addresses to announce to other members instead of the listen ones', parseListen)
     .option('--dns <host:port,...>', 'DNS listen addresses (UDP and TCP), or none', parseHostPorts, parseHostPorts(productionDefaults.dns))
-    .option('--json', 'print machine-readable JSON lines on stdout')
+    .option('--json', 'print machine-readable JSON lines on stdout'))
 
   addNodeOptions(program.command('init-platform')
     .description('Create a new platform with this machine as its first member, print an invite, and run the node.')
@@ -101,6 +103,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
           ctx.io.out(`Invite for the next machine (full member, valid until ${invite.expiresAt}, single use):\n\n  ${invite.invite}\n`)
           ctx.io.out(`On that machine run:  pryv-node join-platform '<invite>' --name <its-name>`)
           ctx.io.out('More invites: pryv-node invite create. The node runs until SIGTERM or Ctrl-C.')
+          await announceAdmin(running.node, ctx.io)
         }
       })
     })
@@ -116,34 +119,35 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       })
     })
 
-  addMetricsOption(addWriterSetOptions(addSettingsOptions(program.command('start')
-    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none')))
+  addAdminOption(addMetricsOption(addWriterSetOptions(addSettingsOptions(program.command('start')
+    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none'))))
     .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const settings = localSettings(o)
-      await foreground(() => startNode({ dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
+      await foreground(() => startNode({ ...adminRunOption(o.admin), dataDir: ctx.globals().dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       })
     })
 
-  addMetricsOption(addSettingsOptions(program.command('dev')
-    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process'))
+  addAdminOption(addMetricsOption(addSettingsOptions(program.command('dev')
+    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process')))
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (o) => {
       const dataDir = program.getOptionValueSource('dataDir') === 'default' ? devDefaults.dataDir : ctx.globals().dataDir
       const log = createLogger(ctx.globals().logLevel)
       const initialised = await new DataDir(dataDir).isInitialised()
       const release = initialised ? undefined : await releaseOf({})
-      const opts = { dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
+      const opts = { ...adminRunOption(o.admin), dataDir, name: devDefaults.name, listen: parseListen(devDefaults.listen), dns: parseHostPorts(devDefaults.dns), metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
       await foreground(() => release ? initPlatform({ ...opts, domain: devDefaults.domain, release }) : startNode(opts), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else {
           ctx.io.out(`Development platform ${devDefaults.domain} running from ./${dataDir} (mesh ${devDefaults.listen}, DNS ${devDefaults.dns}).`)
           ctx.io.out(`Try: PRYV_NODE_DATA_DIR=${dataDir} npx pryv-node status`)
+          await announceAdmin(running.node, ctx.io)
         }
       })
     })

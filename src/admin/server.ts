@@ -1,0 +1,363 @@
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { HttpBindings } from '@hono/node-server'
+import type { Context, Hono } from 'hono'
+import { type ControlHandler, ControlStream } from '../control/server.js'
+import { ExitCode, isOperatorError, OperatorError } from '../errors.js'
+import { closeServer, hostAllowed } from '../metrics/http.js'
+import type { PlatformNode } from '../node/platform-node.js'
+import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
+import { runAs } from './actor.js'
+import { type AdminAddress, adminUrl } from './listen.js'
+import { openApiDocument } from './openapi.js'
+import { APP_CSS, auditPage, loginPage, overviewPage, type PageContext, passwordPage } from './pages.js'
+import { requiredRole, roleAllows } from './permissions.js'
+import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
+import { adminCertificate } from './tls.js'
+
+type Env = { Bindings: HttpBindings, Variables: { principal?: Principal, session?: Session } }
+
+const MAX_BODY_BYTES = 1024 * 1024
+
+/**
+ * The admin app and JSON API of one node (issue 13): `/healthz` and `/readyz` for supervisors, the
+ * API under `/api/v1` (every operation of the node's table that has a permission, with the same
+ * validation and errors as the CLI), and the server-rendered app. Loopback addresses are served over
+ * HTTP; any other over HTTPS only.
+ *
+ * Lifecycle: `start()` after the node's parts (throws an OperatorError, exit 7, when it cannot
+ * listen); `stop()` before them; both idempotent.
+ */
+export class AdminServer {
+  readonly accounts: AdminAccounts
+  private server?: Server
+  private boundUrl?: string
+  private fingerprint?: string
+  private readonly key: Buffer
+
+  constructor(private readonly node: PlatformNode, private readonly address: AdminAddress | undefined, private readonly dataDir: string, private readonly operations: () => Readonly<Record<string, ControlHandler>>) {
+    this.key = sessionKey(node.ctx.config.platformKeyHex)
+    this.accounts = new AdminAccounts({
+      state: () => node.replica.state,
+      submit: (command) => node.submit(command),
+      baseUrl: () => this.boundUrl
+    })
+  }
+
+  /** The app's URL on this node, once it serves it. */
+  get url(): string | undefined {
+    return this.boundUrl
+  }
+
+  status(): { url: string, fingerprint?: string } | null {
+    return this.boundUrl ? { url: this.boundUrl, ...(this.fingerprint ? { fingerprint: this.fingerprint } : {}) } : null
+  }
+
+  async start(): Promise<void> {
+    const address = this.address
+    if (!address || this.server) return
+    const [{ getRequestListener }, app] = await Promise.all([import('@hono/node-server'), this.app()])
+    const listener = getRequestListener(app.fetch)
+    let server: Server
+    if (address.https) {
+      const cert = await adminCertificate(this.dataDir, this.node.ctx.config.name, this.node.ctx.config.domain)
+      this.fingerprint = cert.fingerprint
+      server = createHttpsServer({ cert: cert.cert, key: cert.key, minVersion: 'TLSv1.2' }, listener)
+    } else {
+      server = createHttpServer(listener)
+    }
+    server.headersTimeout = 10_000
+    server.requestTimeout = 0 // event streams stay open
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, address)))
+      server.listen({ host: address.host, port: address.port, exclusive: true }, () => resolve())
+    })
+    server.on('error', (err) => this.node.ctx.log.warn({ err: err.message }, 'admin server error'))
+    this.server = server
+    const port = (server.address() as { port: number }).port
+    this.boundUrl = adminUrl(address, port)
+    this.node.ctx.log.info({ url: this.boundUrl, ...(this.fingerprint ? { fingerprint: this.fingerprint } : {}) }, 'serving the admin app')
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    this.server = undefined
+    this.boundUrl = undefined
+    if (server) await closeServer(server)
+  }
+
+  /** Ready: a member, with the state applied up to what the live members have, and DNS serving if asked. */
+  private ready(): boolean {
+    const state = this.node.replica.state
+    if (!state.members.has(this.node.selfId)) return false
+    for (const m of state.members.values()) {
+      const view = this.node.membership.view(m.peerId)
+      if (view.alive && (view.lastHeartbeat?.revision ?? 0) > state.revision) return false
+    }
+    return this.node.ctx.config.dns.length === 0 || this.node.dns.bound.length > 0
+  }
+
+  private async app(): Promise<Hono<Env>> {
+    const [{ Hono }, { getCookie, setCookie, deleteCookie }, { streamSSE }] = await Promise.all([import('hono'), import('hono/cookie'), import('hono/streaming')])
+    const app = new Hono<Env>()
+    const https = this.address?.https === true
+    const cookieName = https ? '__Host-pryv_admin' : 'pryv_admin'
+    const page = (c: Context<Env>): PageContext => {
+      const session = c.get('session')
+      return { node: this.node.ctx.config.name, principal: c.get('principal'), csrf: session ? csrfToken(this.key, session.sid) : undefined }
+    }
+    const setSession = (c: Context<Env>, session: Session): void => {
+      setCookie(c, cookieName, encodeSession(this.key, session), { httpOnly: true, secure: https, sameSite: 'Strict', path: '/' })
+    }
+    const source = (c: Context<Env>): string => c.env.incoming.socket.remoteAddress ?? 'unknown'
+
+    app.use('*', async (c, next) => {
+      // A loopback server answers only requests for a loopback name: no DNS rebinding from a web page.
+      if (!https && !hostAllowed(c.req.header('host'))) return c.text('only requests for a loopback address or localhost are served\n', 421)
+      await next()
+      c.header('Content-Security-Policy', "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+      c.header('X-Content-Type-Options', 'nosniff')
+      c.header('X-Frame-Options', 'DENY')
+      c.header('Referrer-Policy', 'no-referrer')
+      c.header('Cross-Origin-Opener-Policy', 'same-origin')
+      if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store')
+      if (https) c.header('Strict-Transport-Security', 'max-age=31536000')
+    })
+
+    // Unauthenticated, revealing nothing but up or ready.
+    app.get('/healthz', (c) => c.text('ok\n'))
+    app.get('/readyz', (c) => (this.ready() ? c.text('ready\n') : c.text('not ready\n', 503)))
+    app.get('/assets/app.css', (c) => c.body(APP_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }))
+    app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(Object.keys(this.operations()))))
+
+    // Who calls: an API token (no cookie, so no CSRF), or a session cookie.
+    app.use('*', async (c, next) => {
+      const auth = c.req.header('authorization')
+      if (auth?.startsWith('Bearer ')) {
+        const principal = this.accounts.tokenPrincipal(auth.slice(7).trim())
+        if (!principal) return apiError(c, 401, 'PRYV_ADMIN_UNAUTHENTICATED', 'The API token is not valid (unknown, revoked or expired).', 'Create one with `pryv-node admin tokens create`.')
+        c.set('principal', principal)
+        return next()
+      }
+      const cookie = getCookie(c, cookieName)
+      const now = Date.now()
+      const session = cookie ? decodeSession(this.key, cookie, now) : undefined
+      const principal = session ? this.accounts.sessionPrincipal(session.account, session.epoch) : undefined
+      if (session && principal) {
+        c.set('session', session)
+        c.set('principal', principal)
+        if (now - session.lastSeen > REFRESH_MS) setSession(c, { ...session, lastSeen: now })
+        if (!['GET', 'HEAD'].includes(c.req.method)) {
+          const form = c.req.header('content-type')?.startsWith('application/x-www-form-urlencoded') ? await c.req.parseBody() : {}
+          const token = c.req.header('x-csrf-token') ?? (typeof form._csrf === 'string' ? form._csrf : undefined)
+          if (!csrfMatches(this.key, session.sid, token)) return apiError(c, 403, 'PRYV_ADMIN_CSRF', 'The request lacks this session\'s CSRF token.', 'Send it in the X-CSRF-Token header (GET /api/v1/session gives it).')
+        }
+      } else if (cookie) deleteCookie(c, cookieName, { path: '/', secure: https })
+      return next()
+    })
+
+    // --- JSON API ---
+    const login = async (c: Context<Env>, how: () => Promise<{ account: string, epoch: number }>) => {
+      try {
+        const { account, epoch } = await how()
+        const session = newSession(account, epoch, Date.now())
+        setSession(c, session)
+        const principal = this.accounts.sessionPrincipal(account, epoch)!
+        return { session, principal }
+      } catch (err) {
+        if (err instanceof TooManyAttempts) c.header('Retry-After', String(Math.ceil(err.retryAfterMs / 1000)))
+        throw err
+      }
+    }
+    const sessionReply = (principal: Principal, session: Session) => ({ account: session.account, role: principal.role, mustSetPassword: principal.mustSetPassword, csrf: csrfToken(this.key, session.sid) })
+
+    app.post('/api/v1/login', async (c) => {
+      const body = await jsonBody(c)
+      const { session, principal } = await login(c, () => this.accounts.login(body.name, body.password, source(c)))
+      return c.json(sessionReply(principal, session))
+    })
+    app.post('/api/v1/login/link', async (c) => {
+      const body = await jsonBody(c)
+      const { session, principal } = await login(c, () => this.accounts.redeemLink(body.link, source(c)))
+      return c.json(sessionReply(principal, session))
+    })
+    app.use('/api/v1/*', async (c, next) => {
+      if (!c.get('principal')) return apiError(c, 401, 'PRYV_ADMIN_UNAUTHENTICATED', 'Log in first.', 'POST /api/v1/login with name and password, or send an API token as Authorization: Bearer.')
+      return next()
+    })
+    app.get('/api/v1/session', (c) => {
+      const session = c.get('session')
+      const principal = c.get('principal')!
+      return c.json(session ? sessionReply(principal, session) : { actor: principal.actor, role: principal.role })
+    })
+    app.post('/api/v1/logout', async (c) => {
+      const session = c.get('session')
+      if (session) await runAs(c.get('principal')!.actor, () => this.accounts.endSessions(session.account))
+      deleteCookie(c, cookieName, { path: '/', secure: https })
+      return c.json({ ok: true })
+    })
+    app.post('/api/v1/password', async (c) => {
+      const session = c.get('session')
+      if (!session) return apiError(c, 403, 'PRYV_ADMIN_FORBIDDEN', 'Only a logged-in account changes its own password.', 'Owners reset others\' with admin.users.set.')
+      const body = await jsonBody(c)
+      const epoch = await runAs(c.get('principal')!.actor, () => this.accounts.changeOwnPassword(session.account, body.current, body.password))
+      const fresh = newSession(session.account, epoch, Date.now())
+      setSession(c, fresh)
+      return c.json(sessionReply(this.accounts.sessionPrincipal(session.account, epoch)!, fresh))
+    })
+    app.post('/api/v1/ops/:method', async (c) => {
+      const method = c.req.param('method')
+      const params = await jsonBody(c)
+      const handler = this.authorize(c, method, params)
+      const principal = c.get('principal')!
+      const signal = c.req.raw.signal
+      const result = await runAs(principal.actor, () => handler(params, signal))
+      if (!(result instanceof ControlStream)) return c.json({ result: result ?? null })
+      return streamSSE(c, async (stream) => {
+        try {
+          for await (const item of result.items) {
+            if (stream.aborted) break
+            await stream.writeSSE({ event: 'item', data: JSON.stringify(item) })
+          }
+          await stream.writeSSE({ event: 'end', data: '{}' })
+        } catch (err) {
+          await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(err)) })
+        }
+      })
+    })
+
+    // --- The app ---
+    app.get('/login', (c) => c.html(loginPage(page(c), { link: c.req.query('link') })))
+    app.post('/login', async (c) => {
+      const form = await c.req.parseBody()
+      try {
+        await login(c, () => this.accounts.login(form.name, form.password, source(c)))
+        return c.redirect('/', 303)
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        return c.html(loginPage(page(c), { error: (err as OperatorError).message }), err instanceof TooManyAttempts ? 429 : 401)
+      }
+    })
+    app.post('/login/link', async (c) => {
+      const form = await c.req.parseBody()
+      try {
+        const { principal } = await login(c, () => this.accounts.redeemLink(form.link, source(c)))
+        return c.redirect(principal.mustSetPassword ? '/password' : '/', 303)
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        return c.html(loginPage(page(c), { error: (err as OperatorError).message }), err instanceof TooManyAttempts ? 429 : 401)
+      }
+    })
+    app.use('*', async (c, next) => {
+      const principal = c.get('principal')
+      if (!principal) return c.redirect('/login', 303)
+      if (principal.mustSetPassword && !['/password', '/logout'].includes(c.req.path)) return c.redirect('/password', 303)
+      return next()
+    })
+    app.post('/logout', async (c) => {
+      const session = c.get('session')
+      if (session) await runAs(c.get('principal')!.actor, () => this.accounts.endSessions(session.account))
+      deleteCookie(c, cookieName, { path: '/', secure: https })
+      return c.redirect('/login', 303)
+    })
+    app.get('/password', (c) => c.html(passwordPage(page(c), { mustSet: c.get('principal')!.mustSetPassword, done: c.req.query('done') !== undefined })))
+    app.post('/password', async (c) => {
+      const session = c.get('session')
+      if (!session) return c.redirect('/login', 303)
+      const form = await c.req.parseBody()
+      const mustSet = c.get('principal')!.mustSetPassword
+      try {
+        const epoch = await runAs(c.get('principal')!.actor, () => this.accounts.changeOwnPassword(session.account, form.current, form.password))
+        setSession(c, newSession(session.account, epoch, Date.now()))
+        return c.redirect(mustSet ? '/' : '/password?done', 303)
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        return c.html(passwordPage(page(c), { mustSet, error: (err as OperatorError).message }), 400)
+      }
+    })
+    app.get('/', (c) => c.html(overviewPage(page(c), this.node.status() as unknown as Parameters<typeof overviewPage>[1])))
+    app.get('/audit', (c) => c.html(auditPage(page(c), this.operationsAudit())))
+
+    app.notFound((c) => apiError(c, 404, 'PRYV_ADMIN_NOT_FOUND', `Nothing is served at ${c.req.path}.`, 'See /api/v1/openapi.json for the API.'))
+    app.onError((err, c) => {
+      if (isOperatorError(err)) {
+        const e = err as OperatorError
+        return c.json({ error: errorBody(e) }, err instanceof HttpError ? err.status : err instanceof TooManyAttempts ? 429 : e.code === 'PRYV_ADMIN_LOGIN_FAILED' || e.code === 'PRYV_ADMIN_LINK_INVALID' ? 401 : statusOf(e.exitCode))
+      }
+      this.node.ctx.log.error({ err: (err as Error).message, path: c.req.path }, 'admin request failed')
+      return c.json({ error: { code: 'PRYV_NODE_INTERNAL', message: 'The node failed to answer; see its log.' } }, 500)
+    })
+    return app
+  }
+
+  private operationsAudit() {
+    return [...this.node.replica.state.audit.values()].slice(-200).map((r) => ({ ...r, at: new Date(r.at).toISOString() }))
+  }
+
+  /** The handler of `method` when the caller's role allows it; throws 403/404 as OperatorErrors otherwise. */
+  private authorize(c: Context<Env>, method: string, params: Record<string, unknown>): ControlHandler {
+    const principal = c.get('principal')!
+    const operations = this.operations()
+    const needed = requiredRole(method, params)
+    if (!needed || !Object.hasOwn(operations, method)) throw new HttpError(404, new OperatorError('PRYV_ADMIN_UNKNOWN_OPERATION', `The API has no operation "${method}".`, { hint: 'See /api/v1/openapi.json.', exitCode: ExitCode.usage }))
+    if (principal.mustSetPassword) throw new HttpError(403, new OperatorError('PRYV_ADMIN_PASSWORD_REQUIRED', 'Choose a password first.', { hint: 'POST /api/v1/password.', exitCode: ExitCode.usage }))
+    if (!roleAllows(principal.role, needed)) throw new HttpError(403, new OperatorError('PRYV_ADMIN_FORBIDDEN', `"${method}" needs the ${needed} role; ${principal.actor} is ${principal.role}.`, { hint: 'Ask an owner for a role that allows it.', exitCode: ExitCode.conflict }))
+    return operations[method]!
+  }
+}
+
+/** An OperatorError with the HTTP status to answer it with. */
+class HttpError extends OperatorError {
+  constructor(readonly status: 401 | 403 | 404, err: OperatorError) {
+    super(err.code, err.message, { hint: err.hint, exitCode: err.exitCode })
+  }
+}
+
+function statusOf(exitCode: number | undefined): 400 | 409 | 500 | 503 {
+  switch (exitCode) {
+    case ExitCode.usage:
+    case ExitCode.invalidInput:
+      return 400
+    case ExitCode.conflict:
+    case ExitCode.rolledBack:
+      return 409
+    case ExitCode.unreachable:
+    case ExitCode.notRunning:
+      return 503
+    default:
+      return 500
+  }
+}
+
+function errorBody(err: unknown): Record<string, unknown> {
+  if (!isOperatorError(err)) return { code: 'PRYV_NODE_INTERNAL', message: 'The node failed to answer; see its log.' }
+  const e = err as OperatorError
+  return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }
+}
+
+function apiError(c: Context<Env>, status: 401 | 403 | 404, code: string, message: string, hint: string): Response {
+  return c.json({ error: { code, message, hint } }, status)
+}
+
+/** The request's JSON object (empty when there is no body); 400 for anything else. */
+async function jsonBody(c: Context<Env>): Promise<Record<string, unknown>> {
+  const text = await c.req.text()
+  if (text.length > MAX_BODY_BYTES) throw new OperatorError('PRYV_ADMIN_REQUEST_TOO_LARGE', 'The request body is larger than 1 MiB.', { exitCode: ExitCode.invalidInput })
+  if (text.trim() === '') return {}
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw new OperatorError('PRYV_ADMIN_MALFORMED', 'The request body is not valid JSON.', { hint: 'Send a JSON object with Content-Type: application/json.', exitCode: ExitCode.invalidInput })
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new OperatorError('PRYV_ADMIN_MALFORMED', 'The request body must be a JSON object.', { exitCode: ExitCode.invalidInput })
+  return body as Record<string, unknown>
+}
+
+function listenError(err: NodeJS.ErrnoException, a: AdminAddress): OperatorError {
+  const where = `${a.host}:${a.port}`
+  if (err.code === 'EADDRINUSE') {
+    return new OperatorError('PRYV_PORT_IN_USE', `The admin address ${where} is already in use.`, { hint: 'Stop what uses that port, or choose another one with --admin (or --admin none).', exitCode: ExitCode.environment, cause: err })
+  }
+  return new OperatorError('PRYV_ADMIN_LISTEN_FAILED', `Cannot serve the admin app on ${where}: ${err.message}.`, { hint: 'Use an address of this machine and a port this user may open (--admin).', exitCode: ExitCode.environment, cause: err })
+}
