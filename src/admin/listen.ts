@@ -1,4 +1,4 @@
-import { isIP } from 'node:net'
+import { createServer, isIP } from 'node:net'
 import { ExitCode, OperatorError } from '../errors.js'
 import { isLoopback } from '../metrics/listen.js'
 
@@ -32,4 +32,23 @@ export function parseAdminListen(text: string): AdminAddress | undefined {
 export function adminUrl(a: AdminAddress, port: number): string {
   const host = a.host === '0.0.0.0' || a.host === '::' ? 'localhost' : a.host.includes(':') ? `[${a.host}]` : a.host
   return `${a.https ? 'https' : 'http'}://${host}:${port}`
+}
+
+export function adminListenError(err: NodeJS.ErrnoException, a: AdminAddress): OperatorError {
+  const where = `${a.host}:${a.port}`
+  if (err.code === 'EADDRINUSE') {
+    return new OperatorError('PRYV_PORT_IN_USE', `The admin address ${where} is already in use.`, { hint: 'Stop what uses that port, or choose another one with --admin (or --admin none).', exitCode: ExitCode.environment, cause: err })
+  }
+  return new OperatorError('PRYV_ADMIN_LISTEN_FAILED', `Cannot serve the admin app on ${where}: ${err.message}.`, { hint: 'Use an address of this machine and a port this user may open (--admin).', exitCode: ExitCode.environment, cause: err })
+}
+
+/** Binds and releases `a` at once, so the CLI refuses a taken address before a node creates anything. Port 0 always passes. */
+export async function probeAdminAddress(a: AdminAddress): Promise<void> {
+  if (a.port === 0) return
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(adminListenError(err, a)))
+    server.listen({ host: a.host, port: a.port, exclusive: true }, () => resolve())
+  })
+  await new Promise<void>((resolve) => server.close(() => resolve()))
 }

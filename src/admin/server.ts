@@ -8,7 +8,7 @@ import { closeServer, hostAllowed } from '../metrics/http.js'
 import type { PlatformNode } from '../node/platform-node.js'
 import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
 import { runAs } from './actor.js'
-import { type AdminAddress, adminUrl } from './listen.js'
+import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
 import { openApiDocument } from './openapi.js'
 import { APP_CSS, auditPage, loginPage, overviewPage, type PageContext, passwordPage } from './pages.js'
 import { requiredRole, roleAllows } from './permissions.js'
@@ -69,7 +69,7 @@ export class AdminServer {
     server.headersTimeout = 10_000
     server.requestTimeout = 0 // event streams stay open
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, address)))
+      server.once('error', (err: NodeJS.ErrnoException) => reject(adminListenError(err, address)))
       server.listen({ host: address.host, port: address.port, exclusive: true }, () => resolve())
     })
     server.on('error', (err) => this.node.ctx.log.warn({ err: err.message }, 'admin server error'))
@@ -352,12 +352,4 @@ async function jsonBody(c: Context<Env>): Promise<Record<string, unknown>> {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new OperatorError('PRYV_ADMIN_MALFORMED', 'The request body must be a JSON object.', { exitCode: ExitCode.invalidInput })
   return body as Record<string, unknown>
-}
-
-function listenError(err: NodeJS.ErrnoException, a: AdminAddress): OperatorError {
-  const where = `${a.host}:${a.port}`
-  if (err.code === 'EADDRINUSE') {
-    return new OperatorError('PRYV_PORT_IN_USE', `The admin address ${where} is already in use.`, { hint: 'Stop what uses that port, or choose another one with --admin (or --admin none).', exitCode: ExitCode.environment, cause: err })
-  }
-  return new OperatorError('PRYV_ADMIN_LISTEN_FAILED', `Cannot serve the admin app on ${where}: ${err.message}.`, { hint: 'Use an address of this machine and a port this user may open (--admin).', exitCode: ExitCode.environment, cause: err })
 }

@@ -1,6 +1,7 @@
-import { X509Certificate, webcrypto } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
+import { selfSignedCertificate } from './x509.js'
 
 export interface AdminCertificate {
   readonly cert: string
@@ -26,34 +27,11 @@ export async function adminCertificate(dataDir: string, nodeName: string, domain
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  const { cert, key } = await selfSigned(`${nodeName}.${domain}`)
+  const name = `${nodeName}.${domain}`
+  const now = Date.now()
+  const { cert, key } = selfSignedCertificate(name, [name, 'localhost'], new Date(now - 3_600_000), new Date(now + VALID_MS))
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   await fs.writeFile(keyPath, key, { mode: 0o600 })
   await fs.writeFile(certPath, cert, { mode: 0o644 })
   return { cert, key, fingerprint: new X509Certificate(cert).fingerprint256 }
-}
-
-async function selfSigned(name: string): Promise<{ cert: string, key: string }> {
-  // Loaded only on nodes that serve the app beyond loopback.
-  const x509 = await import('@peculiar/x509')
-  x509.cryptoProvider.set(webcrypto as Crypto)
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
-  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']) as CryptoKeyPair
-  const now = Date.now()
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
-    name: `CN=${name}`,
-    notBefore: new Date(now - 3_600_000),
-    notAfter: new Date(now + VALID_MS),
-    signingAlgorithm: alg,
-    keys,
-    extensions: [
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }, { type: 'dns', value: 'localhost' }]),
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])
-    ]
-  })
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`
-  return { cert: cert.toString('pem'), key }
 }

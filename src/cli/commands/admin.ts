@@ -1,5 +1,5 @@
 import { Argument, type Command, Option } from 'commander'
-import { type AdminAddress, DEFAULT_ADMIN_LISTEN, parseAdminListen } from '../../admin/listen.js'
+import { type AdminAddress, DEFAULT_ADMIN_LISTEN, parseAdminListen, probeAdminAddress } from '../../admin/listen.js'
 import { ExitCode, OperatorError } from '../../errors.js'
 import type { PlatformNode } from '../../node/platform-node.js'
 import type { CliContext } from '../context.js'
@@ -12,6 +12,12 @@ const ROLES = ['viewer', 'operator', 'owner']
 /** `--admin` on the commands that run a node. */
 export function addAdminOption(cmd: Command): Command {
   return cmd.option('--admin <host:port>', `serve the admin app and API here (loopback: HTTP; any other address: HTTPS only), or none; default ${DEFAULT_ADMIN_LISTEN}`)
+    .hook('preAction', async (command) => {
+      // An explicit address is checked before anything starts (exit 2 malformed, 7 in use).
+      const value = command.opts<{ admin?: string }>().admin
+      const address = value === undefined ? undefined : parseAdminListen(value)
+      if (address) await probeAdminAddress(address)
+    })
 }
 
 /** The node's admin option from `--admin` (absent: the default address, where a port in use is only a warning). */
