@@ -28,7 +28,7 @@ export function layout(title: string, ctx: PageContext, body: Html): Html {
 <header>
 <a class="brand" href="/">pryv-node</a>
 <span class="node">node ${ctx.node}</span>
-${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
+${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
 <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><span>${ctx.principal.actor} (${ctx.principal.role})</span> <button type="submit">Log out</button></form>` : ''}
 </header>
 <main>
@@ -128,8 +128,64 @@ table { border-collapse: collapse; width: 100%; background: #fff; }
 caption { text-align: left; font-weight: bold; padding: .5rem 0; }
 th, td { border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; }
 .stack { display: grid; gap: .4rem; max-width: 24rem; }
+.change { display: grid; grid-template-columns: max-content 1fr; gap: .4rem .8rem; max-width: 40rem; margin-bottom: 1rem; }
+section, table { margin-bottom: 1rem; }
 .error { color: #8a1010; font-weight: bold; }
 .ok { color: #0a5a1a; }
 button { padding: .4rem .9rem; }
 :focus-visible { outline: 3px solid #e0a000; outline-offset: 2px; }
 `
+
+interface SchemaSetting {
+  readonly key: string
+  readonly description?: string
+  readonly type: { readonly type: string }
+  readonly secret: boolean
+  readonly default?: unknown
+}
+
+export interface SettingsView {
+  readonly groups: readonly { readonly title: string, readonly settings: readonly SchemaSetting[] }[]
+  readonly platform: Readonly<Record<string, unknown>>
+  /** node name → its overrides */
+  readonly machines: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+  readonly canChange: boolean
+  readonly form?: { readonly key: string, readonly value: string, readonly target: string, readonly message: string }
+  readonly outcome?: { readonly error?: { readonly code: string, readonly message: string, readonly hint?: string }, readonly dryRun?: DryRun, readonly applied?: number }
+  readonly history: readonly { readonly revision: number, readonly at: string, readonly author: string, readonly actor?: string, readonly target: string, readonly message: string, readonly diff: readonly { readonly key: string }[] }[]
+}
+
+export interface DryRun {
+  readonly nodes: readonly { readonly node: string, readonly files: readonly string[], readonly restart: readonly string[], readonly problems: readonly unknown[] }[]
+}
+
+const shown = (v: unknown): string => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v))
+
+export function settingsPage(ctx: PageContext, view: SettingsView): Html {
+  const machines = Object.keys(view.machines).sort()
+  const outcome = view.outcome
+  const keys = view.groups.flatMap((g) => g.settings.map((s) => s.key))
+  return layout('Settings', ctx, html`${outcome?.error ? html`<p class="error" role="alert">${outcome.error.code}: ${outcome.error.message}${outcome.error.hint ? html`<br>${outcome.error.hint}` : ''}</p>` : ''}
+${outcome?.applied !== undefined ? html`<p class="ok" role="status">Applied as revision ${outcome.applied}.</p>` : ''}
+${outcome?.dryRun ? html`<section aria-labelledby="dry"><h2 id="dry">Dry run: nothing changed yet</h2><table><thead><tr><th scope="col">Node</th><th scope="col">Files rendered</th><th scope="col">Services restarted</th><th scope="col">Problems</th></tr></thead><tbody>
+${outcome.dryRun.nodes.map((n) => html`<tr><td>${n.node}</td><td>${n.files.join(', ') || 'none'}</td><td>${n.restart.join(', ') || 'none'}</td><td>${n.problems.length === 0 ? 'none' : JSON.stringify(n.problems)}</td></tr>`)}
+</tbody></table></section>` : ''}
+${view.canChange ? html`<form method="post" action="/settings" class="change">
+<input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}">
+<label for="key">Setting</label><select id="key" name="key">${keys.map((k) => html`<option${k === view.form?.key ? ' selected' : ''}>${k}</option>`)}</select>
+<label for="value">Value</label><input id="value" name="value" value="${view.form?.value ?? ''}">
+<label for="target">Where</label><select id="target" name="target"><option value="">platform</option>${machines.map((m) => html`<option value="${m}"${m === view.form?.target ? ' selected' : ''}>machine ${m}</option>`)}</select>
+<label for="message">Message</label><input id="message" name="message" value="${view.form?.message ?? ''}">
+<span class="buttons"><button type="submit" name="action" value="dry-run">Dry run</button> <button type="submit" name="action" value="apply">Apply</button></span>
+</form>` : ''}
+${view.groups.map((g) => html`<table>
+<caption>${g.title}</caption>
+<thead><tr><th scope="col">Key</th><th scope="col">Platform value</th>${machines.map((m) => html`<th scope="col">${m}</th>`)}<th scope="col">Default</th><th scope="col">Help</th></tr></thead>
+<tbody>${g.settings.map((s) => html`<tr><td><code>${s.key}</code></td><td>${shown(view.platform[s.key])}</td>${machines.map((m) => html`<td>${shown(view.machines[m]?.[s.key])}</td>`)}<td>${s.secret ? '(secret)' : shown(s.default)}</td><td>${s.description ?? ''}</td></tr>`)}</tbody>
+</table>`)}
+<table>
+<caption>History</caption>
+<thead><tr><th scope="col">Revision</th><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Target</th><th scope="col">Message</th><th scope="col">Changed</th></tr></thead>
+<tbody>${[...view.history].reverse().map((h) => html`<tr><td>${h.revision}</td><td>${h.at}</td><td>${h.actor && h.actor !== 'local' ? `${h.actor}@${h.author}` : h.author}</td><td>${h.target}</td><td>${h.message}</td><td>${h.diff.map((d) => d.key).join(', ')}</td></tr>`)}</tbody>
+</table>`)
+}

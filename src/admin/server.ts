@@ -2,6 +2,8 @@ import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { HttpBindings } from '@hono/node-server'
 import type { Context, Hono } from 'hono'
+import { describeSchemaJson } from '../config/describe.js'
+import { defineSchema } from '../config/schema.js'
 import { type ControlHandler, ControlStream } from '../control/server.js'
 import { ExitCode, isOperatorError, OperatorError } from '../errors.js'
 import { closeServer, hostAllowed } from '../metrics/http.js'
@@ -10,7 +12,7 @@ import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
 import { runAs } from './actor.js'
 import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
 import { openApiDocument } from './openapi.js'
-import { APP_CSS, auditPage, loginPage, overviewPage, type PageContext, passwordPage } from './pages.js'
+import { APP_CSS, auditPage, type DryRun, loginPage, overviewPage, type PageContext, passwordPage, type SettingsView, settingsPage } from './pages.js'
 import { requiredRole, roleAllows } from './permissions.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
 import { adminCertificate } from './tls.js'
@@ -128,6 +130,7 @@ export class AdminServer {
     app.get('/healthz', (c) => c.text('ok\n'))
     app.get('/readyz', (c) => (this.ready() ? c.text('ready\n') : c.text('not ready\n', 503)))
     app.get('/assets/app.css', (c) => c.body(APP_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }))
+    app.get('/favicon.ico', (c) => c.body(null, 204))
     app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(Object.keys(this.operations()))))
 
     // Who calls: an API token (no cookie, so no CSRF), or a session cookie.
@@ -277,6 +280,32 @@ export class AdminServer {
     })
     app.get('/', (c) => c.html(overviewPage(page(c), this.node.status() as unknown as Parameters<typeof overviewPage>[1])))
     app.get('/audit', (c) => c.html(auditPage(page(c), this.operationsAudit())))
+    // Settings: the schema as a table with the platform value and every machine's overrides side by
+    // side; a change is dry-run or applied through the same operation as `config set`.
+    const settingsView = async (c: Context<Env>, extra: Partial<SettingsView> = {}): Promise<SettingsView> => {
+      const call = (name: string, params: Record<string, unknown> = {}) => this.call(c, name, params) as Promise<any>
+      const [schema, platform, history] = await Promise.all([call('settings.schema'), call('settings.get'), call('settings.history')])
+      const names = [...this.node.replica.state.members.values()].map((m) => m.name)
+      const machines = Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await call('settings.get', { machine: n })).values] as const)))
+      const principal = c.get('principal')!
+      return { groups: describeSchemaJson(defineSchema(schema)).groups, platform: platform.values, machines, history: history.records, canChange: roleAllows(principal.role, 'operator'), ...extra }
+    }
+    app.get('/settings', async (c) => c.html(settingsPage(page(c), await settingsView(c))))
+    app.post('/settings', async (c) => {
+      const form = await c.req.parseBody()
+      const field = (name: string): string => (typeof form[name] === 'string' ? form[name] as string : '')
+      const values = { key: field('key'), value: field('value'), target: field('target'), message: field('message') }
+      const dryRun = field('action') !== 'apply'
+      let outcome: SettingsView['outcome']
+      try {
+        const out = await this.call(c, 'settings.change', { set: { [values.key]: values.value }, input: 'text', ...(values.target ? { machine: values.target } : {}), ...(values.message ? { message: values.message } : {}), dryRun }) as { revision: number, nodes: DryRun['nodes'] }
+        outcome = dryRun ? { dryRun: { nodes: out.nodes } } : { applied: out.revision }
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
+      }
+      return c.html(settingsPage(page(c), await settingsView(c, { form: values, outcome })), outcome.error ? 400 : 200)
+    })
 
     app.notFound((c) => apiError(c, 404, 'PRYV_ADMIN_NOT_FOUND', `Nothing is served at ${c.req.path}.`, 'See /api/v1/openapi.json for the API.'))
     app.onError((err, c) => {
@@ -292,6 +321,12 @@ export class AdminServer {
 
   private operationsAudit() {
     return [...this.node.replica.state.audit.values()].slice(-200).map((r) => ({ ...r, at: new Date(r.at).toISOString() }))
+  }
+
+  /** Runs an operation for a page, as its caller, with the same role check as the API. */
+  private async call(c: Context<Env>, method: string, params: Record<string, unknown>): Promise<unknown> {
+    const handler = this.authorize(c, method, params)
+    return runAs(c.get('principal')!.actor, () => handler(params, c.req.raw.signal))
   }
 
   /** The handler of `method` when the caller's role allows it; throws 403/404 as OperatorErrors otherwise. */

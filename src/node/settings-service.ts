@@ -17,7 +17,7 @@ import { callRpc, handleRpc } from '../mesh/rpc.js'
 import { detectRuntime } from '../runtime/detect.js'
 import type { Runtime } from '../runtime/runtime.js'
 import type { Command } from '../state/commands.js'
-import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, type SettingsHistoryRecord } from '../state/types.js'
+import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, type SettingsHistoryRecord, settingsHistoryKey } from '../state/types.js'
 import type { NodeContext } from './context.js'
 import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } from './settings-local.js'
 import { type RunOutcome, ServiceRunner } from './service-runner.js'
@@ -488,6 +488,8 @@ export class SettingsService {
       revision: r.revision,
       at: new Date(r.at).toISOString(),
       author: r.author,
+      // Who made it through the admin API (admin:<name>, token:<id>), or `local` (the CLI on that node).
+      actor: state.audit.get(settingsHistoryKey(r.revision))?.actor ?? 'local',
       target: describeTarget(r.target),
       message: r.message,
       diff: r.diff
@@ -497,6 +499,7 @@ export class SettingsService {
       revision: r.revision,
       at: new Date(r.at).toISOString(),
       author: r.author,
+      actor: state.audit.get(settingsHistoryKey(r.revision))?.actor ?? 'local',
       target: 'platform (release)',
       message: `${r.kind === 'apply' ? 'release' : 'rollback to'} ${r.name} ${r.version}${r.message ? `: ${r.message}` : ''}`,
       diff: releaseDiff(state, r)

@@ -136,6 +136,9 @@ describe('the admin API on a platform of 3 full members and an observer', () => 
     expect(ok.status, JSON.stringify(ok.body)).toBe(200)
     const audit = await cli(nodes[1]!.dataDir, ['admin', 'audit', '--json'])
     expect(audit.at(-1)).toMatchObject({ kind: 'settings.change', actor: 'admin:otto', node: 'obs1' })
+    const history = await cli(nodes[2]!.dataDir, ['config', 'history', '--json'])
+    expect(history.records.at(-1)).toMatchObject({ author: 'obs1', actor: 'admin:otto', message: 'rename' })
+    expect(await cli(nodes[2]!.dataDir, ['config', 'history'])).toContain('admin:otto@obs1')
   })
 
   it('refuses a state change with a missing or wrong CSRF token (403), but not with an API token', async () => {
