@@ -28,7 +28,7 @@ export function layout(title: string, ctx: PageContext, body: Html): Html {
 <header>
 <a class="brand" href="/">pryv-node</a>
 <span class="node">node ${ctx.node}</span>
-${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
+${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/members">Members</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
 <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><span>${ctx.principal.actor} (${ctx.principal.role})</span> <button type="submit">Log out</button></form>` : ''}
 </header>
 <main>
@@ -133,6 +133,8 @@ section, table { margin-bottom: 1rem; }
 .error { color: #8a1010; font-weight: bold; }
 .ok { color: #0a5a1a; }
 button { padding: .4rem .9rem; }
+form.inline { display: inline; }
+textarea { font-family: monospace; width: 100%; max-width: 60rem; }
 :focus-visible { outline: 3px solid #e0a000; outline-offset: 2px; }
 `
 
@@ -189,3 +191,54 @@ ${view.groups.map((g) => html`<table>
 <tbody>${[...view.history].reverse().map((h) => html`<tr><td>${h.revision}</td><td>${h.at}</td><td>${h.actor && h.actor !== 'local' ? `${h.actor}@${h.author}` : h.author}</td><td>${h.target}</td><td>${h.message}</td><td>${h.diff.map((d) => d.key).join(', ')}</td></tr>`)}</tbody>
 </table>`)
 }
+
+export interface MembersView {
+  readonly members: readonly (StatusMember & { readonly weight: unknown })[]
+  readonly invites: readonly { readonly id: string, readonly role: string, readonly expiresAt: string, readonly uses: number, readonly used: number, readonly status: string, readonly createdBy: string }[]
+  readonly canOperate: boolean
+  readonly canOwn: boolean
+  readonly created?: { readonly invite: string, readonly id: string, readonly expiresAt: string }
+  readonly outcome?: { readonly error?: { readonly code: string, readonly message: string, readonly hint?: string }, readonly done?: string }
+}
+
+export function membersPage(ctx: PageContext, view: MembersView): Html {
+  const csrf = html`<input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}">`
+  const action = (what: string, name: string, label: string) => html`<form method="post" action="/members" class="inline">${csrf}<input type="hidden" name="action" value="${what}"><input type="hidden" name="name" value="${name}"><button type="submit">${label}</button></form>`
+  const drained = (w: unknown) => w === 0
+  return layout('Members and invites', ctx, html`${view.outcome?.error ? html`<p class="error" role="alert">${view.outcome.error.code}: ${view.outcome.error.message}${view.outcome.error.hint ? html`<br>${view.outcome.error.hint}` : ''}</p>` : ''}
+${view.outcome?.done ? html`<p class="ok" role="status">${view.outcome.done}</p>` : ''}
+${view.created ? html`<section aria-labelledby="new-invite"><h2 id="new-invite">New invite ${view.created.id}</h2>
+<p>Valid until ${view.created.expiresAt}. Shown once: on the new machine run <code>pryv-node join-platform '&lt;invite&gt;' --name &lt;its-name&gt;</code>.</p>
+<label for="invite-text">Invite</label>
+<textarea id="invite-text" readonly rows="4" cols="80">${view.created.invite}</textarea>
+<button type="button" class="copy" data-copy="invite-text">Copy</button></section>` : ''}
+<table>
+<caption>Members</caption>
+<thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Writer</th><th scope="col">Liveness</th><th scope="col">Applied revision</th><th scope="col">DNS weight</th><th scope="col">Actions</th></tr></thead>
+<tbody>${view.members.map((m) => html`<tr><td>${m.name}</td><td>${m.role}</td><td>${m.writer ? 'yes' : 'no'}</td><td>${m.alive ? 'up' : 'down'}</td><td>${m.revision ?? '–'}</td><td>${drained(m.weight) ? '0 (drained)' : String(m.weight ?? 1)}</td><td>
+${view.canOperate ? (drained(m.weight) ? action('undrain', m.name, `Restore ${m.name}`) : action('drain', m.name, `Drain ${m.name}`)) : ''}
+${view.canOwn ? html`${m.role === 'full' ? action('demote', m.name, `Demote ${m.name}`) : action('promote', m.name, `Promote ${m.name}`)} ${m.self ? '' : action('remove', m.name, `Remove ${m.name}`)}` : ''}
+</td></tr>`)}</tbody>
+</table>
+${view.canOperate ? html`<form method="post" action="/members" class="change">${csrf}<input type="hidden" name="action" value="invite">
+<label for="role">New member's role</label><select id="role" name="role"><option value="full">full</option><option value="observer">observer</option></select>
+<label for="ttl">Valid for (hours)</label><input id="ttl" name="ttlHours" type="number" min="1" max="720" value="1">
+<label for="uses">Uses</label><input id="uses" name="uses" type="number" min="1" max="1000" value="1">
+<span class="buttons"><button type="submit">Create invite</button></span></form>` : ''}
+<table>
+<caption>Invites</caption>
+<thead><tr><th scope="col">Id</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Used</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead>
+<tbody>${view.invites.map((i) => html`<tr><td>${i.id}</td><td>${i.role}</td><td>${i.status}</td><td>${i.used}/${i.uses}</td><td>${i.expiresAt}</td><td>${view.canOperate && i.status === 'active' ? html`<form method="post" action="/members" class="inline">${csrf}<input type="hidden" name="action" value="revoke"><input type="hidden" name="id" value="${i.id}"><button type="submit">Revoke ${i.id}</button></form>` : ''}</td></tr>`)}</tbody>
+</table>
+<script src="/assets/app.js" defer></script>`)
+}
+
+/** The app's only script: copy buttons (CSP allows scripts from 'self' only, none inline). */
+export const APP_JS = `
+document.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-copy]')
+  if (!button) return
+  const source = document.getElementById(button.dataset.copy)
+  navigator.clipboard.writeText(source.value).then(() => { button.textContent = 'Copied' }, () => { source.select() })
+})
+`

@@ -12,7 +12,7 @@ import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
 import { runAs } from './actor.js'
 import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
 import { openApiDocument } from './openapi.js'
-import { APP_CSS, auditPage, type DryRun, loginPage, overviewPage, type PageContext, passwordPage, type SettingsView, settingsPage } from './pages.js'
+import { APP_CSS, APP_JS, auditPage, type DryRun, type MembersView, membersPage, loginPage, overviewPage, type PageContext, passwordPage, type SettingsView, settingsPage } from './pages.js'
 import { requiredRole, roleAllows } from './permissions.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
 import { adminCertificate } from './tls.js'
@@ -130,6 +130,7 @@ export class AdminServer {
     app.get('/healthz', (c) => c.text('ok\n'))
     app.get('/readyz', (c) => (this.ready() ? c.text('ready\n') : c.text('not ready\n', 503)))
     app.get('/assets/app.css', (c) => c.body(APP_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }))
+    app.get('/assets/app.js', (c) => c.body(APP_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=300' }))
     app.get('/favicon.ico', (c) => c.body(null, 204))
     app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(Object.keys(this.operations()))))
 
@@ -284,12 +285,66 @@ export class AdminServer {
     // side; a change is dry-run or applied through the same operation as `config set`.
     const settingsView = async (c: Context<Env>, extra: Partial<SettingsView> = {}): Promise<SettingsView> => {
       const call = (name: string, params: Record<string, unknown> = {}) => this.call(c, name, params) as Promise<any>
-      const [schema, platform, history] = await Promise.all([call('settings.schema'), call('settings.get'), call('settings.history')])
+      const [schema, platform, history] = await Promise.all([call('settings.schema'), call('settings.get'), call('settings.history', { reports: false })])
       const names = [...this.node.replica.state.members.values()].map((m) => m.name)
       const machines = Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await call('settings.get', { machine: n })).values] as const)))
       const principal = c.get('principal')!
       return { groups: describeSchemaJson(defineSchema(schema)).groups, platform: platform.values, machines, history: history.records, canChange: roleAllows(principal.role, 'operator'), ...extra }
     }
+    // Members and invites: promote, demote, remove (owner); drain through the dns.weight setting and
+    // invites (operator), through the same operations as the CLI.
+    const membersView = async (c: Context<Env>, extra: Partial<MembersView> = {}): Promise<MembersView> => {
+      const principal = c.get('principal')!
+      const status = await this.call(c, 'status', {}) as { members: MembersView['members'] }
+      const invites = await this.call(c, 'invite.list', {}) as MembersView['invites']
+      const weights = await Promise.all(status.members.map(async (m) => {
+        const got = await this.call(c, 'settings.get', { machine: m.name, effective: true }) as { values: Record<string, unknown> }
+        return got.values['dns.weight']
+      }))
+      return { members: status.members.map((m, i) => ({ ...m, weight: weights[i] })), invites: [...invites].reverse(), canOperate: roleAllows(principal.role, 'operator'), canOwn: roleAllows(principal.role, 'owner'), ...extra }
+    }
+    app.get('/members', async (c) => c.html(membersPage(page(c), await membersView(c))))
+    app.post('/members', async (c) => {
+      const form = await c.req.parseBody()
+      const field = (name: string): string => (typeof form[name] === 'string' ? form[name] as string : '')
+      const name = field('name')
+      let extra: Partial<MembersView> = {}
+      try {
+        switch (field('action')) {
+          case 'invite': {
+            const created = await this.call(c, 'invite.create', { role: field('role'), ttlMs: Math.round(Number(field('ttlHours')) * 3_600_000), uses: Number(field('uses')) }) as MembersView['created']
+            extra = { created }
+            break
+          }
+          case 'revoke':
+            await this.call(c, 'invite.revoke', { id: field('id') })
+            extra = { outcome: { done: `Invite ${field('id')} revoked.` } }
+            break
+          case 'drain':
+          case 'undrain': {
+            const drain = field('action') === 'drain'
+            await this.call(c, 'settings.change', drain ? { machine: name, set: { 'dns.weight': 0 }, message: `drain ${name}` } : { machine: name, unset: ['dns.weight'], message: `restore ${name}` })
+            extra = { outcome: { done: drain ? `${name} drained: it leaves the weighted service names.` : `${name} restored.` } }
+            break
+          }
+          case 'promote':
+          case 'demote':
+            await this.call(c, 'members.role', { name, role: field('action') === 'promote' ? 'full' : 'observer' })
+            extra = { outcome: { done: `${name} is now ${field('action') === 'promote' ? 'a full member' : 'an observer'}.` } }
+            break
+          case 'remove':
+            await this.call(c, 'members.remove', { name })
+            extra = { outcome: { done: `${name} removed.` } }
+            break
+          default:
+            throw new OperatorError('PRYV_USAGE', 'Unknown action.', { exitCode: ExitCode.usage })
+        }
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        extra = { outcome: { error: errorBody(err) as { code: string, message: string, hint?: string } } }
+      }
+      return c.html(membersPage(page(c), await membersView(c, extra)), extra.outcome?.error ? (err403(extra.outcome.error.code) ? 403 : 400) : 200)
+    })
     app.get('/settings', async (c) => c.html(settingsPage(page(c), await settingsView(c))))
     app.post('/settings', async (c) => {
       const form = await c.req.parseBody()
@@ -346,6 +401,10 @@ class HttpError extends OperatorError {
   constructor(readonly status: 401 | 403 | 404, err: OperatorError) {
     super(err.code, err.message, { hint: err.hint, exitCode: err.exitCode })
   }
+}
+
+function err403(code: string): boolean {
+  return code === 'PRYV_ADMIN_FORBIDDEN'
 }
 
 function statusOf(exitCode: number | undefined): 400 | 409 | 500 | 503 {

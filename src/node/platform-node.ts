@@ -132,7 +132,7 @@ export class PlatformNode {
       'settings.schema': async () => this.settings.schemaDef(),
       'settings.change': async (p) => this.settings.change(parseChangeRequest(p)),
       'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),
-      'settings.history': async () => this.settings.history(),
+      'settings.history': async (p) => this.settings.history({ reports: p.reports !== false }),
       'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p))
     }
     this.control = new ControlServer(init.dataDir.controlSocket, this.operations, init.log)

@@ -481,9 +481,10 @@ export class SettingsService {
   }
 
   /** `config history`: every settings change, newest last, with every reachable member's render results. */
-  async history(): Promise<unknown> {
+  /** `reports: false` leaves out every node's render reports (asked over the mesh): the admin app's settings page. */
+  async history(p: { reports?: boolean } = {}): Promise<unknown> {
     const state = this.ctx.replica.state
-    const nodes = await this.allReports()
+    const nodes = p.reports === false ? [] : await this.allReports()
     const changes = [...state.settingsHistory.values()].map((r) => ({
       revision: r.revision,
       at: new Date(r.at).toISOString(),

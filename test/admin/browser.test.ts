@@ -130,4 +130,64 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
     expect(await cli(nodes[0]!.dataDir, ['config', 'get', '--json'])).toEqual(before)
     await context.close()
   })
+
+  it('creates an invite with a copy button, joins a node with it from the CLI, and drains that node', async () => {
+    const context = await browser.newContext()
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: urls[1] })
+    const page = await context.newPage()
+    await page.goto(`${urls[1]}/login`)
+    await page.getByLabel('Account').fill('admin')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.getByRole('link', { name: 'Members' }).click()
+    await page.getByLabel('New member\'s role').selectOption('observer')
+    await page.getByRole('button', { name: 'Create invite' }).click()
+    const invite = await page.getByLabel('Invite', { exact: true }).inputValue()
+    expect(invite).toMatch(/^pryv1\./)
+    await page.getByRole('button', { name: 'Copy' }).click()
+    await expect.poll(() => page.getByRole('button', { name: 'Copied' }).count()).toBe(1)
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(invite)
+    await page.screenshot({ path: join(ARTIFACTS, 'members-invite.png'), fullPage: true })
+
+    const joiner = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', 'obs1', ...ARGS])
+    nodes.push(joiner)
+    await joiner.ready()
+    await expect.poll(async () => {
+      await page.goto(`${urls[1]}/members`)
+      return page.getByRole('row', { name: /obs1 observer no up/ }).count()
+    }, { timeout: 15_000, interval: 500 }).toBe(1)
+
+    await page.getByRole('button', { name: 'Drain obs1' }).click()
+    await expect.poll(async () => page.getByRole('status').textContent()).toContain('obs1 drained')
+    expect(await page.getByRole('row', { name: /obs1/ }).textContent()).toContain('0 (drained)')
+    for (const node of [nodes[0]!, joiner]) {
+      await expect.poll(async () => (await cli(node.dataDir, ['config', 'get', '--machine', 'obs1', '--effective', '--json'])).values['dns.weight'], { timeout: 15_000 }).toBe(0)
+    }
+    await page.getByRole('button', { name: 'Restore obs1' }).click()
+    await expect.poll(async () => (await cli(joiner.dataDir, ['config', 'get', '--machine', 'obs1', '--effective', '--json'])).values['dns.weight'], { timeout: 15_000 }).toBe(1)
+    await context.close()
+  })
+
+  it('has no serious or critical accessibility violations on any page (axe-core)', async () => {
+    const require = createRequire(import.meta.url)
+    const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const check = async (path: string) => {
+      await page.goto(`${urls[0]}${path}`)
+      // Injected through the DevTools protocol, which the page's CSP does not govern.
+      await page.evaluate(axeSource)
+      const violations = await page.evaluate(async () => {
+        const result = await (window as unknown as { axe: { run: () => Promise<{ violations: { id: string, impact: string, nodes: unknown[] }[] }> } }).axe.run()
+        return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`)
+      })
+      expect(violations, path).toEqual([])
+    }
+    await check('/login')
+    await page.getByLabel('Account').fill('admin')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Log in' }).click()
+    for (const path of ['/', '/settings', '/members', '/audit', '/password']) await check(path)
+    await context.close()
+  })
 })

@@ -76,4 +76,31 @@ describe('where the admin server listens', () => {
       blocker.close()
     }
   })
+
+  it('streams long-running work as server-sent events: follows a service\'s logs across a restart made through the API', async () => {
+    const node = NodeProcess.start(tempDir(), [...BASE, '--admin', '127.0.0.1:0', '--services', 'process'])
+    nodes.push(node)
+    const url = (await node.ready()).admin as string
+    const token = async (role: string) => JSON.parse((await runCli(['--data-dir', node.dataDir, 'admin', 'tokens', 'create', '--role', role, '--json'])).stdout).token as string
+    const [viewer, operator] = [await token('viewer'), await token('operator')]
+    await expect.poll(async () => JSON.stringify(JSON.parse((await runCli(['--data-dir', node.dataDir, 'services', '--json'])).stdout)), { timeout: 20_000 }).toContain('healthy')
+    const abort = new AbortController()
+    const res = await fetch(`${url}/api/v1/ops/services.logs`, { method: 'POST', headers: { authorization: `Bearer ${viewer}` }, body: JSON.stringify({ service: 'demo-api', follow: true }), signal: abort.signal })
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    const waitFor = async (count: number): Promise<void> => {
+      while ((text.match(/event: item\ndata: [^\n]*started pid/g) ?? []).length < count) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`the stream ended: ${text}`)
+        text += value
+      }
+    }
+    await waitFor(1)
+    const restart = await fetch(`${url}/api/v1/ops/services.restart`, { method: 'POST', headers: { authorization: `Bearer ${operator}` }, body: JSON.stringify({ service: 'demo-api' }) })
+    expect(restart.status, await restart.text()).toBe(200)
+    await waitFor(2)
+    abort.abort()
+    expect(await node.stop()).toBe(0)
+  })
 })
