@@ -13,6 +13,8 @@ export interface PageContext {
   readonly principal?: Principal
   readonly csrf?: string
   readonly node: string
+  /** Set on pages that follow the platform live: they refresh their content on every status event. */
+  readonly live?: boolean
 }
 
 export function layout(title: string, ctx: PageContext, body: Html): Html {
@@ -31,10 +33,11 @@ export function layout(title: string, ctx: PageContext, body: Html): Html {
 ${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/members">Members</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
 <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><span>${ctx.principal.actor} (${ctx.principal.role})</span> <button type="submit">Log out</button></form>` : ''}
 </header>
-<main>
+<main${ctx.live ? ' data-live' : ''}>
 <h1>${title}</h1>
 ${body}
 </main>
+<script src="/assets/app.js" defer></script>
 </body>
 </html>`
 }
@@ -229,12 +232,26 @@ ${view.canOperate ? html`<form method="post" action="/members" class="change">${
 <caption>Invites</caption>
 <thead><tr><th scope="col">Id</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Used</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead>
 <tbody>${view.invites.map((i) => html`<tr><td>${i.id}</td><td>${i.role}</td><td>${i.status}</td><td>${i.used}/${i.uses}</td><td>${i.expiresAt}</td><td>${view.canOperate && i.status === 'active' ? html`<form method="post" action="/members" class="inline">${csrf}<input type="hidden" name="action" value="revoke"><input type="hidden" name="id" value="${i.id}"><button type="submit">Revoke ${i.id}</button></form>` : ''}</td></tr>`)}</tbody>
-</table>
-<script src="/assets/app.js" defer></script>`)
+</table>`)
 }
 
-/** The app's only script: copy buttons (CSP allows scripts from 'self' only, none inline). */
+/**
+ * The app's only script (CSP allows scripts from 'self' only, none inline): copy buttons, and live
+ * pages that replace their content with a fresh render on every status event.
+ */
 export const APP_JS = `
+const live = document.querySelector('main[data-live]')
+if (live) {
+  const events = new EventSource('/api/v1/events')
+  let first = true
+  events.addEventListener('status', async () => {
+    if (first) { first = false; return }
+    const res = await fetch(location.href, { headers: { accept: 'text/html' } })
+    if (!res.ok) return
+    const next = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('main')
+    if (next) live.replaceChildren(...next.childNodes)
+  })
+}
 document.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-copy]')
   if (!button) return

@@ -209,6 +209,20 @@ export class AdminServer {
       setSession(c, fresh)
       return c.json(sessionReply(this.accounts.sessionPrincipal(session.account, epoch)!, fresh))
     })
+    // Live updates for the app: an event whenever what the overview shows changes (an applied entry,
+    // a member going up or down, a node catching up). Checked once a second; nothing is sent otherwise.
+    app.get('/api/v1/events', (c) => streamSSE(c, async (stream) => {
+      let last = ''
+      while (!stream.aborted && !stream.closed) {
+        const s = this.node.status() as { revision: number, appliedOn: unknown, members: { name: string, role: string, alive: boolean, revision: number | null }[] }
+        const snapshot = JSON.stringify({ revision: s.revision, appliedOn: s.appliedOn, members: s.members.map((m) => [m.name, m.role, m.alive, m.revision]) })
+        if (snapshot !== last) {
+          last = snapshot
+          await stream.writeSSE({ event: 'status', data: snapshot })
+        }
+        await stream.sleep(1000)
+      }
+    }))
     app.post('/api/v1/ops/:method', async (c) => {
       const method = c.req.param('method')
       const params = await jsonBody(c)
@@ -279,7 +293,7 @@ export class AdminServer {
         return c.html(passwordPage(page(c), { mustSet, error: (err as OperatorError).message }), 400)
       }
     })
-    app.get('/', (c) => c.html(overviewPage(page(c), this.node.status() as unknown as Parameters<typeof overviewPage>[1])))
+    app.get('/', (c) => c.html(overviewPage({ ...page(c), live: true }, this.node.status() as unknown as Parameters<typeof overviewPage>[1])))
     app.get('/audit', (c) => c.html(auditPage(page(c), this.operationsAudit())))
     // Settings: the schema as a table with the platform value and every machine's overrides side by
     // side; a change is dry-run or applied through the same operation as `config set`.

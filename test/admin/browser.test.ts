@@ -149,9 +149,15 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(invite)
     await page.screenshot({ path: join(ARTIFACTS, 'members-invite.png'), fullPage: true })
 
+    // The overview, open in another tab, shows the new member without being reloaded.
+    const overview = await context.newPage()
+    await overview.goto(`${urls[1]}/`)
+    expect(await overview.getByRole('row', { name: /obs1/ }).count()).toBe(0)
     const joiner = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', 'obs1', ...ARGS])
     nodes.push(joiner)
     await joiner.ready()
+    await expect.poll(() => overview.getByRole('row', { name: /obs1 observer no up/ }).count(), { timeout: 15_000 }).toBe(1)
+    await overview.screenshot({ path: join(ARTIFACTS, 'overview-live.png'), fullPage: true })
     await expect.poll(async () => {
       await page.goto(`${urls[1]}/members`)
       return page.getByRole('row', { name: /obs1 observer no up/ }).count()
