@@ -30,7 +30,7 @@ export function layout(title: string, ctx: PageContext, body: Html): Html {
 <header>
 <a class="brand" href="/">pryv-node</a>
 <span class="node">node ${ctx.node}</span>
-${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/members">Members</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
+${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/members">Members</a> <a href="/services">Services</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
 <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><span>${ctx.principal.actor} (${ctx.principal.role})</span> <button type="submit">Log out</button></form>` : ''}
 </header>
 <main${ctx.live ? ' data-live' : ''}>
@@ -138,6 +138,7 @@ section, table { margin-bottom: 1rem; }
 button { padding: .4rem .9rem; }
 form.inline { display: inline; }
 textarea { font-family: monospace; width: 100%; max-width: 60rem; }
+.log { background: #111; color: #eee; padding: .5rem; min-height: 20rem; max-height: 70vh; overflow: auto; white-space: pre-wrap; }
 :focus-visible { outline: 3px solid #e0a000; outline-offset: 2px; }
 `
 
@@ -252,6 +253,31 @@ if (live) {
     if (next) live.replaceChildren(...next.childNodes)
   })
 }
+const log = document.querySelector('pre[data-follow-service]')
+if (log) {
+  // A POST with the session's CSRF token, read as a stream of server-sent events.
+  fetch('/api/v1/ops/services.logs', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': log.dataset.csrf },
+    body: JSON.stringify({ service: log.dataset.followService, node: log.dataset.followNode, follow: true, tail: 100 })
+  }).then(async (res) => {
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+    let buffer = ''
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      buffer += value
+      const events = buffer.split('\\n\\n')
+      buffer = events.pop()
+      for (const event of events) {
+        const data = event.split('\\n').find((l) => l.startsWith('data: '))
+        if (!event.startsWith('event: item') || !data) continue
+        const line = JSON.parse(data.slice(6))
+        log.append(document.createTextNode(line.time + ' ' + line.text + '\\n'))
+      }
+    }
+  })
+}
 document.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-copy]')
   if (!button) return
@@ -259,3 +285,30 @@ document.addEventListener('click', (event) => {
   navigator.clipboard.writeText(source.value).then(() => { button.textContent = 'Copied' }, () => { source.select() })
 })
 `
+
+export interface ServicesView {
+  readonly nodes: readonly { readonly node: string, readonly error?: string, readonly services?: readonly { readonly name: string, readonly state: string, readonly health: string, readonly uptimeMs: number | null, readonly restartCount: number }[] }[]
+  readonly canOperate: boolean
+  readonly outcome?: { readonly error?: { readonly code: string, readonly message: string, readonly hint?: string }, readonly done?: string }
+}
+
+const uptime = (ms: number | null): string => (ms === null ? '–' : ms < 60_000 ? `${Math.round(ms / 1000)}s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)}m` : `${(ms / 3_600_000).toFixed(1)}h`)
+
+export function servicesPage(ctx: PageContext, view: ServicesView): Html {
+  return layout('Services', ctx, html`${view.outcome?.error ? html`<p class="error" role="alert">${view.outcome.error.code}: ${view.outcome.error.message}</p>` : ''}
+${view.outcome?.done ? html`<p class="ok" role="status">${view.outcome.done}</p>` : ''}
+<table>
+<caption>Services of every member</caption>
+<thead><tr><th scope="col">Node</th><th scope="col">Service</th><th scope="col">State</th><th scope="col">Health</th><th scope="col">Uptime</th><th scope="col">Restarts</th><th scope="col">Actions</th></tr></thead>
+<tbody>${view.nodes.flatMap((n) => (n.services ?? []).map((s) => html`<tr><td>${n.node}</td><td>${s.name}</td><td>${s.state}</td><td>${s.health}</td><td>${uptime(s.uptimeMs)}</td><td>${s.restartCount}</td><td>
+<a href="/services/logs?node=${encodeURIComponent(n.node)}&amp;service=${encodeURIComponent(s.name)}">Logs of ${s.name} on ${n.node}</a>
+${view.canOperate ? html`<form method="post" action="/services" class="inline"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><input type="hidden" name="node" value="${n.node}"><input type="hidden" name="service" value="${s.name}"><button type="submit">Restart ${s.name} on ${n.node}</button></form>` : ''}
+</td></tr>`))}</tbody>
+</table>
+${view.nodes.filter((n) => n.error).map((n) => html`<p class="error">${n.node}: ${n.error}</p>`)}`)
+}
+
+export function logsPage(ctx: PageContext, node: string, service: string): Html {
+  return layout(`Logs of ${service} on ${node}`, ctx, html`<p>Followed live; the last 100 lines first.</p>
+<pre id="log" class="log" tabindex="0" aria-live="polite" data-follow-service="${service}" data-follow-node="${node}" data-csrf="${ctx.csrf ?? ''}"></pre>`)
+}

@@ -32,6 +32,7 @@ export const OPERATION_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'services.list': 'viewer',
   'services.logs': 'viewer',
   'services.restart': 'operator',
+  'services.restartAll': 'operator',
   'release.status': 'viewer',
   'release.rollback': 'owner',
   'admin.audit': 'viewer',

@@ -12,7 +12,7 @@ import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
 import { runAs } from './actor.js'
 import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
 import { openApiDocument } from './openapi.js'
-import { APP_CSS, APP_JS, auditPage, type DryRun, type MembersView, membersPage, loginPage, overviewPage, type PageContext, passwordPage, type SettingsView, settingsPage } from './pages.js'
+import { APP_CSS, APP_JS, auditPage, type DryRun, logsPage, type MembersView, membersPage, type ServicesView, servicesPage, loginPage, overviewPage, type PageContext, passwordPage, type SettingsView, settingsPage } from './pages.js'
 import { requiredRole, roleAllows } from './permissions.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
 import { adminCertificate } from './tls.js'
@@ -359,6 +359,28 @@ export class AdminServer {
       }
       return c.html(membersPage(page(c), await membersView(c, extra)), extra.outcome?.error ? (err403(extra.outcome.error.code) ? 403 : 400) : 200)
     })
+    // Services of every member; restart one (operator); follow one's logs live (the page's script
+    // reads services.logs as server-sent events).
+    const servicesView = async (c: Context<Env>, extra: Partial<ServicesView> = {}): Promise<ServicesView> => {
+      const list = await this.call(c, 'services.list', {}) as { nodes: ServicesView['nodes'] }
+      return { nodes: list.nodes, canOperate: roleAllows(c.get('principal')!.role, 'operator'), ...extra }
+    }
+    app.get('/services', async (c) => c.html(servicesPage(page(c), await servicesView(c))))
+    app.post('/services', async (c) => {
+      const form = await c.req.parseBody()
+      const node = String(form.node ?? '')
+      const service = String(form.service ?? '')
+      let outcome: ServicesView['outcome']
+      try {
+        await this.call(c, 'services.restart', { node, service })
+        outcome = { done: `${service} restarted on ${node}.` }
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        outcome = { error: errorBody(err) as { code: string, message: string } }
+      }
+      return c.html(servicesPage(page(c), await servicesView(c, { outcome })), outcome.error ? (err403(outcome.error.code) ? 403 : 400) : 200)
+    })
+    app.get('/services/logs', (c) => c.html(logsPage(page(c), c.req.query('node') ?? '', c.req.query('service') ?? '')))
     app.get('/settings', async (c) => c.html(settingsPage(page(c), await settingsView(c))))
     app.post('/settings', async (c) => {
       const form = await c.req.parseBody()

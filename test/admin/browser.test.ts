@@ -193,7 +193,52 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
     await page.getByLabel('Account').fill('admin')
     await page.getByLabel('Password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Log in' }).click()
-    for (const path of ['/', '/settings', '/members', '/audit', '/password']) await check(path)
+    for (const path of ['/', '/settings', '/members', '/services', '/services/logs?node=core1&service=demo-api', '/audit', '/password']) await check(path)
+    await context.close()
+  })
+})
+
+describe.skipIf(!hasChromium)('following a service\'s logs in the app', () => {
+  let browser: Browser
+  let node: NodeProcess
+  let url: string
+
+  beforeAll(async () => {
+    const { chromium } = await import('playwright-core')
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+    node = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...ARGS, '--services', 'process'])
+    url = (await node.ready()).admin as string
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await node?.stop()
+    cleanupTempDirs()
+  })
+
+  it('shows every service, follows one\'s logs live, and sees the restart it asked for', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const link = await cli(node.dataDir, ['admin', 'login-link', '--json'])
+    await page.goto(link.url)
+    await page.getByRole('button', { name: 'Log in with this link' }).click()
+    await page.getByLabel('New password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.getByRole('link', { name: 'Services' }).click()
+    await expect.poll(async () => {
+      await page.reload()
+      return page.getByRole('row', { name: /core1 demo-api running healthy/ }).count()
+    }, { timeout: 20_000, interval: 500 }).toBe(1)
+    await page.screenshot({ path: join(ARTIFACTS, 'services.png'), fullPage: true })
+    const logs = await context.newPage()
+    await logs.goto(`${url}/services`)
+    await logs.getByRole('link', { name: 'Logs of demo-api on core1' }).click()
+    const started = () => logs.locator('#log').textContent().then((t) => (t?.match(/started pid/g) ?? []).length)
+    await expect.poll(started, { timeout: 15_000 }).toBe(1)
+    await page.getByRole('button', { name: 'Restart demo-api on core1' }).click()
+    await expect.poll(async () => page.getByRole('status').textContent()).toContain('demo-api restarted on core1')
+    await expect.poll(started, { timeout: 15_000 }).toBe(2)
+    await logs.screenshot({ path: join(ARTIFACTS, 'logs.png'), fullPage: true })
     await context.close()
   })
 })
