@@ -13,7 +13,8 @@ async function cli(dataDir: string, args: string[]): Promise<any> {
   return args.includes('--json') ? JSON.parse(r.stdout) : r.stdout
 }
 
-describe('the admin API on a platform of 3 full members and an observer', () => {
+// Generous: each test runs several CLI processes against 4 nodes on a shared 2-core machine.
+describe('the admin API on a platform of 3 full members and an observer', { timeout: 120_000 }, () => {
   const nodes: NodeProcess[] = []
   const urls: string[] = []
   let owner: AdminClient

@@ -27,7 +27,7 @@ async function cli(dataDir: string, args: string[]): Promise<any> {
   return args.includes('--json') ? JSON.parse(r.stdout) : r.stdout
 }
 
-describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node platform', () => {
+describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node platform', { timeout: 120_000 }, () => {
   const nodes: NodeProcess[] = []
   const urls: string[] = []
   let browser: Browser
@@ -198,7 +198,7 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
   })
 })
 
-describe.skipIf(!hasChromium)('following a service\'s logs in the app', () => {
+describe.skipIf(!hasChromium)('following a service\'s logs in the app', { timeout: 120_000 }, () => {
   let browser: Browser
   let node: NodeProcess
   let url: string
