@@ -186,7 +186,12 @@ export class AdminServer {
       return c.json(sessionReply(principal, session))
     })
     app.use('/api/v1/*', async (c, next) => {
-      if (!c.get('principal')) return apiError(c, 401, 'PRYV_ADMIN_UNAUTHENTICATED', 'Log in first.', 'POST /api/v1/login with name and password, or send an API token as Authorization: Bearer.')
+      const principal = c.get('principal')
+      if (!principal) return apiError(c, 401, 'PRYV_ADMIN_UNAUTHENTICATED', 'Log in first.', 'POST /api/v1/login with name and password, or send an API token as Authorization: Bearer.')
+      // An account that logged in with a link may only choose its password (or leave).
+      if (principal.mustSetPassword && !['/api/v1/session', '/api/v1/password', '/api/v1/logout'].includes(c.req.path)) {
+        return apiError(c, 403, 'PRYV_ADMIN_PASSWORD_REQUIRED', 'Choose a password first.', 'POST /api/v1/password.')
+      }
       return next()
     })
     app.get('/api/v1/session', (c) => {
@@ -426,7 +431,7 @@ export class AdminServer {
     const operations = this.operations()
     const needed = requiredRole(method, params)
     if (!needed || !Object.hasOwn(operations, method)) throw new HttpError(404, new OperatorError('PRYV_ADMIN_UNKNOWN_OPERATION', `The API has no operation "${method}".`, { hint: 'See /api/v1/openapi.json.', exitCode: ExitCode.usage }))
-    if (principal.mustSetPassword) throw new HttpError(403, new OperatorError('PRYV_ADMIN_PASSWORD_REQUIRED', 'Choose a password first.', { hint: 'POST /api/v1/password.', exitCode: ExitCode.usage }))
+    if (principal.mustSetPassword) throw new HttpError(403, new OperatorError('PRYV_ADMIN_PASSWORD_REQUIRED', 'Choose a password first.', { hint: 'Choose one at /password.', exitCode: ExitCode.usage }))
     if (!roleAllows(principal.role, needed)) throw new HttpError(403, new OperatorError('PRYV_ADMIN_FORBIDDEN', `"${method}" needs the ${needed} role; ${principal.actor} is ${principal.role}.`, { hint: 'Ask an owner for a role that allows it.', exitCode: ExitCode.conflict }))
     return operations[method]!
   }

@@ -71,6 +71,7 @@ describe('the admin API on a platform of 3 full members and an observer', { time
     expect(first.headers.getSetCookie()[0]).toMatch(/HttpOnly/i)
     expect(first.headers.getSetCookie()[0]).toMatch(/SameSite=Strict/i)
     expect((await owner.op('status')).body.error.code).toBe('PRYV_ADMIN_PASSWORD_REQUIRED')
+    expect((await owner.request('GET', '/api/v1/events')).body.error.code).toBe('PRYV_ADMIN_PASSWORD_REQUIRED')
     expect((await owner.request('POST', '/api/v1/password', { password: 'short' })).body.error.code).toBe('PRYV_ADMIN_WEAK_PASSWORD')
     expect((await owner.request('POST', '/api/v1/password', { password: PASSWORD })).status).toBe(200)
     expect((await owner.op('status')).body.result.members).toHaveLength(4)
