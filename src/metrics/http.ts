@@ -68,7 +68,7 @@ function reply(res: ServerResponse, status: number, text: string): void {
 }
 
 /** A Host header naming a loopback IP or localhost (any port); HTTP/1.0 requests may omit it. */
-function hostAllowed(host: string | undefined): boolean {
+export function hostAllowed(host: string | undefined): boolean {
   if (host === undefined) return true
   const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(host.trim())
   if (!m) return false

@@ -34,6 +34,10 @@ import { compactionPolicyFromEnv } from '../state/compaction.js'
 import { Compactor } from './compactor.js'
 import { encodeSnapshot } from '../state/snapshot.js'
 import { BackupScheduler, backupScheduleFromEnv } from './backup-scheduler.js'
+import { currentActor } from '../admin/actor.js'
+import type { AdminAddress } from '../admin/listen.js'
+import { AdminServer } from '../admin/server.js'
+import type { ControlHandler } from '../control/server.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -56,6 +60,8 @@ export interface NodeRunOptions {
   readonly metricsListen?: string
   /** `host:port` (loopback) to serve the register API on (`--register`); none when absent. */
   readonly registerListen?: string
+  /** Where to serve the admin app and API; none when absent. `explicit: false` (the default address): a port in use is only a warning. */
+  readonly admin?: { readonly address: AdminAddress, readonly explicit: boolean }
 }
 
 export interface InviteOptions {
@@ -86,6 +92,9 @@ export class PlatformNode {
   readonly compactor: Compactor
   /** Scheduled backups, when the node's environment turns them on. */
   backups?: BackupScheduler
+  readonly admin: AdminServer
+  /** Every operation of the node, by name: the control socket serves them all, the admin API those with a permission. */
+  readonly operations: Readonly<Record<string, ControlHandler>>
   private readonly control: ControlServer
   private stopped = false
   private hasLeft = false
@@ -123,7 +132,9 @@ export class PlatformNode {
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), presence)
     this.registry = new RegistryService(this.ctx, (command) => this.writes.submit(command), init.registerListen)
-    this.control = new ControlServer(init.dataDir.controlSocket, {
+    this.admin = new AdminServer(this, init.admin?.address, init.dataDir.path, () => this.operations)
+    this.operations = {
+      ...this.admin.accounts.handlers(),
       ...this.serviceOps.handlers(),
       ...this.metrics.handlers(),
       ...this.releases.handlers(),
@@ -154,10 +165,11 @@ export class PlatformNode {
       'settings.schema': async () => this.settings.schemaDef(),
       'settings.change': async (p) => this.settings.change(parseChangeRequest(p)),
       'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),
-      'settings.history': async () => this.settings.history(),
+      'settings.history': async (p) => this.settings.history({ reports: p.reports !== false }),
       'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p)),
       'backup.snapshot': async () => this.backupSnapshot()
-    }, init.log)
+    }
+    this.control = new ControlServer(init.dataDir.controlSocket, this.operations, init.log)
   }
 
   /** Opens the store and starts every part; on failure, stops what was started and rethrows. */
@@ -234,6 +246,7 @@ export class PlatformNode {
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
     await this.control.start()
+    await this.startAdmin()
     this.init.log.info({ name: this.init.config.name, peerId: this.selfId, addresses: this.mesh.getMultiaddrs().map(String), revision: this.replica.revision }, 'node started')
   }
 
@@ -245,6 +258,7 @@ export class PlatformNode {
     await this.writerSet?.stop()
     this.writes.stop()
     this.membership.stop()
+    await this.admin.stop()
     this.compactor.stop()
     this.backups?.stop()
     await this.control.stop()
@@ -360,8 +374,20 @@ export class PlatformNode {
     }
   }
 
+  /** The admin server; at the default address, a port in use (another node on this machine) is only a warning. */
+  private async startAdmin(): Promise<void> {
+    try {
+      await this.admin.start()
+    } catch (err) {
+      if (this.init.admin?.explicit !== false || (err as OperatorError).code !== 'PRYV_PORT_IN_USE') throw err
+      this.init.log.warn({ err: (err as Error).message }, 'the admin app is not served: its default address is in use (choose one with --admin)')
+    }
+  }
+
   async submit(command: Command, waitApplied = true): Promise<unknown> {
-    const { revision, result } = await this.writes.submit(command, waitApplied)
+    // Writes made through the admin API carry their account or token, for the audit trail.
+    const actor = currentActor()
+    const { revision, result } = await this.writes.submit(actor ? { ...command, actor } as unknown as Command : command, waitApplied)
     if (!result.ok) throw new OperatorError(result.code, `${result.message[0]?.toUpperCase()}${result.message.slice(1)}.`, { exitCode: ExitCode.conflict })
     return { revision, value: result.value }
   }
@@ -479,6 +505,7 @@ export class PlatformNode {
       mesh: this.keyRotation.status(),
       compaction: { ...this.compactor.status(), snapshot: this.writerSet?.snapshotStatus() ?? null, transfers: this.replication.snapshots.stats },
       backups: this.backups?.status() ?? null,
+      admin: this.admin.status(),
       dropped: this.replication.dropped
     }
   }

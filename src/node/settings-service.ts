@@ -17,7 +17,7 @@ import { callRpc, handleRpc } from '../mesh/rpc.js'
 import { detectRuntime } from '../runtime/detect.js'
 import type { Runtime } from '../runtime/runtime.js'
 import type { Command } from '../state/commands.js'
-import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, type SettingsHistoryRecord } from '../state/types.js'
+import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, type SettingsHistoryRecord, settingsHistoryKey } from '../state/types.js'
 import type { NodeContext } from './context.js'
 import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } from './settings-local.js'
 import { type RunOutcome, ServiceRunner } from './service-runner.js'
@@ -490,13 +490,16 @@ export class SettingsService {
   }
 
   /** `config history`: every settings change, newest last, with every reachable member's render results. */
-  async history(): Promise<unknown> {
+  /** `reports: false` leaves out every node's render reports (asked over the mesh): the admin app's settings page. */
+  async history(p: { reports?: boolean } = {}): Promise<unknown> {
     const state = this.ctx.replica.state
-    const nodes = await this.allReports()
+    const nodes = p.reports === false ? [] : await this.allReports()
     const changes = [...state.settingsHistory.values()].map((r) => ({
       revision: r.revision,
       at: new Date(r.at).toISOString(),
       author: r.author,
+      // Who made it through the admin API (admin:<name>, token:<id>), or `local` (the CLI on that node).
+      actor: state.audit.get(settingsHistoryKey(r.revision))?.actor ?? 'local',
       target: describeTarget(r.target),
       message: r.message,
       diff: r.diff
@@ -506,6 +509,7 @@ export class SettingsService {
       revision: r.revision,
       at: new Date(r.at).toISOString(),
       author: r.author,
+      actor: state.audit.get(settingsHistoryKey(r.revision))?.actor ?? 'local',
       target: 'platform (release)',
       message: `${r.kind === 'apply' ? 'release' : 'rollback to'} ${r.name} ${r.version}${r.message ? `: ${r.message}` : ''}`,
       diff: releaseDiff(state, r)

@@ -1,6 +1,7 @@
 import type { ChangeTarget } from '../config/change.js'
 import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
 import { type RegistryCommand, registryCommandProblem } from './registry.js'
+import { type AdminCommand, adminCommandProblem } from './admin.js'
 import { releaseRecordProblem } from './release-record.js'
 import type { MemberRole } from './types.js'
 
@@ -41,6 +42,8 @@ export type Command =
   | { kind: 'mesh.key', step: 'use' | 'retire', keyId: string }
   /** User registry (Pryv's register): src/state/registry.ts. */
   | RegistryCommand
+  /** Admin accounts, API tokens, login links (issue 13): src/state/admin.ts */
+  | AdminCommand
 
 export interface NewMember {
   peerId: string
@@ -49,7 +52,8 @@ export interface NewMember {
   addresses: string[]
 }
 
-export type StampedCommand = Command & { at: number, author: string }
+/** `actor`: the admin account or API token that made the change through the admin API (absent: the local CLI). */
+export type StampedCommand = Command & { at: number, author: string, actor?: string }
 
 export class InvalidCommandError extends Error {
   static override name = 'InvalidCommandError'
@@ -98,6 +102,7 @@ export function parseCommand(raw: unknown): StampedCommand {
   const c = raw as Record<string, unknown>
   check(isTime(c.at), 'at must be a timestamp')
   check(isStr(c.author), 'author must be a peer id')
+  check(c.actor === undefined || (isStr(c.actor) && c.actor.length <= 128), 'actor must be a short string')
   switch (c.kind) {
     case 'platform.create':
       check(isStr(c.id) && isStr(c.domain), 'platform.create needs id and domain')
@@ -175,6 +180,18 @@ export function parseCommand(raw: unknown): StampedCommand {
       check(c.automatic === undefined || typeof c.automatic === 'boolean', 'release.rollback automatic must be a boolean')
       checkMessageAndOrigin(c)
       break
+    // Admin accounts, API tokens, login links (issue 13).
+    case 'admin.account.set':
+    case 'admin.account.remove':
+    case 'admin.sessions.end':
+    case 'admin.token.create':
+    case 'admin.token.revoke':
+    case 'admin.link.create':
+    case 'admin.link.use': {
+      const problem = adminCommandProblem(c)
+      check(problem === undefined, problem ?? '')
+      break
+    }
     default: {
       // User registry commands (src/state/registry.ts); anything else is unknown.
       const problem = typeof c.kind === 'string' && c.kind.startsWith('registry.') ? registryCommandProblem(c) : `unknown command kind ${JSON.stringify(c.kind)}`

@@ -3,6 +3,7 @@ import { formatProblem } from '../config/errors.js'
 import { checkLoggedChange, checkReleaseSettings, platformRelease, replicatedSettings } from '../config/platform.js'
 import type { SettingsSnapshot } from '../release/types.js'
 import type { ChangeValidation } from '../config/validate.js'
+import { ADMIN_COMMAND_KINDS, applyAdminCommand, checkAdminCommand } from './admin.js'
 import type { StampedCommand } from './commands.js'
 import { applyRegistryCommand, checkRegistryCommand, moveUser } from './registry.js'
 import { type CollectionName, currentRelease, currentReleaseEntry, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, settingsHistoryKey } from './types.js'
@@ -30,7 +31,9 @@ const refusal = (code: string, message: string): Refusal => ({ ok: false, code, 
  */
 export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'mesh.key',
   // User registry: what does not change which users DNS answers for.
-  'registry.user.update', 'registry.reserve', 'registry.invitations.create', 'registry.access.set'])
+  'registry.user.update', 'registry.reserve', 'registry.invitations.create', 'registry.access.set',
+  // Admin accounts, tokens, login links.
+  ...ADMIN_COMMAND_KINDS as ReadonlySet<StampedCommand['kind']>])
 /** Commands that change the zone's users only: served in place, with the new serial. */
 export const USERS_IN_PLACE: ReadonlySet<StampedCommand['kind']> = new Set(['dns.users.set', 'dns.users.remove',
   // User registry: its users are DNS users (src/state/registry.ts).
@@ -119,6 +122,15 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       if (!state.releases.has(applied.from.digest)) return refusal('PRYV_RELEASE_NO_PREVIOUS', `release ${applied.from.version}, before ${entry.version}, is no longer kept`)
       return undefined
     }
+    // Admin accounts, API tokens, login links (issue 13).
+    case 'admin.account.set':
+    case 'admin.account.remove':
+    case 'admin.sessions.end':
+    case 'admin.token.create':
+    case 'admin.token.revoke':
+    case 'admin.link.create':
+    case 'admin.link.use':
+      return checkAdminCommand(state, cmd)
   }
 }
 
@@ -357,6 +369,15 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       const { value, changes } = applyRegistryCommand(state, cmd)
       return { result: { ok: true, value }, changes }
     }
+    // Admin accounts, API tokens, login links (issue 13).
+    case 'admin.account.set':
+    case 'admin.account.remove':
+    case 'admin.sessions.end':
+    case 'admin.token.create':
+    case 'admin.token.revoke':
+    case 'admin.link.create':
+    case 'admin.link.use':
+      return applyAdminCommand(state, cmd)
   }
 }
 

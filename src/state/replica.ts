@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { PrivateKey } from '@libp2p/interface'
 import { InvalidCommandError, parseCommand, type StampedCommand } from './commands.js'
 import { entryHash, type SignedEntry, signEntry, verifyEntrySignature } from './entry.js'
+import { recordAudit } from './admin.js'
 import { type ApplyResult, applyCommand } from './machine.js'
 import type { StateRecord, StateStore, WriteOp } from './store.js'
 import { HEAD_KEY } from './store.js'
@@ -159,10 +160,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (!signatureVerified && !(await verifyEntrySignature(entry))) return { applied: false, reason: 'bad-signature' }
 
     const { result, changes } = applyCommand(state, command)
+    const audited = recordAudit(state, command, result.ok)
     state.revision = entry.revision
     state.headHash = entryHash(entry)
     // A failed write leaves memory ahead of disk: the node must stop and restart from disk.
-    await this.store.commit(entry, state, changes)
+    await this.store.commit(entry, state, [...changes, ...audited])
     this.emit('applied', entry, command, result)
     const done = this.waiters.get(entry.revision)
     if (done) {

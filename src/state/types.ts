@@ -133,6 +133,12 @@ export interface PlatformState {
   readonly registryInvitations: Map<string, RegistryInvitation>
   /** access request key → its state */
   readonly registryAccess: Map<string, RegistryAccess>
+  // Admin app and API (issue 13): accounts, API tokens, one-time login links, audit trail.
+  readonly adminAccounts: Map<string, AdminAccount>
+  readonly adminTokens: Map<string, AdminToken>
+  readonly adminLinks: Map<string, AdminLoginLink>
+  /** keyed like settingsHistory; only the most recent AUDIT_KEPT records */
+  readonly audit: Map<string, AuditRecord>
 }
 
 /** A user of Pryv's registry: the core node that hosts it and its account fields. */
@@ -167,10 +173,56 @@ export interface RegistryAccess {
   readonly expiresAt: number
 }
 
+// Admin app and API (issue 13).
+export type AdminRole = 'viewer' | 'operator' | 'owner'
+
+export interface AdminAccount {
+  readonly name: string
+  readonly role: AdminRole
+  /** `scrypt$…` (src/admin/passwords.ts); absent until the account sets one (after a login link). */
+  readonly passwordHash?: string
+  /** Bumped by logout and password changes: sessions carry it, so older ones end on every node. */
+  readonly sessionEpoch: number
+  readonly createdAt: number
+}
+
+/** An API token for automation; only a hash of its secret is kept. */
+export interface AdminToken {
+  readonly id: string
+  readonly label: string
+  readonly role: AdminRole
+  readonly secretHash: string
+  readonly createdAt: number
+  readonly createdBy: string
+  readonly expiresAt: number
+  readonly revoked: boolean
+}
+
+/** A one-time, short-lived login link for an account (created if it does not exist, as owner). */
+export interface AdminLoginLink {
+  readonly id: string
+  readonly secretHash: string
+  readonly account: string
+  readonly expiresAt: number
+  readonly used: boolean
+}
+
+/** One applied change: what, by which admin account, token or local operator, through which node. */
+export interface AuditRecord {
+  readonly revision: number
+  readonly at: number
+  readonly kind: string
+  /** `admin:<name>`, `token:<id>` or `local` (the node's control socket). */
+  readonly actor: string
+  /** Name of the node the change was made on. */
+  readonly node: string
+  readonly summary: string
+}
+
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function emptyState(): PlatformState {
-  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map(), registryUsers: new Map(), registryUnique: new Map(), registryCounts: new Map(), registryReservations: new Map(), registryInvitations: new Map(), registryAccess: new Map() }
+  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map(), registryUsers: new Map(), registryUnique: new Map(), registryCounts: new Map(), registryReservations: new Map(), registryInvitations: new Map(), registryAccess: new Map(), adminAccounts: new Map(), adminTokens: new Map(), adminLinks: new Map(), audit: new Map() }
 }
 
 /** The keyed collections of the state, each persisted as one record per key. */
@@ -190,7 +242,12 @@ export const collections = {
   registryCount: (s: PlatformState) => s.registryCounts,
   registryReservation: (s: PlatformState) => s.registryReservations,
   registryInvitation: (s: PlatformState) => s.registryInvitations,
-  registryAccess: (s: PlatformState) => s.registryAccess
+  registryAccess: (s: PlatformState) => s.registryAccess,
+  // Admin app and API
+  adminAccount: (s: PlatformState) => s.adminAccounts,
+  adminToken: (s: PlatformState) => s.adminTokens,
+  adminLink: (s: PlatformState) => s.adminLinks,
+  audit: (s: PlatformState) => s.audit
 } as const satisfies Record<string, (s: PlatformState) => Map<string, unknown>>
 
 export type CollectionName = keyof typeof collections

@@ -19,7 +19,7 @@ interface ValuesReply {
 }
 interface ExplainReply { revision: number, node: string, local: boolean, explanation: Explanation }
 interface ChangeReply { target: string, revision: number, diff: SettingDiff[], nodes: NodePlan[], unchanged?: boolean, dryRun?: boolean }
-interface HistoryRecord { revision: number, at: string, author: string, target: string, message: string, diff: SettingDiff[] }
+interface HistoryRecord { revision: number, at: string, author: string, actor?: string, target: string, message: string, diff: SettingDiff[] }
 interface HistoryReply {
   revision: number
   node: string
@@ -240,7 +240,7 @@ function renderCell(n: NodeReports, revision: number): string {
 function formatHistory(r: HistoryReply): string {
   if (r.records.length === 0) return 'No settings changes yet.'
   const rows = r.records.map((h) => [
-    String(h.revision), h.at, h.author, h.target, h.message, h.diff.map((d) => d.key).join(', '),
+    String(h.revision), h.at, h.actor && h.actor !== 'local' ? `${h.actor}@${h.author}` : h.author, h.target, h.message, h.diff.map((d) => d.key).join(', '),
     ...r.nodes.map((n) => renderCell(n, h.revision))
   ])
   const unreachable = r.nodes.filter((n) => n.error !== undefined).map((n) => `${n.node}: ${n.error}`)

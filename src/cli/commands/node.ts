@@ -15,6 +15,7 @@ import { parseDuration, parseHostPorts, parseListen, parsePositiveInt } from '..
 import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
 import { probeMetricsAddress } from '../../metrics/http.js'
 import { addRegisterOption, registerEvent } from './registry-option.js'
+import { addAdminOption, adminRunOption, announceAdmin } from './admin.js'
 
 /** init-platform, join-platform, start and dev: the commands that run a node in the foreground. */
 export function registerNodeCommands(program: Command, ctx: CliContext): void {
@@ -48,7 +49,8 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
   }
   /** `--release`, or the built-in demo release. */
   const releaseOf = async (o: { release?: string }): Promise<ReleaseRecord> => (await loadRelease(o.release ?? builtinReleasePath('demo'))).record
-  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], metrics?: string, register?: string, set: string[], services: ServicesMode, replaceVotersAfter: number }, release?: ReleaseRecord) => ({
+  const nodeOptions = (o: { name: string, listen: string[], announce?: string[], dns: string[], metrics?: string, register?: string, admin?: string, set: string[], services: ServicesMode, replaceVotersAfter: number }, release?: ReleaseRecord) => ({
+    ...adminRunOption(o.admin),
     dataDir: ctx.globals().dataDir,
     name: o.name,
     listen: o.listen,
@@ -71,7 +73,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       if (metrics !== undefined) await probeMetricsAddress(parseMetricsListen(metrics))
     })
   // In --json ready events: where the metrics are served, when they are.
-  const metricsEvent = (r: RunningNode): { metrics?: string, register?: string } => ({ ...(r.node.metrics.bound === undefined ? {} : { metrics: r.node.metrics.bound }), ...registerEvent(r.node) })
+  const metricsEvent = (r: RunningNode): { metrics?: string, register?: string, admin?: string } => ({ ...(r.node.metrics.bound === undefined ? {} : { metrics: r.node.metrics.bound }), ...registerEvent(r.node), ...(r.node.admin.url === undefined ? {} : { admin: r.node.admin.url }) })
   const addSettingsOptions = (cmd: Command, services: ServicesMode): Command => cmd
     .option('--set <key=value>', 'a local setting of this node, above replicated values (repeatable)', collect, [])
     .option('--restart-budget <n>', 'how many members restart the same service at once after a settings change', parsePositiveInt, 1)
@@ -80,12 +82,12 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
   const addWriterSetOptions = (cmd: Command): Command => cmd
     .option('--replace-voters-after <duration>', 'how long a voter of the writer set may be unreachable before another full member replaces it', parseDuration, 30_000)
   const writerSetPolicy = (o: { replaceVotersAfter: number }) => ({ deadVoterAfterMs: o.replaceVotersAfter })
-  const addNodeOptions = (cmd: Command): Command => addRegisterOption(addMetricsOption(addWriterSetOptions(addSettingsOptions(cmd, 'none'))))
+  const addNodeOptions = (cmd: Command): Command => addAdminOption(addRegisterOption(addMetricsOption(addWriterSetOptions(addSettingsOptions(cmd, 'none'))))
     .option('--name <name>', 'this node\'s name, a DNS label (<name>.<domain>)', defaultNodeName())
     .option('--listen <addrs>', 'mesh listen addresses (multiaddrs or ip:port, comma-separated)', parseListen, parseListen(productionDefaults.listen))
     .option('--announce <addrs>', 'addresses to announce to other members instead of the listen ones', parseListen)
     .option('--dns <host:port,...>', 'DNS listen addresses (UDP and TCP), or none', parseHostPorts, parseHostPorts(productionDefaults.dns))
-    .option('--json', 'print machine-readable JSON lines on stdout')
+    .option('--json', 'print machine-readable JSON lines on stdout'))
 
   addNodeOptions(program.command('init-platform')
     .description('Create a new platform with this machine as its first member, print an invite, and run the node.')
@@ -108,6 +110,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
           ctx.io.out(`Invite for the next machine (full member, valid until ${invite.expiresAt}, single use):\n\n  ${invite.invite}\n`)
           ctx.io.out(`On that machine run:  pryv-node join-platform '<invite>' --name <its-name>`)
           ctx.io.out('More invites: pryv-node invite create. The node runs until SIGTERM or Ctrl-C.')
+          await announceAdmin(running.node, ctx.io)
         }
       }, { dataDir: options.dataDir, options: keptFrom(o, command) })
     })
@@ -123,8 +126,8 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       }, { dataDir: ctx.globals().dataDir, options: keptFrom(o, command) })
     })
 
-  addRegisterOption(addMetricsOption(addWriterSetOptions(addSettingsOptions(program.command('start')
-    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none'))))
+  addAdminOption(addRegisterOption(addMetricsOption(addWriterSetOptions(addSettingsOptions(program.command('start')
+    .description('Run a node that was created by init-platform or join-platform (same identity, same membership).'), 'none')))))
     .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
@@ -138,14 +141,14 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       const reused = Object.keys(kept).filter((k) => !changes.some((c) => c.option === k))
       if (reused.length > 0) ctx.io.err(`note: kept options: ${reused.map((k) => `${flag(k)} ${showOption(kept[k])}`).join(' ')}`)
       const settings = localSettings(o)
-      await foreground(() => startNode({ dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, registerListen: o.register, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
+      await foreground(() => startNode({ ...adminRunOption(o.admin), dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, registerListen: o.register, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       }, { dataDir, options: kept })
     })
 
-  addMetricsOption(addSettingsOptions(program.command('dev')
-    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process'))
+  addAdminOption(addMetricsOption(addSettingsOptions(program.command('dev')
+    .description(`Run a single-node platform for development: data in ./${devDefaults.dataDir}, mesh on ${devDefaults.listen}, DNS on ${devDefaults.dns}; demo services run as processes.`), 'process')))
     .option('--listen <addrs>', 'mesh listen addresses', parseListen, parseListen(devDefaults.listen))
     .option('--dns <host:port,...>', 'DNS listen addresses (UDP and TCP), or none', parseHostPorts, parseHostPorts(devDefaults.dns))
     .option('--json', 'print machine-readable JSON lines on stdout')
@@ -154,12 +157,13 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       const log = createLogger(ctx.globals().logLevel)
       const initialised = await new DataDir(dataDir).isInitialised()
       const release = initialised ? undefined : await releaseOf({})
-      const opts = { dataDir, name: devDefaults.name, listen: o.listen, dns: o.dns, metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
+      const opts = { ...adminRunOption(o.admin), dataDir, name: devDefaults.name, listen: o.listen, dns: o.dns, metricsListen: o.metrics, log, settings: localSettings(o, release), ...hooks }
       await foreground(() => release ? initPlatform({ ...opts, domain: devDefaults.domain, release }) : startNode(opts), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, dataDir, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else {
           ctx.io.out(`Development platform ${devDefaults.domain} running from ${dataDir} (mesh ${running.node.addresses().join(', ')}, DNS ${running.node.dns.bound.join(', ') || 'none'}).`)
           ctx.io.out(`Try: PRYV_NODE_DATA_DIR=${dataDir} npx pryv-node status`)
+          await announceAdmin(running.node, ctx.io)
         }
       })
     })
