@@ -52,8 +52,8 @@ export class Compactor {
     this.timers = []
   }
 
-  /** Compacts whichever log is due. Exposed for tests and for `stop` paths that want a last one. */
-  async check(now = Date.now()): Promise<void> {
+  /** Compacts whichever log is due. */
+  private async check(now = Date.now()): Promise<void> {
     if (this.running) return
     this.running = true
     try {

@@ -212,6 +212,8 @@ export class WriterSet {
       do {
         this.again = false
         while (!this.stopped && this.core.hasReady()) await this.handle(this.core.ready())
+        // Between two Readys: the applied index and the membership are those of the same entry.
+        if (this.compactRequest !== undefined && !this.stopped) await this.compactNow(this.compactRequest)
       } while (this.again && !this.stopped)
     } catch (err) {
       this.stopped = true
@@ -237,7 +239,6 @@ export class WriterSet {
       this.leader = rd.softState.leader
     }
     this.core.advance()
-    if (this.compactRequest !== undefined) await this.compactNow(this.compactRequest)
   }
 
   private send(m: Message): void {
