@@ -28,3 +28,10 @@ it('a leadership transfer right after a membership change commits does not leave
   const summary = runSchedules({ seed: 100193, schedules: 1, voters: 5, steps: 300, churn: true })
   expect(summary.failures.map((f) => f.violation)).toEqual([])
 })
+
+it('a node demoted during a snapshot transfer and promoted again starts a fresh core without the old install (seed 7000347)', () => {
+  // n8 was fetching a snapshot over several ticks when it was demoted; its driver stopped the core but
+  // kept the install, and once promoted, acknowledged the old core's Ready on the new one (CallOrderError).
+  const summary = runSchedules({ seed: 7000347, schedules: 1, voters: 7, steps: STEPS, churn: true })
+  expect(summary.failures.map((f) => f.violation)).toEqual([])
+})

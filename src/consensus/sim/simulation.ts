@@ -162,7 +162,7 @@ export class Simulation {
         if (n === undefined) this.addNode(id, new MemoryStorage())
         else if (n.core === null) this.start(n)
       },
-      stopCore: (id) => { this.nodes.get(id)!.core = null },
+      stopCore: (id) => this.stop(this.nodes.get(id)!),
       proposeChange: (kind, node) => {
         const leader = this.leader()
         if (leader?.core == null) return
@@ -236,6 +236,17 @@ export class Simulation {
       { id: n.id, random: () => random.next(), applied: snapshot.index, heartbeatTicks: HEARTBEAT_TICKS, electionTicks: ELECTION_TICKS, maxInflightAppends: 4, maxAppendBytes: 256, ...(logger ? { logger } : {}) },
       n.storage
     )
+  }
+
+  /**
+   * Stops the node's core (a crash, or its driver leaving the writer set). The snapshot install in
+   * progress goes with it, as in the node's driver (writer-set.ts `installSnapshot` gives up once
+   * stopped): the next core starts from storage and must never be handed the old core's Ready.
+   */
+  private stop(n: SimNode): void {
+    if (n.installing) this.trace(`${n.id} abandons its snapshot transfer`)
+    n.core = null
+    n.installing = undefined
   }
 
   /** Persist, send, apply, advance, check, as a real driver would. A crash never interrupts this. */
@@ -396,8 +407,7 @@ export class Simulation {
       const victim = midTransfer ? (leader && r.chance(0.5) ? leader : r.pick(installing)) : leader && r.chance(0.5) ? leader : r.pick(up)
       this.trace(`crash ${victim.id}${midTransfer ? ' during a snapshot transfer' : ''}`)
       if (midTransfer) this.stats.transfersInterrupted++
-      victim.core = null
-      victim.installing = undefined
+      this.stop(victim)
       this.stats.crashes++
       if (this.options.bug === 'lossyDisk') {
         const { term, vote } = victim.storage.hardState()
