@@ -470,7 +470,9 @@ export class PlatformNode {
    */
   async backupSnapshot(): Promise<Record<string, unknown>> {
     const { bytes, header } = encodeSnapshot(this.init.config.platformId, await this.store.exportState())
-    const { platformId, domain, platformKeyHex, name } = this.init.config
+    const { platformId, domain, name } = this.init.config
+    // The keyring, not the config: a node that joined, or lived through a key rotation, started with another key.
+    const platformKeyHex = this.keyring.current ?? this.init.config.platformKeyHex
     return { platformId, domain, platformKeyHex, node: name, revision: header.revision, snapshot: bytes.toString('base64') }
   }
 
