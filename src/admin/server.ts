@@ -35,15 +35,24 @@ export class AdminServer {
   private server?: Server
   private boundUrl?: string
   private fingerprint?: string
-  private readonly key: Buffer
+  private keyCache?: { readonly platformKeyHex: string, readonly key: Buffer }
 
   constructor(private readonly node: PlatformNode, private readonly address: AdminAddress | undefined, private readonly dataDir: string, private readonly operations: () => Readonly<Record<string, ControlHandler>>) {
-    this.key = sessionKey(node.ctx.config.platformKeyHex)
     this.accounts = new AdminAccounts({
       state: () => node.replica.state,
       submit: (command) => node.submit(command),
       baseUrl: () => this.boundUrl
     })
+  }
+
+  /**
+   * Sessions are signed with a key derived from the platform key the node uses now, so that every node
+   * accepts them; a platform key rotation ends every session.
+   */
+  private get key(): Buffer {
+    const platformKeyHex = this.node.ctx.platformKey() ?? ''
+    if (this.keyCache?.platformKeyHex !== platformKeyHex) this.keyCache = { platformKeyHex, key: sessionKey(platformKeyHex) }
+    return this.keyCache.key
   }
 
   /** The app's URL on this node, once it serves it. */

@@ -113,7 +113,9 @@ export class BackupScheduler {
   }
 
   private async backup(): Promise<void> {
-    const { platformId, domain, platformKeyHex, name } = this.ctx.config
+    const { platformId, domain, name } = this.ctx.config
+    const platformKeyHex = this.ctx.platformKey()
+    if (platformKeyHex === undefined) throw new Error('this node holds no platform key yet')
     const { bytes, header } = encodeSnapshot(platformId, await this.store.exportState())
     const at = Date.now()
     const file = join(this.schedule.dir, `pryv-backup-${at}-r${header.revision}.pnb`)

@@ -16,6 +16,11 @@ export interface NodeContext {
   readonly now: () => number
   /** Monotonic milliseconds, for timeouts and liveness. */
   readonly monotonic: () => number
+  /**
+   * The platform key this node uses now (hex), from its keyring: `config.platformKeyHex` is only the key
+   * it was created with (empty on a node that joined; stale after a key rotation).
+   */
+  readonly platformKey: () => string | undefined
 }
 
 export const topics = {

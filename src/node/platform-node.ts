@@ -114,7 +114,8 @@ export class PlatformNode {
       replica,
       log: init.log,
       now: () => Date.now(),
-      monotonic: () => performance.now() - started
+      monotonic: () => performance.now() - started,
+      platformKey: () => keyring.current
     }
     this.replication = new Replication(this.ctx, store)
     this.compactor = new Compactor(this.ctx, store, init.dataDir.stateDir, compactionPolicyFromEnv(init.settings?.env ?? {}), () => this.writerSet)
@@ -472,7 +473,7 @@ export class PlatformNode {
     const { bytes, header } = encodeSnapshot(this.init.config.platformId, await this.store.exportState())
     const { platformId, domain, name } = this.init.config
     // The keyring, not the config: a node that joined, or lived through a key rotation, started with another key.
-    const platformKeyHex = this.keyring.current ?? this.init.config.platformKeyHex
+    const platformKeyHex = this.ctx.platformKey()
     return { platformId, domain, platformKeyHex, node: name, revision: header.revision, snapshot: bytes.toString('base64') }
   }
 

@@ -143,7 +143,7 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
     await page.getByLabel('New member\'s role').selectOption('observer')
     await page.getByRole('button', { name: 'Create invite' }).click()
     const invite = await page.getByLabel('Invite', { exact: true }).inputValue()
-    expect(invite).toMatch(/^pryv1\./)
+    expect(invite).toMatch(/^pryv2\./)
     await page.getByRole('button', { name: 'Copy' }).click()
     await expect.poll(() => page.getByRole('button', { name: 'Copied' }).count()).toBe(1)
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(invite)

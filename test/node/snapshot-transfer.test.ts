@@ -82,7 +82,8 @@ describe('snapshot transfer over the mesh', () => {
       replica: receiver,
       log: createLogger('silent'),
       now: () => Date.now(),
-      monotonic: () => performance.now()
+      monotonic: () => performance.now(),
+      platformKey: () => platformKeyHex
     }
     transfer = new SnapshotTransfer(ctx, receiverStore)
   }, 30_000)
