@@ -220,7 +220,11 @@ describe.each(backends)('releases rolled out on three nodes ($name backend)', ({
     const out = await cli(['release', 'pull', bundle, '--json'])
     expect(out.code, out.stderr).toBe(0)
     const events = out.stdout.trim().split('\n').map((l) => JSON.parse(l))
-    expect(events.some((e) => e.event === 'pull' && e.image === image && typeof e.status === 'string')).toBe(true)
+    // The three nodes share one engine: this node shows its progress events when it is the one that
+    // pulls; when another member's pull got there first, that member reports the image pulled.
+    const progressed = events.some((e) => e.event === 'pull' && e.image === image && typeof e.status === 'string')
+    const pulledElsewhere = events.some((e) => e.event === 'pulled' && e.node !== names[0] && (e.pulled ?? []).includes(image))
+    expect(progressed || pulledElsewhere, JSON.stringify(events)).toBe(true)
     expect(events.filter((e) => e.event === 'pulled').map((e) => e.node).sort()).toEqual(names)
     expect(events.flatMap((e) => e.pulled ?? [])).toContain(image)
     expect(events.at(-1)).toMatchObject({ version: '1.1.2', images: expect.arrayContaining([image]) })
