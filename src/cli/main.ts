@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander'
 import { ExitCode } from '../errors.js'
+import { registerCertsCommands } from './commands/certs.js'
 import { registerConfigCommands } from './commands/config.js'
 import { registerDnsCommands } from './commands/dns.js'
 import { registerInviteCommands } from './commands/invite.js'
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   registerReleaseOpsCommands(registerReleaseCommands(program, ctx), ctx)
   registerServiceCommands(program, ctx)
   registerMetricsCommand(program, ctx)
+  registerCertsCommands(program, ctx)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -24,6 +24,7 @@ import { Writes } from './writes.js'
 import { ServiceOps } from './service-ops.js'
 import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
+import { CertsService } from './certs-service.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -68,6 +69,7 @@ export class PlatformNode {
   readonly serviceOps: ServiceOps
   readonly releases: ReleaseService
   readonly metrics: NodeMetrics
+  readonly certs: CertsService
   private readonly control: ControlServer
   private stopped = false
   private writerSet?: WriterSet
@@ -97,8 +99,10 @@ export class PlatformNode {
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), (peerId) => this.membership.view(peerId).alive)
+    this.certs = new CertsService(this.ctx, this.membership, init.dataDir.path, (command) => this.submit(command), () => this.dns.bound)
     this.control = new ControlServer(init.dataDir.controlSocket, {
       ...this.serviceOps.handlers(),
+      ...this.certs.handlers(),
       ...this.metrics.handlers(),
       ...this.releases.handlers(),
       status: async () => this.status(),
@@ -176,6 +180,7 @@ export class PlatformNode {
     await this.settings.start()
     await this.serviceOps.start()
     await this.releases.start()
+    await this.certs.start()
     await this.metrics.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
@@ -192,6 +197,7 @@ export class PlatformNode {
     this.writes.stop()
     this.membership.stop()
     await this.control.stop()
+    this.certs.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
     await this.dns.stop()
@@ -378,7 +384,8 @@ export class PlatformNode {
       dns: this.dns.bound,
       writerSet: this.writerSet?.status() ?? null,
       settings: this.settings.status(),
-      dropped: this.replication.dropped
+      dropped: this.replication.dropped,
+      certs: { warnings: this.certs.warnings() }
     }
   }
 }

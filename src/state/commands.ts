@@ -1,6 +1,7 @@
 import type { ChangeTarget } from '../config/change.js'
 import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
 import { releaseRecordProblem } from './release-record.js'
+import { type AcmeAccountRecord, type AttemptError, type NewCertificate, type OrderRecord, accountRecordProblem, attemptErrorProblem, certificateRecordProblem, orderRecordProblem } from '../certs/records.js'
 import type { MemberRole } from './types.js'
 
 /**
@@ -34,6 +35,15 @@ export type Command =
    * nodes reporting the same failure roll back once.
    */
   | { kind: 'release.rollback', failed: string, message?: string, automatic?: boolean, origin?: string }
+  // ----- certificates (src/certs, src/node/certs-service.ts) -----
+  /** Takes the platform's renewal lease until `until`; `takeover` when its holder is known to be down. */
+  | { kind: 'certs.lease', until: number, reason: string, takeover?: boolean }
+  /** The lease holder's progress: the account it created, the order it placed (null: dropped), a longer lease. */
+  | { kind: 'certs.progress', account?: AcmeAccountRecord, order?: OrderRecord | null, orderPlaced?: boolean, until?: number }
+  /** Ends the holder's attempt with the new certificate, or with the error and when to try again; releases the lease. */
+  | { kind: 'certs.done', certificate?: NewCertificate, error?: AttemptError, nextAttemptAt?: number, keepOrder?: boolean }
+  /** An operator's certificate, checked (key, dates, names) by the node that proposes it. */
+  | { kind: 'certs.import', certificate: NewCertificate }
 
 export interface NewMember {
   peerId: string
@@ -162,6 +172,30 @@ export function parseCommand(raw: unknown): StampedCommand {
       check(c.automatic === undefined || typeof c.automatic === 'boolean', 'release.rollback automatic must be a boolean')
       checkMessageAndOrigin(c)
       break
+    // ----- certificates -----
+    case 'certs.lease':
+      check(isTime(c.until) && isStr(c.reason), 'certs.lease needs until and reason')
+      check(c.takeover === undefined || typeof c.takeover === 'boolean', 'certs.lease takeover must be a boolean')
+      break
+    case 'certs.progress': {
+      const account = c.account === undefined ? undefined : accountRecordProblem(c.account)
+      const order = c.order === undefined || c.order === null ? undefined : orderRecordProblem(c.order)
+      check(account === undefined && order === undefined, `certs.progress: ${account ?? order}`)
+      check(c.orderPlaced === undefined || typeof c.orderPlaced === 'boolean', 'certs.progress orderPlaced must be a boolean')
+      check(c.until === undefined || isTime(c.until), 'certs.progress until must be a timestamp')
+      break
+    }
+    case 'certs.done': {
+      const problem = c.certificate !== undefined ? certificateRecordProblem(c.certificate) : c.error !== undefined ? attemptErrorProblem(c.error) : 'certs.done needs a certificate or an error'
+      check(problem === undefined, `certs.done: ${problem}`)
+      check(c.nextAttemptAt === undefined || isTime(c.nextAttemptAt), 'certs.done nextAttemptAt must be a timestamp')
+      break
+    }
+    case 'certs.import': {
+      const problem = certificateRecordProblem(c.certificate)
+      check(problem === undefined, `certs.import: ${problem}`)
+      break
+    }
     default:
       throw new InvalidCommandError(`unknown command kind ${JSON.stringify(c.kind)}`)
   }

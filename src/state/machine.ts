@@ -4,6 +4,7 @@ import { checkLoggedChange, checkReleaseSettings, platformRelease, replicatedSet
 import type { SettingsSnapshot } from '../release/types.js'
 import type { ChangeValidation } from '../config/validate.js'
 import type { StampedCommand } from './commands.js'
+import { applyCertsCommand, checkCertsCommand, type CertsCommand } from './certs.js'
 import { type CollectionName, currentRelease, currentReleaseEntry, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, settingsHistoryKey } from './types.js'
 
 export type Refusal = { readonly ok: false, readonly code: string, readonly message: string }
@@ -25,7 +26,7 @@ const refusal = (code: string, message: string): Refusal => ({ ok: false, code, 
  * Commands that do not change the compiled DNS zone; every other one bumps its SOA serial. Users are
  * served in place as they change (a recompile with 100k users takes ~150 ms), outside the serial.
  */
-export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove'])
+export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['invite.create', 'invite.revoke', 'read.barrier', 'dns.users.set', 'dns.users.remove', 'certs.lease', 'certs.progress', 'certs.done', 'certs.import'])
 
 /**
  * Says whether a command would be refused in this state, without changing anything. The writer asks
@@ -99,6 +100,11 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       if (!state.releases.has(applied.from.digest)) return refusal('PRYV_RELEASE_NO_PREVIOUS', `release ${applied.from.version}, before ${entry.version}, is no longer kept`)
       return undefined
     }
+    case 'certs.lease':
+    case 'certs.progress':
+    case 'certs.done':
+    case 'certs.import':
+      return checkCertsCommand(state, cmd as CertsCommand)
   }
 }
 
@@ -322,6 +328,11 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       changes.push(...pruneReleases(state))
       return { result: { ok: true, value: { revision: state.revision + 1, version: target.version } }, changes }
     }
+    case 'certs.lease':
+    case 'certs.progress':
+    case 'certs.done':
+    case 'certs.import':
+      return applyCertsCommand(state, cmd as CertsCommand)
   }
 }
 

@@ -3,6 +3,7 @@
 import type { ChangeTarget } from '../config/change.js'
 import type { SettingDiff } from '../config/diff.js'
 import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
+import type { CertsRecord } from '../certs/records.js'
 
 export type MemberRole = 'full' | 'observer'
 
@@ -120,12 +121,14 @@ export interface PlatformState {
   readonly releases: Map<string, ReleaseRecord>
   /** keyed like settingsHistory; the last record names the release in force */
   readonly releaseHistory: Map<string, ReleaseHistoryRecord>
+  /** The platform's certificate, ACME account and renewal (src/certs/records.ts), keyed by CERTS_KEYS. */
+  readonly certs: Map<string, CertsRecord>
 }
 
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function emptyState(): PlatformState {
-  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map() }
+  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map(), certs: new Map() }
 }
 
 /** The keyed collections of the state, each persisted as one record per key. */
@@ -138,7 +141,8 @@ export const collections = {
   machineSettings: (s: PlatformState) => s.machineSettings,
   settingsHistory: (s: PlatformState) => s.settingsHistory,
   release: (s: PlatformState) => s.releases,
-  releaseHistory: (s: PlatformState) => s.releaseHistory
+  releaseHistory: (s: PlatformState) => s.releaseHistory,
+  certs: (s: PlatformState) => s.certs
 } as const satisfies Record<string, (s: PlatformState) => Map<string, unknown>>
 
 export type CollectionName = keyof typeof collections
