@@ -86,11 +86,20 @@ export async function issueCertificate(input: IssueInput, fx: IssueEffects): Pro
   try {
     return await issue(acme, input, fx)
   } catch (err) {
-    if (err instanceof AcmeError) throw err
-    const problem = lastProblemSeen()
-    const message = `${(err as Error).message || String(err)}`
-    throw new AcmeError(message, problem?.problem, problem?.retryAfterMs, { cause: err })
+    const error = asAcmeError(err)
+    // The server forgot the platform's account (a test server restarted, an account deactivated): a new one.
+    if (input.account && String(error.problem?.type).endsWith(':accountDoesNotExist')) {
+      fx.log.warn({ account: input.account.url }, 'the ACME server does not know the platform\'s account: creating a new one')
+      return issueCertificate({ ...input, account: undefined, order: undefined }, fx)
+    }
+    throw error
   }
+}
+
+function asAcmeError(err: unknown): AcmeError {
+  if (err instanceof AcmeError) return err
+  const problem = lastProblemSeen()
+  return new AcmeError(`${(err as Error).message || String(err)}`, problem?.problem, problem?.retryAfterMs, { cause: err })
 }
 
 async function issue(acme: AcmeModule, input: IssueInput, fx: IssueEffects): Promise<NewCertificate> {

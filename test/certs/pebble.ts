@@ -28,14 +28,14 @@ export interface PebbleOptions {
 
 /**
  * Let's Encrypt's test ACME server (Debian package `pebble`) on loopback, with a TLS certificate made
- * for it here: `caFile` is what its clients must trust (NODE_EXTRA_CA_CERTS).
+ * for it here: `caFile` is what its clients must trust (NODE_EXTRA_CA_CERTS), known before it starts.
  */
 export class Pebble {
   private proc?: ChildProcess
   readonly caFile: string
   output = ''
 
-  private constructor(readonly dir: string, readonly port: number, readonly managementPort: number, private readonly options: PebbleOptions) {
+  private constructor(readonly dir: string, readonly port: number, readonly managementPort: number) {
     this.caFile = join(dir, 'pebble-tls.pem')
   }
 
@@ -43,15 +43,14 @@ export class Pebble {
     return `https://127.0.0.1:${this.port}/dir`
   }
 
-  static async create(dir: string, options: PebbleOptions): Promise<Pebble> {
-    const pebble = new Pebble(dir, await freePort(), await freePort(), options)
+  static async create(dir: string): Promise<Pebble> {
+    const pebble = new Pebble(dir, await freePort(), await freePort())
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=pebble',
       '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'pebble-tls.key'), '-out', pebble.caFile], { stdio: 'ignore' })
-    await pebble.start()
     return pebble
   }
 
-  async start(): Promise<void> {
+  async start(options: PebbleOptions): Promise<void> {
     const config = {
       pebble: {
         listenAddress: `127.0.0.1:${this.port}`,
@@ -62,12 +61,13 @@ export class Pebble {
         tlsPort: 5001,
         ocspResponderURL: '',
         externalAccountBindingRequired: false,
-        ...(this.options.validitySeconds ? { certificateValidityPeriod: this.options.validitySeconds } : {})
+        ...(options.validitySeconds ? { certificateValidityPeriod: options.validitySeconds } : {})
       }
     }
     writeFileSync(join(this.dir, 'pebble.json'), JSON.stringify(config))
-    this.proc = spawn(PEBBLE, ['-config', join(this.dir, 'pebble.json'), '-dnsserver', this.options.dnsServer], {
-      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...this.options.env },
+    this.output = ''
+    this.proc = spawn(PEBBLE, ['-config', join(this.dir, 'pebble.json'), '-dnsserver', options.dnsServer], {
+      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     this.proc.stdout!.on('data', (d) => { this.output += d })
