@@ -62,7 +62,21 @@ function acmeClient(): Promise<AcmeModule> {
         lastProblem = { problem: data as Record<string, unknown>, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }
       }
     }
-    acme.axios.interceptors.response.use((resp) => { record(resp); return resp }, (err) => { record((err as { response?: never }).response); throw err })
+    // First in the chain (acme-client's own handler cannot report an unreachable server: it fails
+    // reading the missing response), so a network error reaches the caller as it happened.
+    const handlers = (acme.axios.interceptors.response as unknown as { handlers: unknown[] }).handlers
+    handlers.unshift({
+      fulfilled: (resp: never) => { record(resp); return resp },
+      rejected: (err: { response?: never, code?: string, message?: string, config?: { url?: string } }) => {
+        if (err.response) {
+          record(err.response)
+          throw err
+        }
+        throw new AcmeError(`the ACME server cannot be reached at ${err.config?.url ?? '?'}: ${err.code ?? err.message}`)
+      },
+      synchronous: false,
+      runWhen: null
+    })
     return acme
   })
   return loaded
@@ -116,6 +130,16 @@ async function issue(acme: AcmeModule, input: IssueInput, fx: IssueEffects): Pro
     } catch (err) {
       fx.log.info({ order: resumed.url, err: (err as Error).message }, 'the interrupted renewal\'s order cannot be resumed: placing a new one')
       order = undefined
+    }
+  }
+  if (!order && input.account?.directoryUrl === settings.directoryUrl) {
+    // A node that died between placing its order and recording it: the order is still the account's.
+    const pending = await pendingOrder(client, names, fx.log)
+    if (pending) {
+      order = pending
+      resumed = { url: (pending as Order & { url: string }).url, directoryUrl: settings.directoryUrl, names, keyPem: (await newKey(acme, settings.keyType)).toString() }
+      await fx.saveProgress({ order: resumed })
+      fx.log.info({ order: resumed.url, status: pending.status }, 'resuming an unrecorded pending order of the platform\'s account')
     }
   }
   if (!order) {
@@ -173,10 +197,48 @@ async function authorize(client: Client, order: Order, input: IssueInput, fx: Is
     await fx.publishChallenges(records)
     await fx.awaitPropagation(records)
     await Promise.all(work.map(({ challenge }) => client.completeChallenge(challenge)))
-    await Promise.all(work.map(({ authz }) => client.waitForValidStatus(authz)))
+    await Promise.all(work.map(({ authz }) => client.waitForValidStatus(authz))).catch(async (err) => {
+      throw await validationError(client, order, err)
+    })
   } finally {
     await fx.removeChallenges(records)
   }
+}
+
+/** How many of the account's most recent orders are looked at for one to resume. */
+const RECENT_ORDERS = 10
+
+/**
+ * A pending (or ready) order of the account for exactly these names, from its orders list (RFC 8555
+ * §7.1.2.1): not finalized yet, so it can be finished with a new key. Undefined when there is none or
+ * the server does not list orders.
+ */
+async function pendingOrder(client: Client, names: readonly string[], log: Logger): Promise<Order | undefined> {
+  try {
+    const api = (client as unknown as { api: { apiRequest: (url: string, payload: null, codes: number[]) => Promise<{ data: unknown }> } }).api
+    const account = await client.updateAccount({}) as { orders?: string }
+    if (!account.orders) return undefined
+    const list = (await api.apiRequest(account.orders, null, [200])).data as { orders?: string[] }
+    for (const url of (list.orders ?? []).slice(-RECENT_ORDERS).reverse()) {
+      const order = await client.getOrder({ url } as Order)
+      const values = order.identifiers.map((i) => i.value)
+      if ((order.status === 'pending' || order.status === 'ready') && sameNames(values, names)) return order
+    }
+  } catch (err) {
+    log.debug({ err: (err as Error).message }, 'cannot list the account\'s orders')
+  }
+  return undefined
+}
+
+/** A refused validation, with the problem document the server attached to the failed challenge. */
+async function validationError(client: Client, order: Order, err: unknown): Promise<AcmeError> {
+  const authorizations = await client.getAuthorizations(order).catch(() => [] as Authorization[])
+  for (const authz of authorizations) {
+    const failed = authz.challenges.find((c) => c.type === 'dns-01' && (c as { error?: unknown }).error)
+    const problem = (failed as { error?: Record<string, unknown> } | undefined)?.error
+    if (problem) return new AcmeError(`validation of ${authz.identifier.value} refused: ${String(problem.detail ?? problem.type)}`, problem, undefined, { cause: err })
+  }
+  return new AcmeError((err as Error).message, undefined, undefined, { cause: err })
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

@@ -70,8 +70,12 @@ export class Pebble {
       env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    this.proc.stdout!.on('data', (d) => { this.output += d })
-    this.proc.stderr!.on('data', (d) => { this.output += d })
+    const seen = (d: Buffer): void => {
+      this.output += d
+      for (const w of [...this.watchers]) w()
+    }
+    this.proc.stdout!.on('data', seen)
+    this.proc.stderr!.on('data', seen)
     const deadline = Date.now() + 15_000
     while (!(await this.get('/dir').then(() => true, () => false))) {
       if (Date.now() > deadline || this.proc.exitCode !== null) throw new Error(`pebble did not start:\n${this.output}`)
@@ -81,10 +85,25 @@ export class Pebble {
 
   async stop(): Promise<void> {
     const p = this.proc
-    if (!p || p.exitCode !== null) return
+    if (!p || p.exitCode !== null || p.signalCode !== null) return
     const exited = new Promise((r) => p.once('exit', r))
     p.kill('SIGTERM')
     await exited
+  }
+
+  private readonly watchers = new Set<() => void>()
+
+  /** Resolves as soon as Pebble has logged `count` orders (from its output, as it is written). */
+  orderPlaced(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.ordersPlaced() < count) return
+        this.watchers.delete(check)
+        resolve()
+      }
+      this.watchers.add(check)
+      check()
+    })
   }
 
   /** Orders created so far (from Pebble's log lines). */

@@ -12,7 +12,7 @@ const TLS_RELEASE = resolve(import.meta.dirname, 'fixtures/tls-1.0.0')
 /** Loopback addresses of this area's tests, away from other tests' defaults. */
 const IPS = ['127.0.44.1', '127.0.44.2', '127.0.44.3']
 const DOMAIN = 'pryv.test'
-/** Short-lived certificates: a renewal is due at two thirds of it, within the test. */
+/** Short-lived certificates for the renewal test: a renewal is due at two thirds of it, within the test. */
 const VALIDITY_S = 30
 
 if (!hasPebble) console.warn('[skip] certificate tests: pebble is not installed (apt-get install pebble)')
@@ -54,20 +54,20 @@ describe.skipIf(!hasPebble)('certificates through the platform\'s own DNS, again
     const file = join(dirs[i]!, 'services', service, 'log', 'output.log')
     return existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(/started pid=(\d+)/g)].map((m) => m[1]!) : []
   }
-  /** The certificate tls-web serves on node i, checked against Pebble's root (as a client would). */
-  const servedSerial = (i: number): Promise<string> => new Promise((res, rej) => {
+  /** The certificate tls-web serves on node i, and whether it verifies against Pebble's root (as a client would). */
+  const served = (i: number): Promise<{ serial: string, trusted: boolean }> => new Promise((res, rej) => {
     const port = Number(readFileSync(join(dirs[i]!, 'services', 'tls-web', 'data', 'port'), 'utf8'))
-    const socket = connect({ host: '127.0.0.1', port, servername: `alice.${DOMAIN}`, ca: [root] }, () => {
+    const socket = connect({ host: '127.0.0.1', port, servername: `alice.${DOMAIN}`, ca: [root], rejectUnauthorized: false }, () => {
       const serial = socket.getPeerCertificate().serialNumber
       socket.end()
-      if (socket.authorized) res(serial)
-      else rej(new Error(`not trusted: ${socket.authorizationError}`))
+      res({ serial, trusted: socket.authorized })
     })
     socket.on('error', rej)
   })
+  const servedSerial = async (i: number): Promise<string> => (await served(i)).serial
   const servedEverywhere = (serial: string, which = [0, 1, 2]) => waitFor(`every node serving ${serial}`, async () => {
-    const served = await Promise.all(which.map((i) => servedSerial(i).catch(() => 'none')))
-    return served.every((s) => s === serial)
+    const serials = await Promise.all(which.map((i) => servedSerial(i).catch(() => 'none')))
+    return serials.every((s) => s === serial)
   })
   const challengesLeft = async (): Promise<string[]> => {
     const answers = await Promise.all(nodes.map((n) => txtValues(dnsOf(n), `_acme-challenge.${DOMAIN}`)))
@@ -87,7 +87,7 @@ describe.skipIf(!hasPebble)('certificates through the platform\'s own DNS, again
     nodes.push(NodeProcess.start(dirs[2]!, ['join-platform', invite3, '--name', 'core3', ...args(2)]))
     await Promise.all(nodes.map((n) => n.ready()))
     // Pebble validates DNS-01 by asking core3's DNS server: the whole path is the platform's own.
-    await pebble.start({ dnsServer: dnsOf(nodes[2]!), validitySeconds: VALIDITY_S })
+    await pebble.start({ dnsServer: dnsOf(nodes[2]!) })
     root = await pebble.root()
     const set = await cli(0, ['config', 'set', `certs.directoryUrl=${pebble.directoryUrl}`])
     expect(set.code, set.stderr).toBe(0)
@@ -100,7 +100,7 @@ describe.skipIf(!hasPebble)('certificates through the platform\'s own DNS, again
     if (extraCa === undefined) delete process.env.NODE_EXTRA_CA_CERTS
     else process.env.NODE_EXTRA_CA_CERTS = extraCa
     cleanupTempDirs()
-  })
+  }, 120_000)
 
   let firstSerial = ''
 
@@ -112,6 +112,7 @@ describe.skipIf(!hasPebble)('certificates through the platform\'s own DNS, again
     const issued = JSON.parse(r.stdout) as { serial: string, propagationMs: number }
     firstSerial = issued.serial
     await servedEverywhere(issued.serial)
+    for (const i of [0, 1, 2]) expect(await served(i)).toEqual({ serial: issued.serial, trusted: true })
     const s = await status(0)
     expect(s.certificate).toMatchObject({ serial: issued.serial, names: [DOMAIN, `*.${DOMAIN}`] })
     expect(s.certificate!.issuer).toMatch(/Pebble/)
@@ -196,24 +197,31 @@ describe.skipIf(!hasPebble)('certificates through the platform\'s own DNS, again
       await refusing.stop()
       const down = await cli(0, ['certs', 'renew'])
       expect(down.code).toBe(5)
-      expect(down.stderr).toMatch(/ECONNREFUSED/)
+      expect(down.stderr).toMatch(/the ACME server cannot be reached at https:\/\/127\.0\.0\.1:\d+\/.*: ECONNREFUSED/)
       const s2 = await status(2)
       expect(s2.renewal).toMatchObject({ failures: 2, failed: 2 })
       expect(await challengesLeft()).toEqual([])
 
-      // Automatic: with an e-mail set, the platform retries by itself after its backoff.
-      expect((await cli(0, ['config', 'set', 'certs.email=ops@pryv.test'])).code).toBe(0)
-      await waitFor('an automatic retry', async () => (await status(0)).renewal.failed >= 3, 60_000)
+      // Automatic: with an e-mail set and an alias domain the certificate does not cover yet, the
+      // platform tries by itself, and again after its backoff.
+      expect((await cli(0, ['config', 'set', 'certs.email=ops@pryv.test', 'dns.aliasDomains=["pryv.me"]'])).code).toBe(0)
+      await waitFor('an automatic attempt after the backoff', async () => (await status(0)).renewal.failed >= 3, 90_000)
       expect(await challengesLeft()).toEqual([])
       expect((await status(0)).certificate!.serial).toBe(firstSerial)
+      await servedEverywhere(firstSerial)
     } finally {
       await refusing.stop()
-      await liar.close()
-      await cli(0, ['config', 'unset', 'certs.email'])
+      // dns2's close() does not always settle: give it a moment, then go on.
+      await Promise.race([liar.close(), new Promise((r) => setTimeout(r, 1000))])
+      await cli(0, ['config', 'unset', 'certs.email', 'dns.aliasDomains'])
     }
-  }, 180_000)
+  }, 300_000)
 
   it('renews by itself before expiry while the renewing node is killed mid-way: another resumes the same order, every node installs the new certificate', async () => {
+    // Pebble again, now issuing short-lived certificates (a new CA, and it forgot the platform's account).
+    await pebble.stop()
+    await pebble.start({ dnsServer: dnsOf(nodes[2]!), validitySeconds: VALIDITY_S })
+    root = await pebble.root()
     expect((await cli(0, ['config', 'set', `certs.directoryUrl=${pebble.directoryUrl}`])).code).toBe(0)
     // A manual renewal clears the failures of the test before; then nobody does anything.
     const manual = await cli(0, ['certs', 'renew', '--json'])
@@ -224,23 +232,26 @@ describe.skipIf(!hasPebble)('certificates through the platform\'s own DNS, again
     const ordersSeen = pebble.ordersPlaced()
     expect((await cli(0, ['config', 'set', 'certs.email=ops@pryv.test'])).code).toBe(0)
     // The renewal starts by itself at two thirds of the lifetime; kill its node as soon as it has ordered.
-    await waitFor('the automatic renewal\'s order', async () => pebble.ordersPlaced() > ordersSeen, VALIDITY_S * 1000)
+    await pebble.orderPlaced(ordersSeen + 1)
     await nodes[0]!.kill()
     const renewed = await waitFor('a new certificate', async () => {
       const s = await status(1)
       return s.certificate && s.certificate.serial !== current ? s : undefined
     }, 60_000)
     expect(renewed.renewal.lastAttempt).toMatchObject({ ok: true, by: 'core2' })
-    // Exactly one order for this renewal: core2 resumed core1's.
-    expect(renewed.renewal.orders - before.orders).toBe(1)
-    expect(renewed.renewal.issued - before.issued).toBe(1)
+    // Exactly one order for this renewal (as Pebble counts them): core2 resumed core1's, found in the
+    // log or, when core1 died before recording it, in the account's orders list.
     expect(pebble.ordersPlaced() - ordersSeen).toBe(1)
+    expect(renewed.renewal.orders - before.orders).toBeLessThanOrEqual(1)
+    expect(renewed.renewal.issued - before.issued).toBe(1)
     await servedEverywhere(renewed.certificate!.serial, [1, 2])
     // The killed node comes back and installs it too.
     nodes[0] = NodeProcess.start(dirs[0]!, ['start', ...args(0)])
     await nodes[0].ready()
     await waitFor('core1 serving a renewed certificate', async () => (await servedSerial(0).catch(() => current)) !== current)
+    // Renewals go on every 20 s: stop them, and once none is under way no challenge is left.
+    expect((await cli(1, ['config', 'unset', 'certs.email'])).code).toBe(0)
+    await waitFor('no renewal under way', async () => (await status(1)).renewal.holder === undefined)
     expect(await challengesLeft()).toEqual([])
-    await cli(1, ['config', 'unset', 'certs.email'])
   }, 180_000)
 })

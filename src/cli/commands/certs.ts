@@ -31,7 +31,6 @@ export function registerCertsCommands(program: Command, ctx: CliContext): void {
       const s = await ctx.control('certs.status') as CertsStatus
       if (o.json) ctx.io.out(JSON.stringify(s, null, 2))
       else ctx.io.out(formatCertsStatus(s))
-      if (s.warnings.length > 0) ctx.setExitCode(ExitCode.conflict)
     })
   certs.command('issue')
     .description('Obtain the certificate now (when the platform has none for its names, or it is due).')
