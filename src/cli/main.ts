@@ -37,6 +37,7 @@ const COMMANDS: readonly CommandModule[] = [
   { commands: { registry: 'Pryv\'s user registry: users, their cores, and imports from a v1 registry.' }, load: async () => (await import('./commands/registry.js')).registerRegistryCommands },
   { commands: { backup: 'Back up the platform\'s state to one file, or verify a backup.', restore: 'Found a platform again from a backup (disaster recovery).' }, load: async () => (await import('./commands/backup.js')).registerBackupCommands },
   { commands: { admin: 'Admin accounts, API tokens, one-time login links and the audit trail of the admin app.' }, load: async () => (await import('./commands/admin.js')).registerAdminCommands },
+  { commands: { certs: 'The platform\'s TLS certificate: status, issue, renew, import (ACME DNS-01 on its own DNS).' }, load: async () => (await import('./commands/certs.js')).registerCertsCommands },
   { commands: { service: 'Run this node as a systemd service: install or remove its unit.' }, load: async () => (await import('./commands/service.js')).registerServiceUnitCommands },
   { commands: { doctor: 'Check this machine for running a node: ports, disk, limits, engine, members\' clocks.' }, load: async () => (await import('./commands/doctor.js')).registerDoctorCommand },
   { commands: { completion: 'Print a shell completion script for bash or zsh.' }, load: async () => (await import('./commands/completion.js')).registerCompletionCommand, needsEveryCommand: true }

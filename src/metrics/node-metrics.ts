@@ -33,9 +33,10 @@ export class NodeMetrics {
    */
   private metricsRegistry(): Promise<Registry> {
     this.registry ??= (async () => {
-      const [{ Registry, collectDefaultMetrics }, { registerNodeMetrics }] = await Promise.all([import('prom-client'), import('./collectors.js')])
+      const [{ Registry, collectDefaultMetrics }, { registerNodeMetrics }, { registerCertsMetrics }] = await Promise.all([import('prom-client'), import('./collectors.js'), import('./certs.js')])
       const registry = new Registry()
       registerNodeMetrics(registry, () => this.snapshot())
+      registerCertsMetrics(registry, () => this.node.certs.metricsSnapshot(), () => this.node.ctx.now())
       collectDefaultMetrics({ register: registry })
       return registry
     })()

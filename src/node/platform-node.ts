@@ -38,6 +38,7 @@ import { currentActor } from '../admin/actor.js'
 import type { AdminAddress } from '../admin/listen.js'
 import { AdminServer } from '../admin/server.js'
 import type { ControlHandler } from '../control/server.js'
+import { CertsService } from './certs-service.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -95,6 +96,7 @@ export class PlatformNode {
   readonly admin: AdminServer
   /** Every operation of the node, by name: the control socket serves them all, the admin API those with a permission. */
   readonly operations: Readonly<Record<string, ControlHandler>>
+  readonly certs: CertsService
   private readonly control: ControlServer
   private stopped = false
   private hasLeft = false
@@ -133,10 +135,12 @@ export class PlatformNode {
     this.metrics = new NodeMetrics(this, init.metricsListen)
     this.releases = new ReleaseService(this.ctx, this.settings, () => this.settings.runtimeInstance(), (command) => this.submit(command), presence)
     this.registry = new RegistryService(this.ctx, (command) => this.writes.submit(command), init.registerListen)
+    this.certs = new CertsService(this.ctx, this.membership, init.dataDir.path, (command) => this.submit(command), () => this.dns.bound)
     this.admin = new AdminServer(this, init.admin?.address, init.dataDir.path, () => this.operations)
     this.operations = {
       ...this.admin.accounts.handlers(),
       ...this.serviceOps.handlers(),
+      ...this.certs.handlers(),
       ...this.metrics.handlers(),
       ...this.releases.handlers(),
       ...this.keyRotation.handlers(),
@@ -242,6 +246,7 @@ export class PlatformNode {
     await this.settings.start()
     await this.serviceOps.start()
     await this.releases.start()
+    await this.certs.start()
     await this.metrics.start()
     await this.registry.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
@@ -266,6 +271,7 @@ export class PlatformNode {
     await this.joins.stop()
     this.keyRotation.stop()
     await this.registry.stop()
+    this.certs.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()
     await this.dns.stop()
@@ -509,7 +515,8 @@ export class PlatformNode {
       compaction: { ...this.compactor.status(), snapshot: this.writerSet?.snapshotStatus() ?? null, transfers: this.replication.snapshots.stats },
       backups: this.backups?.status() ?? null,
       admin: this.admin.status(),
-      dropped: this.replication.dropped
+      dropped: this.replication.dropped,
+      certs: { warnings: this.certs.warnings() }
     }
   }
 }

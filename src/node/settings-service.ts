@@ -23,6 +23,9 @@ import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } f
 import { type RunOutcome, ServiceRunner } from './service-runner.js'
 import { errorReply } from './wire-errors.js'
 import type { RolloutPresence } from './rollout-presence.js'
+import { certificateFiles } from '../certs/install.js'
+import { certificateOf } from '../state/certs.js'
+import type { ServiceTemplates } from '../config/render.js'
 
 /** What one render of this node's services did; shown in `status` (field `settings`). */
 export interface RenderReport {
@@ -69,7 +72,7 @@ export interface ChangeRequest {
 }
 
 /** Commands after which this node renders again: they change settings, the release or the members. */
-const RENDERED_ON = new Set(['settings.change', 'member.join', 'member.remove', 'platform.create', 'release.apply', 'release.rollback'])
+const RENDERED_ON = new Set(['settings.change', 'member.join', 'member.remove', 'platform.create', 'release.apply', 'release.rollback', 'certs.done', 'certs.import'])
 const RENDER_REPORTS_KEPT = 50
 const DRIFT_CHECK_MS = 15_000
 /** How often the node looks at its services' health, which its heartbeats announce. */
@@ -231,14 +234,15 @@ export class SettingsService {
     const results: Record<string, WritePlan> = {}
     const written: string[] = []
     const removed: string[] = []
-    for (const t of templates) {
+    const certFiles = this.certificateFiles(state, release)
+    for (const t of withCertificateServices(templates, certFiles)) {
       const outcome = tryRenderService(t, effective.values)
       if (outcome.problems.length > 0) {
         for (const p of outcome.problems) failures.push({ service: t.service, code: p.code, message: p.message })
         continue
       }
       try {
-        const result = await writeRenderedFiles(this.serviceDir(t.service), outcome.files)
+        const result = await writeRenderedFiles(this.serviceDir(t.service), { ...outcome.files, ...certFiles[t.service] })
         results[t.service] = result
         written.push(...result.write.map((f) => `${t.service}/${f}`))
         removed.push(...result.remove.map((f) => `${t.service}/${f}`))
@@ -364,6 +368,11 @@ export class SettingsService {
     } catch {
       return false
     }
+  }
+
+  /** The platform's certificate (src/certs), for the services of the release that read it. */
+  private certificateFiles(state: PlatformState, release: PlatformRelease): Record<string, RenderedFiles> {
+    return certificateFiles(release.services ?? [], certificateOf(state), this.ctx.config.domain)
   }
 
   private serviceDir(service: string): string {
@@ -557,6 +566,7 @@ export class SettingsService {
   /** Which files and services a change from `current` to `next` touches on every member. */
   private async plan(current: PlatformSettings, next: PlatformSettings): Promise<NodePlan[]> {
     const { schema, templates } = this.release(this.ctx.replica.state)
+    const certFiles = this.certificateFiles(this.ctx.replica.state, this.release(this.ctx.replica.state))
     const plans: NodePlan[] = []
     for (const node of Object.keys(next.machines).sort()) {
       const self = node === this.ctx.config.name
@@ -572,7 +582,7 @@ export class SettingsService {
           continue
         }
         const changed = self
-          ? await this.localPlan(t.service, rendered.files)
+          ? await this.localPlan(t.service, { ...rendered.files, ...certFiles[t.service] })
           : changedFiles(tryRenderService(t, before).files, rendered.files)
         if (changed.length > 0) restart.push(t.service)
         files.push(...changed.map((f) => `${t.service}/${f}`))
@@ -722,4 +732,10 @@ export function parseDiffRequest(p: Record<string, unknown>): Parameters<Setting
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
+}
+
+/** The release's templates, plus an empty set for a service that reads the certificate but has no templates. */
+function withCertificateServices(templates: readonly ServiceTemplates[], certFiles: Record<string, RenderedFiles>): ServiceTemplates[] {
+  const named = new Set(templates.map((t) => t.service))
+  return [...templates, ...Object.keys(certFiles).filter((s) => !named.has(s)).map((service) => ({ service, files: [] }))]
 }

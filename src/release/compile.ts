@@ -1,6 +1,7 @@
 import { defineSchema, type Schema, type SchemaDef } from '../config/schema.js'
 import type { ServiceTemplates } from '../config/render.js'
 import { dnsSettingsGroup } from '../config/schemas/pryv-io.js'
+import { certsSettingsGroup } from '../config/schemas/certs.js'
 import { dependencyOrder } from './order.js'
 import type { ReleaseRecord, ReleaseService } from './types.js'
 
@@ -10,6 +11,8 @@ export const NODE_SETTINGS_GROUP = 'dns'
 export const NODE_CONSUMER = 'node-dns'
 /** The consumer name of settings the node's user registry reads (src/registry), beside the release's services. */
 export const NODE_REGISTRY_CONSUMER = 'node-registry'
+/** The node's certificate settings (src/certs): like the DNS group, in every platform's schema and in no bundle. */
+export const CERTS_SETTINGS_GROUP = 'certs'
 
 export interface CompiledRelease {
   /** The release's schema plus the node's own settings group: what a platform's settings are checked against. */
@@ -21,7 +24,7 @@ export interface CompiledRelease {
 
 /** A release's schema definition with the node's settings group added. */
 export function platformSchemaDef(def: SchemaDef): SchemaDef {
-  return { ...def, groups: { ...def.groups, [NODE_SETTINGS_GROUP]: dnsSettingsGroup } }
+  return { ...def, groups: { ...def.groups, [NODE_SETTINGS_GROUP]: dnsSettingsGroup, [CERTS_SETTINGS_GROUP]: certsSettingsGroup } }
 }
 
 const COMPILED_KEPT = 8

@@ -20,7 +20,7 @@ const IMAGE = /^[a-z0-9][a-z0-9._/:-]*(?:@sha256:[0-9a-f]{64})?$/
 const DIGEST = /@sha256:[0-9a-f]{64}$/
 
 const TOP_FIELDS = ['name', 'version', 'description', 'services'] as const
-const SERVICE_FIELDS = ['image', 'command', 'args', 'env', 'ports', 'volumes', 'health', 'restart', 'stopTimeoutMs', 'dependsOn', 'dnsNames'] as const
+const SERVICE_FIELDS = ['image', 'command', 'args', 'env', 'ports', 'volumes', 'health', 'restart', 'stopTimeoutMs', 'dependsOn', 'dnsNames', 'certificate'] as const
 
 export function parseManifest(data: unknown, problems: FileProblems): Manifest {
   if (!isRecord(data)) {
@@ -113,8 +113,37 @@ function parseService(name: string, def: unknown, problems: FileProblems): Relea
       service.dnsNames = def.dnsNames
     }
   }
+  if (def.certificate !== undefined) {
+    const certificate = parseCertificateFiles(def.certificate, at('certificate'), problems)
+    if (certificate) service.certificate = certificate
+  }
   return service
 }
+
+/** Where a service reads the platform's certificate: two paths under conf/ of its directory; `{domain}` is the platform domain. */
+function parseCertificateFiles(def: unknown, field: string, problems: FileProblems): ReleaseService['certificate'] {
+  const fix = 'e.g. certificate: { chain: "conf/secret/{domain}-bundle.crt", key: "conf/secret/{domain}-key.pem" }'
+  if (!isRecord(def)) {
+    problems.add(field, `must be a map with chain and key, got ${show(def)}`, fix)
+    return undefined
+  }
+  problems.unknownKeys(def, ['chain', 'key'], field, 'certificate field')
+  let ok = true
+  for (const key of ['chain', 'key'] as const) {
+    const path = def[key]
+    if (typeof path !== 'string' || !CERT_PATH.test(path) || path.split('/').some((s) => s === '..' || s === '.')) {
+      problems.add(join(field, key), `must be a path under conf/ of the service's directory, got ${show(path)}`, fix)
+      ok = false
+    }
+  }
+  if (ok && def.chain === def.key) {
+    problems.add(field, 'chain and key must be different files', fix)
+    ok = false
+  }
+  return ok ? { chain: def.chain as string, key: def.key as string } : undefined
+}
+
+const CERT_PATH = /^conf\/[A-Za-z0-9{}._/-]+$/
 
 /** A pinned image: a tag other than `latest`, or a sha256 digest. */
 function checkImage(image: string, field: string, problems: FileProblems): void {

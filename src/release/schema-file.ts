@@ -1,5 +1,5 @@
 import type { GroupDef, SchemaDef, SettingDef } from '../config/schema.js'
-import { NODE_SETTINGS_GROUP } from './compile.js'
+import { CERTS_SETTINGS_GROUP, NODE_SETTINGS_GROUP } from './compile.js'
 import { type FileProblems, isRecord, isStringList, join, show } from './problems.js'
 
 /**
@@ -40,6 +40,10 @@ export function parseSchemaDef(data: unknown, problems: FileProblems): SchemaDef
   }
   if (Object.hasOwn(data.groups, NODE_SETTINGS_GROUP)) {
     problems.add(`groups.${NODE_SETTINGS_GROUP}`, `group '${NODE_SETTINGS_GROUP}' belongs to the node (its DNS server) and is added to every release's schema`, 'remove the group from schema.yaml; its settings (`pryv-node config describe`) are there anyway')
+    ok = false
+  }
+  if (Object.hasOwn(data.groups, CERTS_SETTINGS_GROUP)) {
+    problems.add(`groups.${CERTS_SETTINGS_GROUP}`, `group '${CERTS_SETTINGS_GROUP}' belongs to the node (its certificate) and is added to every release's schema`, 'remove the group from schema.yaml; its settings (`pryv-node config describe`) are there anyway')
     ok = false
   }
   for (const [name, group] of Object.entries(data.groups)) ok = checkGroup(group, `groups.${name}`, problems) && ok

@@ -53,6 +53,11 @@ export interface ReleaseService {
   readonly dependsOn?: readonly string[]
   /** DNS names under the platform domain (e.g. `reg`, `sw`) that resolve to the nodes running this service. */
   readonly dnsNames?: readonly string[]
+  /**
+   * Where the service reads the platform's certificate (src/certs): paths under its `conf/`, `{domain}`
+   * standing for the platform domain. The node writes the chain and key there and restarts the service when they change.
+   */
+  readonly certificate?: { readonly chain: string; readonly key: string }
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
 import { type RegistryCommand, registryCommandProblem } from './registry.js'
 import { type AdminCommand, adminCommandProblem } from './admin.js'
 import { releaseRecordProblem } from './release-record.js'
+import { type AcmeAccountRecord, type AttemptError, type NewCertificate, type OrderRecord, accountRecordProblem, attemptErrorProblem, certificateRecordProblem, orderRecordProblem } from '../certs/records.js'
 import type { MemberRole } from './types.js'
 
 /**
@@ -44,6 +45,15 @@ export type Command =
   | RegistryCommand
   /** Admin accounts, API tokens, login links (issue 13): src/state/admin.ts */
   | AdminCommand
+  // ----- certificates (src/certs, src/node/certs-service.ts) -----
+  /** Takes the platform's renewal lease until `until`; `takeover` when its holder is known to be down. */
+  | { kind: 'certs.lease', until: number, reason: string, takeover?: boolean }
+  /** The lease holder's progress: the account it created, the order it placed (null: dropped), a longer lease. */
+  | { kind: 'certs.progress', account?: AcmeAccountRecord, order?: OrderRecord | null, orderPlaced?: boolean, until?: number }
+  /** Ends the holder's attempt with the new certificate, or with the error and when to try again; releases the lease. */
+  | { kind: 'certs.done', certificate?: NewCertificate, error?: AttemptError, nextAttemptAt?: number, keepOrder?: boolean }
+  /** An operator's certificate, checked (key, dates, names) by the node that proposes it. */
+  | { kind: 'certs.import', certificate: NewCertificate }
 
 export interface NewMember {
   peerId: string
@@ -190,6 +200,30 @@ export function parseCommand(raw: unknown): StampedCommand {
     case 'admin.link.use': {
       const problem = adminCommandProblem(c)
       check(problem === undefined, problem ?? '')
+      break
+    }
+    // ----- certificates -----
+    case 'certs.lease':
+      check(isTime(c.until) && isStr(c.reason), 'certs.lease needs until and reason')
+      check(c.takeover === undefined || typeof c.takeover === 'boolean', 'certs.lease takeover must be a boolean')
+      break
+    case 'certs.progress': {
+      const account = c.account === undefined ? undefined : accountRecordProblem(c.account)
+      const order = c.order === undefined || c.order === null ? undefined : orderRecordProblem(c.order)
+      check(account === undefined && order === undefined, `certs.progress: ${account ?? order}`)
+      check(c.orderPlaced === undefined || typeof c.orderPlaced === 'boolean', 'certs.progress orderPlaced must be a boolean')
+      check(c.until === undefined || isTime(c.until), 'certs.progress until must be a timestamp')
+      break
+    }
+    case 'certs.done': {
+      const problem = c.certificate !== undefined ? certificateRecordProblem(c.certificate) : c.error !== undefined ? attemptErrorProblem(c.error) : 'certs.done needs a certificate or an error'
+      check(problem === undefined, `certs.done: ${problem}`)
+      check(c.nextAttemptAt === undefined || isTime(c.nextAttemptAt), 'certs.done nextAttemptAt must be a timestamp')
+      break
+    }
+    case 'certs.import': {
+      const problem = certificateRecordProblem(c.certificate)
+      check(problem === undefined, `certs.import: ${problem}`)
       break
     }
     default: {

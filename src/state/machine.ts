@@ -6,6 +6,7 @@ import type { ChangeValidation } from '../config/validate.js'
 import { ADMIN_COMMAND_KINDS, applyAdminCommand, checkAdminCommand } from './admin.js'
 import type { StampedCommand } from './commands.js'
 import { applyRegistryCommand, checkRegistryCommand, moveUser } from './registry.js'
+import { applyCertsCommand, checkCertsCommand, type CertsCommand } from './certs.js'
 import { type CollectionName, currentRelease, currentReleaseEntry, type InviteRecord, type Member, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, settingsHistoryKey } from './types.js'
 
 /** `data`: details for the caller (the registry's clashing fields). */
@@ -33,7 +34,9 @@ export const OUTSIDE_THE_ZONE: ReadonlySet<StampedCommand['kind']> = new Set(['i
   // User registry: what does not change which users DNS answers for.
   'registry.user.update', 'registry.reserve', 'registry.invitations.create', 'registry.access.set',
   // Admin accounts, tokens, login links.
-  ...ADMIN_COMMAND_KINDS as ReadonlySet<StampedCommand['kind']>])
+  ...ADMIN_COMMAND_KINDS as ReadonlySet<StampedCommand['kind']>,
+  // Certificates: the lease and the certificate itself are not DNS data (the challenges are acme.*).
+  'certs.lease', 'certs.progress', 'certs.done', 'certs.import'])
 /** Commands that change the zone's users only: served in place, with the new serial. */
 export const USERS_IN_PLACE: ReadonlySet<StampedCommand['kind']> = new Set(['dns.users.set', 'dns.users.remove',
   // User registry: its users are DNS users (src/state/registry.ts).
@@ -131,6 +134,11 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
     case 'admin.link.create':
     case 'admin.link.use':
       return checkAdminCommand(state, cmd)
+    case 'certs.lease':
+    case 'certs.progress':
+    case 'certs.done':
+    case 'certs.import':
+      return checkCertsCommand(state, cmd as CertsCommand)
   }
 }
 
@@ -378,6 +386,11 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
     case 'admin.link.create':
     case 'admin.link.use':
       return applyAdminCommand(state, cmd)
+    case 'certs.lease':
+    case 'certs.progress':
+    case 'certs.done':
+    case 'certs.import':
+      return applyCertsCommand(state, cmd as CertsCommand)
   }
 }
 

@@ -3,6 +3,7 @@
 import type { ChangeTarget } from '../config/change.js'
 import type { SettingDiff } from '../config/diff.js'
 import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
+import type { CertsRecord } from '../certs/records.js'
 
 export type MemberRole = 'full' | 'observer'
 
@@ -139,6 +140,8 @@ export interface PlatformState {
   readonly adminLinks: Map<string, AdminLoginLink>
   /** keyed like settingsHistory; only the most recent AUDIT_KEPT records */
   readonly audit: Map<string, AuditRecord>
+  /** The platform's certificate, ACME account and renewal (src/certs/records.ts), keyed by CERTS_KEYS. */
+  readonly certs: Map<string, CertsRecord>
 }
 
 /** A user of Pryv's registry: the core node that hosts it and its account fields. */
@@ -222,7 +225,7 @@ export interface AuditRecord {
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function emptyState(): PlatformState {
-  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map(), registryUsers: new Map(), registryUnique: new Map(), registryCounts: new Map(), registryReservations: new Map(), registryInvitations: new Map(), registryAccess: new Map(), adminAccounts: new Map(), adminTokens: new Map(), adminLinks: new Map(), audit: new Map() }
+  return { revision: 0, headHash: GENESIS_HASH, zoneRevision: 0, writers: [], members: new Map(), invites: new Map(), dnsUsers: new Map(), acmeChallenges: new Map(), platformSettings: new Map(), machineSettings: new Map(), settingsHistory: new Map(), releases: new Map(), releaseHistory: new Map(), registryUsers: new Map(), registryUnique: new Map(), registryCounts: new Map(), registryReservations: new Map(), registryInvitations: new Map(), registryAccess: new Map(), adminAccounts: new Map(), adminTokens: new Map(), adminLinks: new Map(), audit: new Map(), certs: new Map() }
 }
 
 /** The keyed collections of the state, each persisted as one record per key. */
@@ -247,7 +250,9 @@ export const collections = {
   adminAccount: (s: PlatformState) => s.adminAccounts,
   adminToken: (s: PlatformState) => s.adminTokens,
   adminLink: (s: PlatformState) => s.adminLinks,
-  audit: (s: PlatformState) => s.audit
+  audit: (s: PlatformState) => s.audit,
+  // Certificates
+  certs: (s: PlatformState) => s.certs
 } as const satisfies Record<string, (s: PlatformState) => Map<string, unknown>>
 
 export type CollectionName = keyof typeof collections

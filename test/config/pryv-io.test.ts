@@ -19,6 +19,7 @@ describe('Pryv.io schema', () => {
       'api',
       'serviceInfo',
       'dns',
+      'certs',
       'email',
       'emailTemplates',
       'mfa',

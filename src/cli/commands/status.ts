@@ -9,5 +9,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
     .action(async (o) => {
       const status = await ctx.control('status')
       ctx.io.out(o.json ? JSON.stringify(status, null, 2) : formatStatus(status as Parameters<typeof formatStatus>[0]))
+      // The platform certificate (src/certs): an expiry closer than 7 days, a failing renewal.
+      if (!o.json) for (const w of (status as { certs?: { warnings?: string[] } }).certs?.warnings ?? []) ctx.io.out(`warning: ${w}`)
     })
 }

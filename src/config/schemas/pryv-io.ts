@@ -1,3 +1,4 @@
+import { certsSettingsGroup } from './certs.js'
 import { defineSchema, type Schema, type SchemaDef, type Scope, type SecretGenerator, type SettingDef, type TypeSpec } from '../schema.js'
 
 /**
@@ -211,6 +212,7 @@ export const pryvIoSchemaDef: SchemaDef = {
       }
     },
     dns: dnsSettingsGroup,
+    certs: certsSettingsGroup,
     email: {
       title: 'Email',
       settings: {
