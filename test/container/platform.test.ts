@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process'
 import { Resolver } from 'node:dns/promises'
-import { resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pingEngine } from '../../src/runtime/index.js'
@@ -16,6 +17,8 @@ const BUILD_SCRIPT = resolve(import.meta.dirname, '../../scripts/container-image
 const runId = `${process.pid}-${Date.now()}`
 const LABEL = `io.pryv.test=container-${runId}`
 const DATA_DIR = '/var/lib/pryv-node'
+/** What the demo service logs as its configuration's hash when its config dir is empty. */
+const EMPTY_DIR_HASH = 'e3b0c44298fc'
 
 async function engineProblem(): Promise<string | null> {
   try {
@@ -46,13 +49,22 @@ describe.runIf(problem === null)('a platform of three nodes, each in a container
   const nodes: NodeProcess[] = []
   const dns: string[] = []
   let image = ''
+  let platformId = ''
 
   /** `docker run` in the foreground, as an operator would: the node's JSON lines come through the CLI. */
   const runNode = (i: number, dataDir: string, args: string[]): NodeProcess => {
     const proc = spawn('docker', ['run', '--rm', '--name', `pryv-${runId}-${names[i]}`, '--label', LABEL, '--network', 'host',
-      '-v', `${dataDir}:${DATA_DIR}`, image, ...args], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+      ...volumes(i, dataDir), image, ...args], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     return NodeProcess.adopt(proc, dataDir)
   }
+  /**
+   * core2 runs the release's services on the engine, as the README says: the engine's socket, and the
+   * data dir at the same path inside as outside (the engine mounts services' config from there).
+   */
+  const DOCKER_BACKEND = 1
+  const volumes = (i: number, dataDir: string): string[] => i === DOCKER_BACKEND
+    ? ['-v', `${dataDir}:${dataDir}`, '-e', `PRYV_NODE_DATA_DIR=${dataDir}`, '-v', `${socketPath}:/var/run/docker.sock`]
+    : ['-v', `${dataDir}:${DATA_DIR}`]
   /** The image's own CLI, inside a node's container, on the node's control socket. */
   const cli = async (i: number, args: string[]): Promise<any> =>
     JSON.parse(await docker(['exec', `pryv-${runId}-${names[i]}`, 'pryv-node', ...args, '--json']))
@@ -67,10 +79,12 @@ describe.runIf(problem === null)('a platform of three nodes, each in a container
   beforeAll(async () => {
     // Cached: a second build with the same inputs only looks the image up.
     image = (await run(BUILD_SCRIPT, [], { env: dockerEnv, timeout: 300_000 })).stdout.trim().split('\n').at(-1)!
-    const args = (i: number): string[] => ['--name', names[i]!, '--listen', `${ips[i]}:0`, '--dns', `${ips[i]}:0`, '--json']
+    const args = (i: number): string[] => ['--name', names[i]!, '--listen', `${ips[i]}:0`, '--dns', `${ips[i]}:0`, '--json',
+      ...(i === DOCKER_BACKEND ? ['--services', 'docker'] : [])]
     const founder = runNode(0, tempDir(), ['init-platform', '--domain', 'pryv.test', ...args(0)])
     nodes.push(founder)
     let ready = await founder.ready(60_000)
+    platformId = ready.platformId as string
     dns.push((ready.dns as string[])[0]!)
     let invite = ready.invite as string
     for (const i of [1, 2]) {
@@ -83,9 +97,11 @@ describe.runIf(problem === null)('a platform of three nodes, each in a container
   }, 360_000)
 
   afterAll(async () => {
-    // Containers stop with their node; remove this run's whatever happened.
-    const ids = (await docker(['ps', '-aq', '--filter', `label=${LABEL}`]).catch(() => '')).split('\n').filter(Boolean)
-    if (ids.length > 0) await docker(['rm', '-f', ...ids]).catch(() => {})
+    // Nodes' containers go with their node (--rm), services' outlive it by design: remove this run's.
+    for (const label of [LABEL, `io.pryv.platform=${platformId}`]) {
+      const ids = (await docker(['ps', '-aq', '--filter', `label=${label}`]).catch(() => '')).split('\n').filter(Boolean)
+      if (ids.length > 0) await docker(['rm', '-f', ...ids]).catch(() => {})
+    }
     await Promise.all(nodes.map((n) => n.kill()))
     cleanupTempDirs()
   }, 60_000)
@@ -103,6 +119,20 @@ describe.runIf(problem === null)('a platform of three nodes, each in a container
       }
     }
   })
+
+  it('a node given the engine\'s socket runs the release\'s services as containers, healthy', async () => {
+    await expect.poll(async () => {
+      const rows = (await cli(0, ['services'])).nodes as Array<{ node: string, services?: Array<{ name: string, state: string, health: string }> }>
+      return rows.find((r) => r.node === names[DOCKER_BACKEND])?.services?.map((s) => `${s.name}:${s.state}:${s.health}`).sort()
+    }, { timeout: 60_000, interval: 1_000 }).toEqual(['demo-api:running:healthy', 'demo-web:running:healthy'])
+    const services = await docker(['ps', '--filter', `label=io.pryv.platform=${platformId}`, '--format', '{{.Names}}'])
+    expect(services.trim().split('\n').sort()).toEqual([`pryv-${platformId}-core2-demo-api`, `pryv-${platformId}-core2-demo-web`])
+    // The engine mounted the node's data dir, not an empty directory at the same path elsewhere: the
+    // service read its rendered configuration and wrote its ready file where the node looks.
+    const [, conf] = readFileSync(join(nodes[DOCKER_BACKEND]!.dataDir, 'services/demo-web/data/ready'), 'utf8').trim().split(' ')
+    expect(conf).toMatch(/^[0-9a-f]{12}$/)
+    expect(conf).not.toBe(EMPTY_DIR_HASH)
+  }, 90_000)
 
   it('`docker stop` stops a node cleanly, and the image\'s default command starts it again with its kept options', async () => {
     const third = nodes[2]!
