@@ -87,5 +87,8 @@ id=$(tar --numeric-owner --owner=0 --group=0 -C "$ROOT" -c . | docker import \
 [ -n "$id" ] || fail "docker import gave no image id"
 # Tag by id: podman's import ignores a tag given to it.
 for t in "$TAG" "$IMAGE_REPO:$VERSION" "$IMAGE_REPO:latest"; do docker tag "$id" "$t"; done
+# Earlier builds (~190 MB each) would pile up on a development machine: drop those no container uses.
+docker images "$IMAGE_REPO" --format '{{.Tag}}' | grep -E -- '-[0-9a-f]{12}$' | grep -vx -- "$VERSION-$INPUTS_HASH" |
+  while read -r old; do docker rmi "$IMAGE_REPO:$old" >/dev/null 2>&1 || log "kept $IMAGE_REPO:$old (in use)"; done
 log "built $TAG"
 echo "$TAG"

@@ -79,7 +79,7 @@ describe.runIf(problem === null)('a platform of three nodes, each in a container
   beforeAll(async () => {
     // Cached: a second build with the same inputs only looks the image up.
     image = (await run(BUILD_SCRIPT, [], { env: dockerEnv, timeout: 300_000 })).stdout.trim().split('\n').at(-1)!
-    const args = (i: number): string[] => ['--name', names[i]!, '--listen', `${ips[i]}:0`, '--dns', `${ips[i]}:0`, '--json',
+    const args = (i: number): string[] => ['--name', names[i]!, '--listen', `${ips[i]}:0`, '--dns', `${ips[i]}:0`, '--admin', 'none', '--json',
       ...(i === DOCKER_BACKEND ? ['--services', 'docker'] : [])]
     const founder = runNode(0, tempDir(), ['init-platform', '--domain', 'pryv.test', ...args(0)])
     nodes.push(founder)
