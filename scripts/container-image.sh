@@ -45,6 +45,7 @@ fi
 
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
+trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 # Busybox: a shell and the usual tools, and /usr/bin/env for the CLI's `#!/usr/bin/env node`.
 mkdir -p "$ROOT"/{bin,etc,tmp,proc,sys,dev,root,usr/bin,usr/local/bin,var/lib/pryv-node,app}
@@ -61,11 +62,12 @@ chmod 1777 "$ROOT/tmp"
 npm pack --silent --pack-destination "$ROOT/tmp" >/dev/null
 tar -xzf "$ROOT"/tmp/pryv-node-*.tgz -C "$ROOT/app" --strip-components=1
 rm -f "$ROOT"/tmp/pryv-node-*.tgz
-npm ls --omit=dev --all --parseable | sed -n "s|^$REPO/||p" | sort -u |
-  while read -r dir; do cp -a --parents "$dir" "$ROOT/app/"; done
+production=$(npm ls --omit=dev --all --parseable 2>/dev/null) ||
+  fail "npm ls --omit=dev found node_modules unlike package-lock.json: run \`npm ci\`"
+echo "$production" | sed -n "s|^$REPO/||p" | sort -u | while read -r dir; do cp -a --parents "$dir" "$ROOT/app/"; done
 cp package-lock.json "$ROOT/app/"
 # Prebuilt native modules for other systems are dead weight here.
-find "$ROOT/app/node_modules" -path '*/prebuilds/*' -maxdepth 4 -type d -name '*-*' ! -name 'linux-x64' -prune -exec rm -rf {} +
+find "$ROOT/app/node_modules" -maxdepth 4 -path '*/prebuilds/*' -type d -name '*-*' ! -name 'linux-x64' -prune -exec rm -rf {} +
 ln -s /app/bin/pryv-node.js "$ROOT/usr/local/bin/pryv-node"
 
 # Node and the shared libraries of Node and of the native modules Node may load (glibc builds).
