@@ -53,7 +53,20 @@ export interface ReleaseService {
   readonly dependsOn?: readonly string[]
   /** DNS names under the platform domain (e.g. `reg`, `sw`) that resolve to the nodes running this service. */
   readonly dnsNames?: readonly string[]
+  /**
+   * What a change of the service's rendered files does on a node: `restart` it (the default), send it
+   * `signal` after the files are written, or `none` (it follows its settings through the watch API).
+   */
+  readonly onChange?: OnChange
+  /** With `onChange: signal`: the signal sent (default SIGHUP). */
+  readonly signal?: ReloadSignal
 }
+
+export type OnChange = 'restart' | 'signal' | 'none'
+export const ON_CHANGE: readonly OnChange[] = ['restart', 'signal', 'none']
+/** Signals a service may ask for on a change (not the ones that stop it). */
+export const RELOAD_SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const
+export type ReloadSignal = (typeof RELOAD_SIGNALS)[number]
 
 /**
  * A declarative migration step on settings values (platform values and every machine's overrides).

@@ -13,6 +13,13 @@ export const DEFAULT_CONFIG_MOUNT = '/app/conf'
 export const DEFAULT_DATA_MOUNT = '/app/data'
 export const ENV_CONFIG_DIR = 'PRYV_CONFIG_DIR'
 export const ENV_DATA_DIR = 'PRYV_DATA_DIR'
+/** In each service's directory: the watch API's socket for that service only (src/watch). */
+export const WATCH_SOCKET = 'watch.sock'
+/** In each service's directory, mode 0600: the watch API's loopback URL and the service's token. */
+export const WATCH_FILE = 'watch.json'
+/** Process backend: where the service finds them. */
+export const ENV_WATCH_SOCKET = 'PRYV_WATCH_SOCKET'
+export const ENV_WATCH_FILE = 'PRYV_WATCH_FILE'
 
 export const DEFAULT_HEALTH = { intervalMs: 5_000, timeoutMs: 3_000, retries: 3, startPeriodMs: 0 } as const
 
