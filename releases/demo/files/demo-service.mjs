@@ -14,21 +14,28 @@ const dataDir = process.env.PRYV_DATA_DIR
 const ready = dataDir ? join(dataDir, 'ready') : undefined
 if (ready) rmSync(ready, { force: true })
 
-const hash = createHash('sha256')
-const hashDir = (dir, prefix) => {
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name)
-    if (statSync(path).isDirectory()) hashDir(path, `${prefix}${name}/`)
-    else hash.update(prefix + name).update(readFileSync(path))
+/** A short hash of everything in conf/: what the service loaded. */
+function confHash() {
+  const hash = createHash('sha256')
+  const hashDir = (dir, prefix) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name)
+      if (statSync(path).isDirectory()) hashDir(path, `${prefix}${name}/`)
+      else hash.update(prefix + name).update(readFileSync(path))
+    }
   }
+  if (confDir) hashDir(confDir, '')
+  return hash.digest('hex').slice(0, 12)
 }
-if (confDir) hashDir(confDir, '')
-const conf = hash.digest('hex').slice(0, 12)
+const conf = confHash()
 console.log(`started pid=${process.pid} conf=${conf}${process.env.DEMO_TITLE ? ` title=${process.env.DEMO_TITLE}` : ''}`)
 if (ready) {
   mkdirSync(dataDir, { recursive: true })
   writeFileSync(ready, `${process.pid} ${conf}\n`)
 }
+
+// onChange: signal in release.yaml: the node rewrites conf/, then sends SIGHUP; the service reads it again.
+process.on('SIGHUP', () => console.log(`reloaded pid=${process.pid} conf=${confHash()}`))
 
 if (process.env.DEMO_WATCH === '1' && process.env.PRYV_WATCH_SOCKET && dataDir) follow(process.env.PRYV_WATCH_SOCKET)
 
