@@ -75,7 +75,6 @@ function apply({ index, settings }) {
   mkdirSync(dataDir, { recursive: true })
   writeFileSync(`${file}.tmp`, `${JSON.stringify({ pid: process.pid, index, settings })}\n`)
   renameSync(`${file}.tmp`, file)
-  console.log(`settings in use pid=${process.pid} index=${index}${settings['api.logLevel'] ? ` logLevel=${settings['api.logLevel']}` : ''}`)
 }
 
 const stop = () => {
