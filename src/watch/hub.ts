@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { settingsText } from './content.js'
 
 /** One version of a service's settings; `index` is the platform revision at which it took effect. */
@@ -5,6 +6,12 @@ export interface WatchEntry {
   readonly index: number
   readonly settings: Readonly<Record<string, unknown>>
   readonly text: string
+}
+
+/** What survives a node restart of a service's current version: its index, and a digest of its content. */
+export interface WatchMark {
+  readonly index: number
+  readonly digest: string
 }
 
 /** Versions kept per service, so that a client that was away resumes without missing one. */
@@ -23,6 +30,9 @@ export class WatchHub {
   private readonly services = new Map<string, ServiceHistory>()
   private readonly running = new Set<string>()
 
+  /** @param marks each service's version before the node restarted: unchanged content keeps its index. */
+  constructor(private readonly marks: ReadonlyMap<string, WatchMark> = new Map()) {}
+
   /**
    * Records each service's settings as of `revision` (the last settings or release change). A content
    * change without a new settings revision (the node's own --set, after a restart) takes the state
@@ -33,14 +43,26 @@ export class WatchHub {
     for (const [service, settings] of contents) {
       this.running.add(service)
       const history = this.history(service)
-      const last = history.entries.at(-1)
       const text = settingsText(settings)
+      const mark = this.marks.get(service)
+      const last: { readonly index: number; readonly text?: string } | undefined = history.entries.at(-1) ?? mark
       if (last?.text === text) continue
-      const index = last === undefined || revision > last.index ? revision : Math.max(fallback, last.index + 1)
+      const seen = history.entries.length === 0 && mark?.digest === digest(text)
+      const index = seen ? mark.index : last === undefined || revision > last.index ? revision : Math.max(fallback, last.index + 1)
       history.entries.push({ index, settings, text })
       if (history.entries.length > HISTORY_KEPT) history.entries.shift()
       for (const wake of [...history.listeners]) wake()
     }
+  }
+
+  /** Each service's current version, to keep across a restart. */
+  currentMarks(): Record<string, WatchMark> {
+    const marks: Record<string, WatchMark> = {}
+    for (const service of this.running) {
+      const last = this.current(service)
+      if (last) marks[service] = { index: last.index, digest: digest(last.text) }
+    }
+    return marks
   }
 
   /** Services of the release in force. */
@@ -93,4 +115,9 @@ export class WatchHub {
     }
     return history
   }
+}
+
+/** Kept on disk instead of the content: the content holds the service's secrets. */
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
 }

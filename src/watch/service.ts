@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import type { SettingsValues } from '../config/layers.js'
@@ -7,10 +8,12 @@ import type { Schema } from '../config/schema.js'
 import type { Logger } from '../log.js'
 import { WATCH_FILE, WATCH_SOCKET } from '../runtime/constants.js'
 import { serviceSettings } from './content.js'
-import { WatchHub } from './hub.js'
+import { WatchHub, type WatchMark } from './hub.js'
 
 /** sun_path holds 108 bytes on Linux, 104 on macOS. */
 const MAX_SOCKET_PATH = 103
+/** In the data dir: each service's index and content digest, so that a restart wakes no watcher. */
+const MARKS_FILE = 'watch-index.json'
 
 /** What the settings service publishes after each change of the settings or the release. */
 export interface EffectiveUpdate {
@@ -33,17 +36,23 @@ interface Served {
  * loopback HTTP server where a service's token (in its watch.json) says which service it is.
  */
 export class WatchService {
-  readonly hub = new WatchHub()
+  readonly hub: WatchHub
   private http?: Server
   private readonly served = new Map<string, Served>()
   /** sha256 of a token → service: the lookup compares digests of equal length. */
   private readonly tokens = new Map<string, string>()
   private queue: Promise<void> = Promise.resolve()
+  private savedMarks: string
 
   constructor(
     private readonly dataDir: string,
     private readonly log: Logger
-  ) {}
+  ) {
+    this.savedMarks = readMarks(join(dataDir, MARKS_FILE), log)
+    const marks = Object.entries(JSON.parse(this.savedMarks) as Record<string, Partial<WatchMark>>)
+      .filter((e): e is [string, WatchMark] => typeof e[1]?.index === 'number' && typeof e[1].digest === 'string')
+    this.hub = new WatchHub(new Map(marks))
+  }
 
   /** `http://127.0.0.1:PORT` once started. */
   get url(): string | undefined {
@@ -81,6 +90,13 @@ export class WatchService {
     }
     const contents = new Map(update.services.map((s) => [s, serviceSettings(update.schema, update.values, s)]))
     this.hub.publish(update.settingsRevision, update.revision, contents)
+    const marks = JSON.stringify(this.hub.currentMarks())
+    if (marks !== this.savedMarks) {
+      const file = join(this.dataDir, MARKS_FILE)
+      await writeFile(`${file}.tmp`, marks, { mode: 0o600 })
+      await rename(`${file}.tmp`, file)
+      this.savedMarks = marks
+    }
   }
 
   private async serve(service: string): Promise<void> {
@@ -143,4 +159,17 @@ function digest(token: string): string {
 function close(server: Server): Promise<void> {
   server.closeAllConnections()
   return new Promise((resolve) => server.close(() => resolve()))
+}
+
+/** The marks saved by the node's previous run, as JSON text; `{}` when none (or unreadable: every watcher wakes once). */
+function readMarks(file: string, log: Logger): string {
+  try {
+    const text = readFileSync(file, 'utf8')
+    const parsed = JSON.parse(text) as unknown
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return text
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '{}'
+  }
+  log.warn({ file }, 'the watch API index file is damaged: watchers will be woken once with their current settings')
+  return '{}'
 }

@@ -13,11 +13,22 @@ const watchFile = (node: NodeProcess, service: string): { url: string, token: st
 const starts = (node: NodeProcess, service: string): number =>
   (readFileSync(join(serviceDir(node, service), 'log', 'output.log'), 'utf8').match(/started pid=/g) ?? []).length
 
+let lastChange = 0
 /** Commits a settings change and returns its revision. */
 async function set(node: NodeProcess, ...assignments: string[]): Promise<number> {
   const r = await runCli(['--data-dir', node.dataDir, 'config', 'set', ...assignments, '--json'])
   expect(r.code, r.stderr).toBe(0)
-  return JSON.parse(r.stdout).revision
+  lastChange = JSON.parse(r.stdout).revision
+  return lastChange
+}
+
+interface Report { settingsRevision: number, written: string[], restart: string[], restarted: string[] }
+/** The node's render report once it covers `revision`. */
+function rendered(node: NodeProcess, revision: number): Promise<Report> {
+  return until(async () => {
+    const s = await callControl(join(node.dataDir, 'control.sock'), 'status', {}) as { settings: Report }
+    return s.settings.settingsRevision >= revision ? s.settings : undefined
+  }, `the render of revision ${revision}`)
 }
 
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
@@ -134,6 +145,8 @@ describe('the watch API of a node', () => {
 
   it('the demo service reloads its settings through the watch API: same process, new value in use', async () => {
     const inUse = (): { pid: number, index: number, settings: Record<string, unknown> } => JSON.parse(readFileSync(join(serviceDir(node, 'demo-api'), 'data', 'settings.json'), 'utf8'))
+    // Earlier tests' renames restart demo-web: let those renders end first.
+    await rendered(node, lastChange)
     const before = await until(() => inUse(), 'the demo service to read its settings')
     const startsBefore = starts(node, 'demo-api')
     const revision = await set(node, 'api.logLevel=debug')
@@ -142,12 +155,28 @@ describe('the watch API of a node', () => {
     expect(after.settings['api.logLevel']).toBe('debug')
     // The watch API answers once the node applied the change; the files follow with the render. They
     // were rewritten, the service was not restarted, and the render report says so.
-    const report = await until(async () => {
-      const s = await callControl(join(node.dataDir, 'control.sock'), 'status', {}) as { settings: { settingsRevision: number, written: string[], restart: string[], restarted: string[] } }
-      return s.settings.settingsRevision >= revision ? s.settings : undefined
-    }, 'the render of the change')
-    expect(report).toMatchObject({ written: ['demo-api/conf/api.json'], restart: [], restarted: [] })
+    const report = await rendered(node, revision)
+    expect(report).toMatchObject({ written: ['demo-api/conf/api.json'], restart: [] })
+    expect(report.restarted).not.toContain('demo-api')
     expect(JSON.parse(readFileSync(join(serviceDir(node, 'demo-api'), 'conf', 'api.json'), 'utf8')).logLevel).toBe('debug')
     expect(starts(node, 'demo-api')).toBe(startsBefore)
+  })
+
+  it('a node restart wakes no watcher whose settings did not change', async () => {
+    // A change demo-web does not use: the platform's last settings revision is now past demo-web's index.
+    await set(node, 'api.logLevel=warn')
+    const web = await get(socket(node, 'demo-web'))
+    const api = await get(socket(node, 'demo-api'))
+    await node.stop()
+    node = NodeProcess.start(node.dataDir, ['start', '--listen', '127.0.0.1:0', '--dns', 'none', '--services', 'process'])
+    await node.ready()
+    await until(async () => ((await get(socket(node, 'demo-web'))).status === 200 ? true : undefined), 'the watch sockets again')
+    expect((await get(socket(node, 'demo-api'))).index).toBe(api.index)
+    const startedAt = Date.now()
+    const waited = await get(socket(node, 'demo-web'), `?index=${web.index}&wait=2s`)
+    expect(waited).toMatchObject({ index: web.index, body: web.body })
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1900)
+    // A client from before that change gets the current settings at once.
+    expect((await get(socket(node, 'demo-web'), `?index=${web.index - 1}&wait=30s`)).index).toBe(web.index)
   })
 })
