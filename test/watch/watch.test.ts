@@ -80,6 +80,13 @@ describe('the watch API of a node', () => {
     expect((await get(socket(node, 'demo-web'), '?index=x')).body.error!.code).toBe('PRYV_WATCH_BAD_INDEX')
   })
 
+  it('gives the node\'s effective settings: platform values with this node\'s overrides', async () => {
+    const before = await get(socket(node, 'demo-web'))
+    const revision = await set(node, '--machine', 'core1', 'machine.listenIp=127.0.0.9')
+    const after = await get(socket(node, 'demo-web'), `?index=${before.index}&wait=20s`)
+    expect(after).toMatchObject({ index: revision, body: { settings: { 'machine.listenIp': '127.0.0.9', 'platform.domain': 'pryv.test' } } })
+  })
+
   it('a blocking client sees every change in revision order, even when it lags behind', async () => {
     const start = (await get(socket(node, 'demo-web'))).index
     const revisions = [await set(node, 'platform.name=First'), await set(node, 'platform.name=Second'), await set(node, 'platform.name=Third')]
