@@ -26,7 +26,7 @@ export function watchApp(options: WatchAppOptions): Hono {
   const app = new Hono()
   app.get('/v1/settings', async (c) => {
     const service = options.serviceOf(c.req.header('authorization'))
-    if (service === undefined) return problem(c, 401, 'PRYV_WATCH_UNAUTHORIZED', 'No valid service token.', 'Send the token of the service (its watch.json) as "Authorization: Bearer <token>".')
+    if (service === undefined) return problem(c, 401, 'PRYV_WATCH_UNAUTHORIZED', 'No valid service token.', 'Send the token of the service (its watch/access.json) as "Authorization: Bearer <token>".')
     if (!hub.has(service)) return problem(c, 404, 'PRYV_WATCH_SERVICE_UNKNOWN', `The release in force has no service ${service}.`, 'Wait for the node to render the release that runs it.')
     const index = parseIndex(c.req.query('index') ?? c.req.header('last-event-id'))
     if (index === null) return problem(c, 400, 'PRYV_WATCH_BAD_INDEX', 'index must be a whole number.', 'Pass the X-Pryv-Index (or event id) of the last settings read.')

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { SettingsValues } from '../config/layers.js'
 import type { Schema } from '../config/schema.js'
 import type { Logger } from '../log.js'
-import { WATCH_FILE, WATCH_SOCKET } from '../runtime/constants.js'
+import { WATCH_DIR, WATCH_FILE, WATCH_SOCKET } from '../runtime/constants.js'
 import { serviceSettings } from './content.js'
 import { WatchHub, type WatchMark } from './hub.js'
 
@@ -33,7 +33,7 @@ interface Served {
 
 /**
  * The node's watch API (src/watch/api.ts): one Unix socket per service in its directory, and one
- * loopback HTTP server where a service's token (in its watch.json) says which service it is.
+ * loopback HTTP server where a service's token (in its watch/access.json) says which service it is.
  */
 export class WatchService {
   readonly hub: WatchHub
@@ -105,7 +105,7 @@ export class WatchService {
       this.log.info({ url: this.url }, 'serving the watch API')
     }
     const dir = join(this.dataDir, 'services', service)
-    await mkdir(dir, { recursive: true })
+    await mkdir(join(dir, WATCH_DIR), { recursive: true })
     const token = randomBytes(32)
     this.tokens.set(digest(token.toString('base64url')), service)
     const path = join(dir, WATCH_SOCKET)

@@ -8,8 +8,8 @@ import { get, SseClient } from './support.js'
 // One node running the demo release's services as processes: demo-api follows the watch API
 // (onChange: none), demo-web is restarted on a change (the default).
 const serviceDir = (node: NodeProcess, service: string): string => join(node.dataDir, 'services', service)
-const socket = (node: NodeProcess, service: string): { socketPath: string } => ({ socketPath: join(serviceDir(node, service), 'watch.sock') })
-const watchFile = (node: NodeProcess, service: string): { url: string, token: string } => JSON.parse(readFileSync(join(serviceDir(node, service), 'watch.json'), 'utf8'))
+const socket = (node: NodeProcess, service: string): { socketPath: string } => ({ socketPath: join(serviceDir(node, service), 'watch', 'settings.sock') })
+const watchFile = (node: NodeProcess, service: string): { url: string, token: string } => JSON.parse(readFileSync(join(serviceDir(node, service), 'watch', 'access.json'), 'utf8'))
 const starts = (node: NodeProcess, service: string): number =>
   (readFileSync(join(serviceDir(node, service), 'log', 'output.log'), 'utf8').match(/started pid=/g) ?? []).length
 
@@ -69,9 +69,9 @@ describe('the watch API of a node', () => {
     expect(web.body.settings!['platform.domain']).toBe('pryv.test')
     expect(Object.keys(web.body.settings!).filter((k) => k.startsWith('api.') && k !== 'api.port')).toEqual([])
 
-    // Loopback HTTP: the token in a service's watch.json (mode 0600) names that service, and only it.
+    // Loopback HTTP: the token in a service's watch/access.json (mode 0600) names that service, and only it.
     const { url, token } = watchFile(node, 'demo-web')
-    expect(statSync(join(serviceDir(node, 'demo-web'), 'watch.json')).mode & 0o777).toBe(0o600)
+    expect(statSync(join(serviceDir(node, 'demo-web'), 'watch', 'access.json')).mode & 0o777).toBe(0o600)
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(await get({ url, token })).toMatchObject({ status: 200, body: web.body })
     expect(await get({ url })).toMatchObject({ status: 401, body: { error: { code: 'PRYV_WATCH_UNAUTHORIZED' } } })
