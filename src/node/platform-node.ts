@@ -30,6 +30,7 @@ import { ReleaseService } from './release-service.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type RolloutPresence, rolloutPresence } from './rollout-presence.js'
 import { RegistryService } from '../registry/service.js'
+import { WatchService } from '../watch/service.js'
 import { compactionPolicyFromEnv } from '../state/compaction.js'
 import { Compactor } from './compactor.js'
 import { encodeSnapshot } from '../state/snapshot.js'
@@ -94,6 +95,8 @@ export class PlatformNode {
   /** Scheduled backups, when the node's environment turns them on. */
   backups?: BackupScheduler
   readonly admin: AdminServer
+  /** The watch API: each service's settings, on its own socket and on loopback HTTP (src/watch). */
+  readonly watch: WatchService
   /** Every operation of the node, by name: the control socket serves them all, the admin API those with a permission. */
   readonly operations: Readonly<Record<string, ControlHandler>>
   readonly certs: CertsService
@@ -128,6 +131,8 @@ export class PlatformNode {
     const presence = (peerId: string): RolloutPresence => rolloutPresence(this.membership.view(peerId), this.ctx.monotonic())
     this.settings = new SettingsService(this.ctx, init.dataDir.path, init.settings ?? NO_LOCAL_SETTINGS, (command) => this.submit(command), presence)
     this.membership.unhealthyServices = () => this.settings.unhealthyServices()
+    this.watch = new WatchService(init.dataDir.path, this.ctx.log)
+    this.settings.watchSettings((update) => this.watch.update(update))
     this.joins = new JoinService(this.ctx, this.writes, keyring, (host) => memberHosts(replica).has(host))
     this.membership.joinAddresses = () => this.joins.addresses()
     this.keyRotation = new KeyRotation(this.ctx, keyring, init.dataDir, this.membership, (command) => this.writes.submit(command))
@@ -276,6 +281,7 @@ export class PlatformNode {
     await this.serviceOps.stop()
     await this.dns.stop()
     await this.settings.stop()
+    await this.watch.stop()
     await this.mesh.stop()
     await this.store.close()
     this.init.log.info({ name: this.init.config.name }, 'node stopped')
@@ -515,6 +521,7 @@ export class PlatformNode {
       compaction: { ...this.compactor.status(), snapshot: this.writerSet?.snapshotStatus() ?? null, transfers: this.replication.snapshots.stats },
       backups: this.backups?.status() ?? null,
       admin: this.admin.status(),
+      watch: this.watch.url ?? null,
       dropped: this.replication.dropped,
       certs: { warnings: this.certs.warnings() }
     }

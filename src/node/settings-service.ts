@@ -17,6 +17,7 @@ import { callRpc, handleRpc } from '../mesh/rpc.js'
 import { detectRuntime } from '../runtime/detect.js'
 import type { Runtime } from '../runtime/runtime.js'
 import type { Command } from '../state/commands.js'
+import type { OnChange } from '../release/types.js'
 import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, type SettingsHistoryRecord, settingsHistoryKey } from '../state/types.js'
 import type { NodeContext } from './context.js'
 import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } from './settings-local.js'
@@ -26,6 +27,7 @@ import type { RolloutPresence } from './rollout-presence.js'
 import { certificateFiles } from '../certs/install.js'
 import { certificateOf } from '../state/certs.js'
 import type { ServiceTemplates } from '../config/render.js'
+import type { EffectiveUpdate } from '../watch/service.js'
 
 /** What one render of this node's services did; shown in `status` (field `settings`). */
 export interface RenderReport {
@@ -42,6 +44,8 @@ export interface RenderReport {
   readonly removed: readonly string[]
   /** Services whose files changed: they must restart. */
   readonly restart: readonly string[]
+  /** Services whose files changed and that the release says to signal instead (`onChange: signal`). */
+  readonly signalled?: readonly string[]
   /** Services the runtime restarted (empty when services are not run: `--services none`). */
   readonly restarted: readonly string[]
   /** Services the runtime started (the first render after the node starts). */
@@ -113,8 +117,13 @@ export class SettingsService {
   private dirty = false
   private loop?: Promise<void>
   private stopped = false
+  /** Told each service's effective settings on every render, before files are written (the watch API). */
+  private watcher?: (update: EffectiveUpdate) => Promise<void>
   private readonly onApplied = (_entry: unknown, command: { kind: string }): void => {
-    if (RENDERED_ON.has(command.kind)) this.schedule()
+    if (!RENDERED_ON.has(command.kind)) return
+    // Watchers get every revision's settings, even those a busy render loop skips over.
+    this.publishSettings()
+    this.schedule()
   }
 
   constructor(
@@ -145,7 +154,10 @@ export class SettingsService {
       this.ctx.log.info({ runtime: this.runtime.kind }, 'services run through the runtime')
     }
     this.ctx.replica.on('applied', this.onApplied)
-    this.ctx.replica.on('installed', () => this.schedule())
+    this.ctx.replica.on('installed', () => {
+      this.publishSettings()
+      this.schedule()
+    })
     await handleRpc(this.ctx.mesh, SETTINGS_REPORTS_PROTOCOL, async (_request, remote) => {
       if (!this.ctx.replica.state.members.has(remote.toString())) {
         throw new OperatorError('PRYV_NOT_A_MEMBER', 'only members may read render reports', { exitCode: ExitCode.conflict })
@@ -169,6 +181,21 @@ export class SettingsService {
     this.ctx.replica.off('applied', this.onApplied)
     await this.loop
     await this.runtime?.close({ timeoutMs: STOP_TIMEOUT_MS })
+  }
+
+  /** The watch API follows every render's effective settings. */
+  watchSettings(watcher: (update: EffectiveUpdate) => Promise<void>): void {
+    this.watcher = watcher
+  }
+
+  /** Tells the watch API the settings of the revision just applied. */
+  private publishSettings(): void {
+    const state = this.ctx.replica.state
+    if (!this.watcher || (state.settingsHistory.size === 0 && state.releaseHistory.size === 0)) return
+    const release = this.release(state)
+    const values = this.effective(state, this.ctx.config.name, true).values
+    this.watcher({ settingsRevision: lastConfigRevision(state), revision: state.revision, schema: release.schema, values, services: releaseServices(release) })
+      .catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'the watch API cannot serve the new settings'))
   }
 
   /** This node's services that are not healthy, as of the last check (every render, and every few seconds). */
@@ -231,6 +258,12 @@ export class SettingsService {
     const { templates } = release
     const effective = this.effective(state, this.ctx.config.name, true)
     const failures: Array<RenderReport['failures'][number]> = []
+    try {
+      // The watch sockets of new services exist before the services start.
+      await this.watcher?.({ settingsRevision, revision, schema: release.schema, values: effective.values, services: releaseServices(release) })
+    } catch (err) {
+      failures.push({ code: (err as OperatorError).code ?? 'PRYV_WATCH_FAILED', message: `the watch API cannot serve the new settings: ${(err as Error).message}` })
+    }
     const results: Record<string, WritePlan> = {}
     const written: string[] = []
     const removed: string[] = []
@@ -250,7 +283,9 @@ export class SettingsService {
         failures.push({ service: t.service, code: (err as OperatorError).code ?? 'PRYV_CONFIG_WRITE_FAILED', message: (err as Error).message })
       }
     }
-    const restart = servicesToRestart(results)
+    const changed = servicesToRestart(results)
+    const restart = changed.filter((s) => onChangeOf(release, s) === 'restart')
+    const signalled = changed.filter((s) => onChangeOf(release, s) === 'signal')
     let restarted: readonly string[] = []
     let started: readonly string[] = []
     let drifted: readonly string[] = []
@@ -265,6 +300,7 @@ export class SettingsService {
       restarted = outcome.restarted
       drifted = outcome.drifted
       failures.push(...outcome.failures)
+      failures.push(...(await this.signalServices(release, signalled)))
     }
     const report: RenderReport = {
       revision,
@@ -275,6 +311,7 @@ export class SettingsService {
       written,
       removed,
       restart,
+      ...(signalled.length > 0 ? { signalled } : {}),
       restarted,
       started,
       ...(drifted.length > 0 ? { drifted } : {}),
@@ -310,6 +347,21 @@ export class SettingsService {
     if (outcome.failures.length === 0) this.healthyDigest = record.digest
     else if (this.healthyDigest !== record.digest) await this.rollBackFailedRollout(record.digest, outcome.failures)
     return outcome
+  }
+
+  /** `onChange: signal`: the files are written, the service reloads them on its signal. */
+  private async signalServices(release: PlatformRelease, services: readonly string[]): Promise<RenderReport['failures'][number][]> {
+    const failures: RenderReport['failures'][number][] = []
+    for (const service of services) {
+      const signal = release.record?.services.find((s) => s.name === service)?.signal ?? 'SIGHUP'
+      try {
+        await this.runtime!.signal(service, signal)
+        this.ctx.log.info({ service, signal }, 'service signalled to reload its configuration')
+      } catch (err) {
+        failures.push({ service, code: (err as OperatorError).code ?? 'PRYV_SERVICE_FAILED', message: `cannot send ${signal}: ${(err as Error).message}` })
+      }
+    }
+    return failures
   }
 
   /** Asks for the automatic rollback; refused (and harmless) when another node asked first. */
@@ -565,8 +617,9 @@ export class SettingsService {
 
   /** Which files and services a change from `current` to `next` touches on every member. */
   private async plan(current: PlatformSettings, next: PlatformSettings): Promise<NodePlan[]> {
-    const { schema, templates } = this.release(this.ctx.replica.state)
-    const certFiles = this.certificateFiles(this.ctx.replica.state, this.release(this.ctx.replica.state))
+    const release = this.release(this.ctx.replica.state)
+    const { schema, templates } = release
+    const certFiles = this.certificateFiles(this.ctx.replica.state, release)
     const plans: NodePlan[] = []
     for (const node of Object.keys(next.machines).sort()) {
       const self = node === this.ctx.config.name
@@ -584,7 +637,7 @@ export class SettingsService {
         const changed = self
           ? await this.localPlan(t.service, { ...rendered.files, ...certFiles[t.service] })
           : changedFiles(tryRenderService(t, before).files, rendered.files)
-        if (changed.length > 0) restart.push(t.service)
+        if (changed.length > 0 && onChangeOf(release, t.service) === 'restart') restart.push(t.service)
         files.push(...changed.map((f) => `${t.service}/${f}`))
       }
       plans.push({ node, files, restart, problems })
@@ -627,6 +680,16 @@ export class SettingsService {
       exitCode: ExitCode.invalidInput
     })
   }
+}
+
+/** The services of a release: those it runs and those it renders files for. */
+function releaseServices(release: PlatformRelease): string[] {
+  return [...new Set([...release.templates.map((t) => t.service), ...(release.record?.services ?? []).map((s) => s.name)])].sort()
+}
+
+/** What a change of the service's files does, as its release says (restart by default). */
+function onChangeOf(release: PlatformRelease, service: string): OnChange {
+  return release.record?.services.find((s) => s.name === service)?.onChange ?? 'restart'
 }
 
 function memberNames(state: PlatformState): string[] {

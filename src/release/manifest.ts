@@ -1,7 +1,7 @@
 import type { HealthCheck, HealthProbe, PortMapping, RestartPolicy } from '../runtime/runtime.js'
 import { type FileProblems, isRecord, isStringList, join, show } from './problems.js'
 import { isSemver } from './semver.js'
-import type { ReleaseService } from './types.js'
+import { ON_CHANGE, type OnChange, RELOAD_SIGNALS, type ReleaseService, type ReloadSignal } from './types.js'
 
 /** release.yaml, checked field by field. Services that have problems are still returned, for the other checks. */
 export interface Manifest {
@@ -20,7 +20,7 @@ const IMAGE = /^[a-z0-9][a-z0-9._/:-]*(?:@sha256:[0-9a-f]{64})?$/
 const DIGEST = /@sha256:[0-9a-f]{64}$/
 
 const TOP_FIELDS = ['name', 'version', 'description', 'services'] as const
-const SERVICE_FIELDS = ['image', 'command', 'args', 'env', 'ports', 'volumes', 'health', 'restart', 'stopTimeoutMs', 'dependsOn', 'dnsNames', 'certificate'] as const
+const SERVICE_FIELDS = ['image', 'command', 'args', 'env', 'ports', 'volumes', 'health', 'restart', 'stopTimeoutMs', 'dependsOn', 'dnsNames', 'certificate', 'onChange', 'signal'] as const
 
 export function parseManifest(data: unknown, problems: FileProblems): Manifest {
   if (!isRecord(data)) {
@@ -117,6 +117,7 @@ function parseService(name: string, def: unknown, problems: FileProblems): Relea
     const certificate = parseCertificateFiles(def.certificate, at('certificate'), problems)
     if (certificate) service.certificate = certificate
   }
+  parseOnChange(def, service, at, problems)
   return service
 }
 
@@ -144,6 +145,21 @@ function parseCertificateFiles(def: unknown, field: string, problems: FileProble
 }
 
 const CERT_PATH = /^conf\/[A-Za-z0-9{}._/-]+$/
+
+
+function parseOnChange(def: Record<string, unknown>, service: { onChange?: OnChange; signal?: ReloadSignal }, at: (key: string) => string, problems: FileProblems): void {
+  if (def.onChange !== undefined) {
+    if (typeof def.onChange !== 'string' || !ON_CHANGE.includes(def.onChange as OnChange)) {
+      problems.add(at('onChange'), `must be one of ${ON_CHANGE.join(', ')}, got ${show(def.onChange)}`, 'restart (the default), signal (with signal: SIGHUP) or none (the service follows the watch API)')
+    } else service.onChange = def.onChange as OnChange
+  }
+  if (def.signal !== undefined) {
+    if (def.onChange !== 'signal') problems.add(at('signal'), 'is only used with onChange: signal', 'add onChange: signal, or remove signal')
+    else if (typeof def.signal !== 'string' || !(RELOAD_SIGNALS as readonly string[]).includes(def.signal)) {
+      problems.add(at('signal'), `must be one of ${RELOAD_SIGNALS.join(', ')}, got ${show(def.signal)}`, 'e.g. signal: SIGHUP')
+    } else service.signal = def.signal as ReloadSignal
+  }
+}
 
 /** A pinned image: a tag other than `latest`, or a sha256 digest. */
 function checkImage(image: string, field: string, problems: FileProblems): void {

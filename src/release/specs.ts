@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { TemplateRenderError } from '../config/errors.js'
 import type { SettingsValues } from '../config/layers.js'
 import type { HealthCheck, ServiceSpec } from '../runtime/runtime.js'
+import { ENV_WATCH_FILE, ENV_WATCH_SOCKET, WATCH_FILE, WATCH_SOCKET } from '../runtime/constants.js'
 import { compileRelease } from './compile.js'
 import { renderEnv } from './env.js'
 import { ReleaseBackendError } from './errors.js'
@@ -57,6 +58,8 @@ function specOf(service: ReleaseService, env: Record<string, string>, options: S
           ...(service.command !== undefined && !processOnly ? { command: service.command } : {}),
           ...(service.args !== undefined && !processOnly ? { args: [...service.args] } : {})
         }
+  // A process finds its watch socket and token file through its environment; a container mounts the socket (volumes).
+  if (options.backend === 'process') Object.assign(env, { [ENV_WATCH_SOCKET]: join(dir, WATCH_SOCKET), [ENV_WATCH_FILE]: join(dir, WATCH_FILE) })
   return {
     name: service.name,
     ...run,

@@ -58,7 +58,20 @@ export interface ReleaseService {
    * standing for the platform domain. The node writes the chain and key there and restarts the service when they change.
    */
   readonly certificate?: { readonly chain: string; readonly key: string }
+  /**
+   * What a change of the service's rendered files does on a node: `restart` it (the default), send it
+   * `signal` after the files are written, or `none` (it follows its settings through the watch API).
+   */
+  readonly onChange?: OnChange
+  /** With `onChange: signal`: the signal sent (default SIGHUP). */
+  readonly signal?: ReloadSignal
 }
+
+export type OnChange = 'restart' | 'signal' | 'none'
+export const ON_CHANGE: readonly OnChange[] = ['restart', 'signal', 'none']
+/** Signals a service may ask for on a change (not the ones that stop it). */
+export const RELOAD_SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const
+export type ReloadSignal = (typeof RELOAD_SIGNALS)[number]
 
 /**
  * A declarative migration step on settings values (platform values and every machine's overrides).

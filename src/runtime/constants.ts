@@ -13,6 +13,18 @@ export const DEFAULT_CONFIG_MOUNT = '/app/conf'
 export const DEFAULT_DATA_MOUNT = '/app/data'
 export const ENV_CONFIG_DIR = 'PRYV_CONFIG_DIR'
 export const ENV_DATA_DIR = 'PRYV_DATA_DIR'
+/**
+ * In each service's directory, the watch API's directory for that service only (src/watch): a
+ * container mounts the directory, not the socket, so that it sees the socket the node makes again
+ * when it restarts.
+ */
+export const WATCH_DIR = 'watch'
+export const WATCH_SOCKET = 'watch/settings.sock'
+/** Mode 0600: the watch API's loopback URL and the service's token. */
+export const WATCH_FILE = 'watch/access.json'
+/** Process backend: where the service finds them. */
+export const ENV_WATCH_SOCKET = 'PRYV_WATCH_SOCKET'
+export const ENV_WATCH_FILE = 'PRYV_WATCH_FILE'
 
 export const DEFAULT_HEALTH = { intervalMs: 5_000, timeoutMs: 3_000, retries: 3, startPeriodMs: 0 } as const
 

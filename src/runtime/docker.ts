@@ -106,6 +106,13 @@ class DockerRuntime implements Runtime {
     await this.#call(`restart ${name}`, () => container.restart(stopOptions(options?.timeoutMs, options?.signal)))
   }
 
+  async signal(name: string, signal: NodeJS.Signals, options?: OperationOptions): Promise<void> {
+    const container = await this.#container(name, options?.signal)
+    const info = await this.#call(`inspect ${name}`, () => container.inspect({ abortSignal: options?.signal }))
+    if (!info.State.Running) return
+    await this.#call(`signal ${name}`, () => container.kill({ signal, abortSignal: options?.signal }))
+  }
+
   async remove(name: string, options?: StopOptions): Promise<void> {
     const found = await this.#find(name, options?.signal)
     await this.#unwatch(name)

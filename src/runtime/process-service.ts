@@ -76,6 +76,11 @@ export class ProcessService {
     if (this.#child !== null) killGroup(this.#child, 'SIGKILL')
   }
 
+  /** Sends `signal` to the process group, when running. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.#child !== null && this.#state === 'running') killGroup(this.#child, signal)
+  }
+
   async start(): Promise<void> {
     if (this.#child !== null) return
     this.#clearTimer()

@@ -90,6 +90,10 @@ class ProcessRuntime implements Runtime {
     await this.start(name)
   }
 
+  async signal(name: string, signal: NodeJS.Signals): Promise<void> {
+    this.#get(name).service.signal(signal)
+  }
+
   async remove(name: string, options?: StopOptions): Promise<void> {
     const entry = this.#entries.get(name)
     if (entry === undefined) return

@@ -170,6 +170,8 @@ export interface Runtime {
   /** SIGTERM, then SIGKILL after the timeout; no-op when not running. */
   stop(name: string, options?: StopOptions): Promise<void>
   restart(name: string, options?: StopOptions): Promise<void>
+  /** Sends a signal (SIGHUP: reload your configuration) to a running service; no-op when not running. */
+  signal(name: string, signal: NodeJS.Signals, options?: OperationOptions): Promise<void>
   /** Stops and removes the service; no-op when it does not exist. */
   remove(name: string, options?: StopOptions): Promise<void>
   status(name: string, options?: OperationOptions): Promise<ServiceStatus>

@@ -52,7 +52,8 @@ describe('serviceSpecs', () => {
       name: 'demo-web',
       command: '/usr/bin/node',
       args: ['/var/pryv/releases/demo/files/demo-service.mjs'],
-      env: { DEMO_TITLE: 'Hospital' },
+      // The watch API's socket and token file of this service only (src/watch).
+      env: { DEMO_TITLE: 'Hospital', PRYV_WATCH_SOCKET: '/var/pryv/services/demo-web/watch/settings.sock', PRYV_WATCH_FILE: '/var/pryv/services/demo-web/watch/access.json' },
       configDir: '/var/pryv/services/demo-web/conf',
       dataDir: '/var/pryv/services/demo-web/data',
       health: { probe: { kind: 'command', command: 'sh', args: ['-c', 'test -s "$PRYV_DATA_DIR/ready"'] }, intervalMs: 500, timeoutMs: 2000, retries: 3, startPeriodMs: 5000 },
@@ -67,6 +68,9 @@ describe('serviceSpecs', () => {
     expect(api).toMatchObject({ name: 'demo-api', image: 'localhost/pryv-demo:1.0.0', configDir: '/var/pryv/services/demo-api/conf' })
     expect(api!.command).toBeUndefined()
     expect(api!.args).toBeUndefined()
+    // A container mounts its watch directory through the release's volumes: no host path in its environment.
+    expect(api!.env).toEqual({ DEMO_WATCH: '1', PRYV_WATCH_SOCKET: '/run/pryv-watch/settings.sock' })
+    expect(api!.volumes).toEqual([{ source: '/var/pryv/services/demo-api/watch', target: '/run/pryv-watch' }])
     const withCommand = { ...record, digest: 'other', services: record.services.map((s) => ({ ...s, command: '/usr/bin/node', args: ['/app/demo-service.mjs'] })) }
     expect(serviceSpecs(withCommand, options(record, 'docker'))[0]).toMatchObject({ image: 'localhost/pryv-demo:1.0.0', command: '/usr/bin/node', args: ['/app/demo-service.mjs'] })
   })
