@@ -19,6 +19,8 @@ describe('Pryv.io schema', () => {
       'api',
       'serviceInfo',
       'dns',
+      'storage',
+      'backup',
       'email',
       'emailTemplates',
       'mfa',
