@@ -39,6 +39,8 @@ export class StorageSettings {
     if (READ_AGAIN_ON.has(command.kind)) void this.apply()
   }
   private readonly onInstalled = (): void => void this.apply()
+  /** One application at a time, in order: the last change read wins. */
+  private applying: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly ctx: NodeContext,
@@ -57,7 +59,12 @@ export class StorageSettings {
     this.ctx.replica.off('installed', this.onInstalled)
   }
 
-  private async apply(): Promise<void> {
+  private apply(): Promise<void> {
+    this.applying = this.applying.then(() => this.applyNow())
+    return this.applying
+  }
+
+  private async applyNow(): Promise<void> {
     try {
       const values = this.values()
       this.targets.compactor.setPolicy(compactionPolicy(values))
