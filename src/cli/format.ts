@@ -22,6 +22,7 @@ interface Status {
   writerSet: { role: string, term: number, leader: string | null, voters: string[], learners: string[], leaderlessForMs?: number | null } | null
   settings?: { revision?: number, restarted?: string[], failures?: unknown[] } | null
   compaction?: { log: { firstRevision: number }, lastCompactionAt: number | null, diskBytes: number | null, snapshot: { index: number, revision: number } | null }
+  backups?: { dir: string, intervalMs: number, lastAt: number | null, lastError: string | null, stale: boolean } | null
 }
 
 export function table(headers: string[], rows: string[][]): string {
@@ -46,6 +47,7 @@ export function formatStatus(s: Status): string {
     `writers  ${writerSetLine(s)}`,
     ...leaderlessWarning(s),
     ...(s.compaction ? [`storage  ${storageLine(s.compaction)}`] : []),
+    ...backupLines(s.backups),
     '',
     table(['NAME', 'ROLE', 'STATE', 'LAST SEEN', 'REVISION', 'ADDRESSES', 'PEER ID'], rows),
     '',
@@ -77,6 +79,15 @@ function storageLine(c: NonNullable<Status['compaction']>): string {
   const last = c.lastCompactionAt === null ? 'never compacted' : `last compacted ${new Date(c.lastCompactionAt).toISOString()}`
   const snapshot = c.snapshot ? `; snapshot at index ${c.snapshot.index} (revision ${c.snapshot.revision})` : ''
   return `log from revision ${c.log.firstRevision}, ${size} on disk, ${last}${snapshot}`
+}
+
+/** Scheduled backups (backup.* settings): where, the last good one, and a warning when it is too old. */
+function backupLines(b: Status['backups']): string[] {
+  if (!b) return []
+  const last = b.lastAt === null ? 'none yet' : `last good ${new Date(b.lastAt).toISOString()}`
+  const lines = [`backups  every ${b.intervalMs / 1000} s into ${b.dir}; ${last}${b.lastError ? `; last attempt failed: ${b.lastError}` : ''}`]
+  if (b.stale) lines.push('warning  the last good backup is older than twice backup.interval: check the error above, backup.directory and backup.keyFile')
+  return lines
 }
 
 function writerSetLine(s: Status): string {

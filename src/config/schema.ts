@@ -7,8 +7,8 @@ import { checkValue } from './values.js'
  */
 export type Scope = 'platform' | 'machine' | 'both'
 
-/** `cidr`: an IP address, or a prefix "address/length". */
-export type StringFormat = 'hostname' | 'url' | 'email' | 'ipv4' | 'ip' | 'cidr'
+/** `cidr`: an IP address, or a prefix "address/length"; `path`: an absolute file system path. */
+export type StringFormat = 'hostname' | 'url' | 'email' | 'ipv4' | 'ip' | 'cidr' | 'path'
 
 export type TypeSpec =
   | {

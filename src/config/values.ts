@@ -113,7 +113,8 @@ const FORMAT_NAMES: Record<StringFormat, string> = {
   email: 'an email address',
   ipv4: 'an IPv4 address',
   ip: 'an IP address',
-  cidr: 'an IP address or prefix (e.g. 192.0.2.0/24)'
+  cidr: 'an IP address or prefix (e.g. 192.0.2.0/24)',
+  path: 'an absolute path (e.g. /var/backups/pryv)'
 }
 
 function matchesFormat(format: StringFormat, value: string): boolean {
@@ -137,6 +138,8 @@ function matchesFormat(format: StringFormat, value: string): boolean {
       if (family === 0 || extra !== undefined) return false
       return length === undefined || (/^\d{1,3}$/.test(length) && Number(length) <= (family === 4 ? 32 : 128))
     }
+    case 'path':
+      return value.startsWith('/') && !value.includes('\0')
   }
 }
 

@@ -124,6 +124,7 @@ export function snapshotOf(node: PlatformNode): NodeSnapshot {
 function compactionOf(node: PlatformNode, snapshot: { index: number } | null): CompactionSnapshot {
   const c = node.compactor.status()
   const transfers = node.replication.snapshots.stats
+  const backups = node.backups.status()
   return {
     logFirstRevision: c.log.firstRevision,
     snapshotIndex: snapshot ? snapshot.index : null,
@@ -132,7 +133,7 @@ function compactionOf(node: PlatformNode, snapshot: { index: number } | null): C
     snapshotsInstalled: transfers.installed,
     snapshotsServed: transfers.served,
     snapshotsRefused: transfers.refused,
-    backup: node.backups ? { lastMs: node.backups.status().lastAt, stale: node.backups.status().stale } : null
+    backup: backups ? { lastMs: backups.lastAt, stale: backups.stale } : null
   }
 }
 

@@ -2,28 +2,29 @@ import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { encodeBackup } from '../backup/format.js'
 import { readBackupKey } from '../backup/key.js'
-import { ExitCode, OperatorError } from '../errors.js'
 import { encodeSnapshot } from '../state/snapshot.js'
 import type { StateStore } from '../state/store.js'
 import { packageVersion } from '../version.js'
 import type { NodeContext } from './context.js'
 
+/** Scheduled backups as the node's effective settings give them (src/node/storage-settings.ts). */
 export interface BackupSchedule {
   readonly dir: string
   readonly intervalMs: number
   readonly keep: number
-  readonly key: string
+  /** The file holding the key; null = the node's PRYV_BACKUP_KEY variable. */
+  readonly keyFile: string | null
 }
 
 export interface BackupScheduleStatus {
   readonly dir: string
   readonly intervalMs: number
   readonly keep: number
-  /** Last good backup made by this node (milliseconds since the epoch), file and revision. */
+  /** Last good backup in the directory (milliseconds since the epoch), file and revision. */
   readonly lastAt: number | null
   readonly lastFile: string | null
   readonly lastError: string | null
-  /** True when the last good backup is older than twice the interval. */
+  /** True when this node makes the backups (it leads) and the last good one is older than twice the interval. */
   readonly stale: boolean
 }
 
@@ -31,36 +32,16 @@ const CHECK_EVERY_MS = 1000
 const FILE = /^pryv-backup-(\d{13})-r(\d+)\.pnb$/
 
 /**
- * Scheduled backups from the node's environment: `PRYV_NODE_BACKUP_DIR` turns them on,
- * `PRYV_NODE_BACKUP_INTERVAL_SECONDS` (86400) and `PRYV_NODE_BACKUP_KEEP` (7) tune them, and the key is
- * `PRYV_NODE_BACKUP_KEY_FILE`'s content or `PRYV_BACKUP_KEY`. Undefined when not turned on.
- */
-export async function backupScheduleFromEnv(env: Readonly<Record<string, string | undefined>>): Promise<BackupSchedule | undefined> {
-  const dir = env.PRYV_NODE_BACKUP_DIR
-  if (!dir) return undefined
-  const int = (name: string, fallback: number): number => {
-    const text = env[name]
-    if (text === undefined || text === '') return fallback
-    const value = Number(text)
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new OperatorError('PRYV_BACKUP_SCHEDULE_INVALID', `${name}=${text} is not a whole number of at least 1.`, { hint: `Fix ${name}, or unset it for the default (${fallback}).`, exitCode: ExitCode.usage })
-    }
-    return value
-  }
-  return {
-    dir,
-    intervalMs: int('PRYV_NODE_BACKUP_INTERVAL_SECONDS', 86_400) * 1000,
-    keep: int('PRYV_NODE_BACKUP_KEEP', 7),
-    key: await readBackupKey(env.PRYV_NODE_BACKUP_KEY_FILE, env)
-  }
-}
-
-/**
  * Makes the scheduled backups: only while this node leads the writer set, so that one node at a time
- * makes them, into its own directory, keeping the newest `keep`. A failure is logged, shown in status
- * and tried again at the next check; a last good backup older than twice the interval is warned about.
+ * makes them, into its own directory, keeping the newest `keep`. Off until `configure` gives a schedule;
+ * a new schedule applies at the next check, without restart. A failure is logged (once per distinct
+ * error), shown in status and tried again at the next check; a last good backup older than twice the
+ * interval is warned about.
  */
 export class BackupScheduler {
+  private schedule?: BackupSchedule
+  /** When the current schedule was given: the age of "no backup yet" counts from it. */
+  private scheduledAt = 0
   private lastAt: number | null = null
   private lastFile: string | null = null
   private lastError: string | null = null
@@ -68,15 +49,15 @@ export class BackupScheduler {
   private running = false
   private warnedStale = false
 
-  constructor(private readonly ctx: NodeContext, private readonly store: StateStore, private readonly schedule: BackupSchedule, private readonly isLeader: () => boolean) {}
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly store: StateStore,
+    /** The node's environment: PRYV_BACKUP_KEY when no key file is set. */
+    private readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly isLeader: () => boolean
+  ) {}
 
-  async start(): Promise<void> {
-    await fs.mkdir(this.schedule.dir, { recursive: true, mode: 0o700 })
-    const newest = (await this.files()).at(-1)
-    if (newest) {
-      this.lastAt = Number(FILE.exec(newest)![1])
-      this.lastFile = join(this.schedule.dir, newest)
-    }
+  start(): void {
     this.timer = setInterval(() => void this.check(), CHECK_EVERY_MS)
     this.timer.unref()
   }
@@ -85,25 +66,46 @@ export class BackupScheduler {
     clearInterval(this.timer)
   }
 
-  status(): BackupScheduleStatus {
-    return { dir: this.schedule.dir, intervalMs: this.schedule.intervalMs, keep: this.schedule.keep, lastAt: this.lastAt, lastFile: this.lastFile, lastError: this.lastError, stale: this.stale() }
+  /** Turns scheduled backups on (a schedule), off (undefined), or changes them. */
+  async configure(schedule: BackupSchedule | undefined): Promise<void> {
+    const before = this.schedule
+    if (JSON.stringify(before) === JSON.stringify(schedule)) return
+    this.schedule = schedule
+    this.scheduledAt = Date.now()
+    this.lastError = null
+    this.warnedStale = false
+    this.ctx.log.info(schedule ? { ...schedule } : {}, schedule ? 'scheduled backups configured' : 'scheduled backups are off')
+    if (schedule?.dir !== before?.dir) {
+      const newest = schedule ? (await this.files(schedule.dir).catch(() => [])).at(-1) : undefined
+      this.lastAt = newest ? Number(FILE.exec(newest)![1]) : null
+      this.lastFile = newest && schedule ? join(schedule.dir, newest) : null
+    }
   }
 
-  private stale(): boolean {
-    return this.lastAt === null || Date.now() - this.lastAt > 2 * this.schedule.intervalMs
+  /** Null while scheduled backups are off. */
+  status(): BackupScheduleStatus | null {
+    const s = this.schedule
+    if (!s) return null
+    return { dir: s.dir, intervalMs: s.intervalMs, keep: s.keep, lastAt: this.lastAt, lastFile: this.lastFile, lastError: this.lastError, stale: this.stale(s) }
+  }
+
+  private stale(s: BackupSchedule): boolean {
+    return this.isLeader() && Date.now() - (this.lastAt ?? this.scheduledAt) > 2 * s.intervalMs
   }
 
   private async check(): Promise<void> {
-    if (this.running || !this.isLeader()) return
-    if (this.lastAt !== null && Date.now() - this.lastAt < this.schedule.intervalMs) return
+    const s = this.schedule
+    if (!s || this.running || !this.isLeader()) return
+    if (this.lastAt !== null && Date.now() - this.lastAt < s.intervalMs) return
     this.running = true
     try {
-      await this.backup()
+      await this.backup(s)
       this.warnedStale = false
     } catch (err) {
-      this.lastError = (err as Error).message
-      this.ctx.log.warn({ err: this.lastError, dir: this.schedule.dir }, 'the scheduled backup failed; it is tried again')
-      if (this.stale() && !this.warnedStale) {
+      const message = (err as Error).message
+      if (message !== this.lastError) this.ctx.log.warn({ err: message, dir: s.dir }, 'the scheduled backup failed; it is tried again')
+      this.lastError = message
+      if (this.stale(s) && !this.warnedStale) {
         this.warnedStale = true
         this.ctx.log.warn({ lastAt: this.lastAt }, 'the last good backup is older than twice the backup interval')
       }
@@ -112,25 +114,27 @@ export class BackupScheduler {
     }
   }
 
-  private async backup(): Promise<void> {
+  private async backup(schedule: BackupSchedule): Promise<void> {
+    const key = await readBackupKey(schedule.keyFile ?? undefined, this.env)
+    await fs.mkdir(schedule.dir, { recursive: true, mode: 0o700 })
     const { platformId, domain, name } = this.ctx.config
     const platformKeyHex = this.ctx.platformKey()
     if (platformKeyHex === undefined) throw new Error('this node holds no platform key yet')
     const { bytes, header } = encodeSnapshot(platformId, await this.store.exportState())
     const at = Date.now()
-    const file = join(this.schedule.dir, `pryv-backup-${at}-r${header.revision}.pnb`)
-    const backup = encodeBackup({ platformId, domain, revision: header.revision, createdAt: new Date(at).toISOString(), node: name, pryvNodeVersion: packageVersion() }, { platformKeyHex, snapshot: bytes }, this.schedule.key)
+    const file = join(schedule.dir, `pryv-backup-${at}-r${header.revision}.pnb`)
+    const backup = encodeBackup({ platformId, domain, revision: header.revision, createdAt: new Date(at).toISOString(), node: name, pryvNodeVersion: packageVersion() }, { platformKeyHex, snapshot: bytes }, key)
     await fs.writeFile(`${file}.partial`, backup, { mode: 0o600 })
     await fs.rename(`${file}.partial`, file)
     this.lastAt = at
     this.lastFile = file
     this.lastError = null
-    const files = await this.files()
-    for (const old of files.slice(0, Math.max(0, files.length - this.schedule.keep))) await fs.rm(join(this.schedule.dir, old), { force: true })
+    const files = await this.files(schedule.dir)
+    for (const old of files.slice(0, Math.max(0, files.length - schedule.keep))) await fs.rm(join(schedule.dir, old), { force: true })
   }
 
-  /** The scheduled backups in the directory, oldest first. */
-  private async files(): Promise<string[]> {
-    return (await fs.readdir(this.schedule.dir)).filter((f) => FILE.test(f)).sort()
+  /** The scheduled backups in a directory, oldest first. */
+  private async files(dir: string): Promise<string[]> {
+    return (await fs.readdir(dir)).filter((f) => FILE.test(f)).sort()
   }
 }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
-import { type CompactionPolicy, compactionDue } from '../state/compaction.js'
+import { type CompactionPolicy, compactionDue, DEFAULT_COMPACTION } from '../state/compaction.js'
 import type { LogBase, StateStore } from '../state/store.js'
 import type { NodeContext } from './context.js'
 import type { WriterSet } from './writer-set/writer-set.js'
@@ -30,14 +30,25 @@ export class Compactor {
   private timers: NodeJS.Timeout[] = []
   private running = false
   private diskBytes: number | null = null
+  /** The defaults until the node's settings are read (setPolicy): nothing is compacted before. */
+  private policy: CompactionPolicy = DEFAULT_COMPACTION
+  private configured = false
 
   constructor(
     private readonly ctx: NodeContext,
     private readonly store: StateStore,
     private readonly stateDir: string,
-    readonly policy: CompactionPolicy,
     private readonly writerSet: () => WriterSet | undefined
   ) {}
+
+  /** The policy from the node's effective settings (storage.*): at start, and again when they change. */
+  setPolicy(policy: CompactionPolicy): void {
+    const p = this.policy
+    if (this.configured && p.threshold === policy.threshold && p.trailing === policy.trailing && p.intervalMs === policy.intervalMs) return
+    if (this.configured) this.ctx.log.info({ ...policy }, 'compaction policy changed')
+    this.policy = policy
+    this.configured = true
+  }
 
   async start(): Promise<void> {
     this.base = await this.store.logBase()
@@ -54,7 +65,7 @@ export class Compactor {
 
   /** Compacts whichever log is due. */
   private async check(now = Date.now()): Promise<void> {
-    if (this.running) return
+    if (this.running || !this.configured) return
     this.running = true
     try {
       const revision = this.ctx.replica.revision

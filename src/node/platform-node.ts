@@ -31,10 +31,10 @@ import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type RolloutPresence, rolloutPresence } from './rollout-presence.js'
 import { RegistryService } from '../registry/service.js'
 import { WatchService } from '../watch/service.js'
-import { compactionPolicyFromEnv } from '../state/compaction.js'
 import { Compactor } from './compactor.js'
 import { encodeSnapshot } from '../state/snapshot.js'
-import { BackupScheduler, backupScheduleFromEnv } from './backup-scheduler.js'
+import { BackupScheduler } from './backup-scheduler.js'
+import { StorageSettings } from './storage-settings.js'
 import { currentActor } from '../admin/actor.js'
 import type { AdminAddress } from '../admin/listen.js'
 import { AdminServer } from '../admin/server.js'
@@ -92,8 +92,10 @@ export class PlatformNode {
   readonly keyRotation: KeyRotation
   readonly registry: RegistryService
   readonly compactor: Compactor
-  /** Scheduled backups, when the node's environment turns them on. */
-  backups?: BackupScheduler
+  /** Scheduled backups, on when the node's settings (backup.*) turn them on. */
+  readonly backups: BackupScheduler
+  /** Applies storage.* and backup.* to the compactor and the backups, without restart. */
+  private readonly storageSettings: StorageSettings
   readonly admin: AdminServer
   /** The watch API: each service's settings, on its own socket and on loopback HTTP (src/watch). */
   readonly watch: WatchService
@@ -123,7 +125,8 @@ export class PlatformNode {
       platformKey: () => keyring.current
     }
     this.replication = new Replication(this.ctx, store)
-    this.compactor = new Compactor(this.ctx, store, init.dataDir.stateDir, compactionPolicyFromEnv(init.settings?.env ?? {}), () => this.writerSet)
+    this.compactor = new Compactor(this.ctx, store, init.dataDir.stateDir, () => this.writerSet)
+    this.backups = new BackupScheduler(this.ctx, store, init.settings?.env ?? {}, () => this.writerSet?.isLeader() ?? false)
     this.membership = new Membership(this.ctx, init.timings ?? defaultTimings)
     this.writes = new Writes(this.ctx, this.membership)
     this.membership.onBehind = (peerId, revision) => void this.replication.catchUp([peerId], revision)
@@ -142,6 +145,7 @@ export class PlatformNode {
     this.registry = new RegistryService(this.ctx, (command) => this.writes.submit(command), init.registerListen)
     this.certs = new CertsService(this.ctx, this.membership, init.dataDir.path, (command) => this.submit(command), () => this.dns.bound)
     this.admin = new AdminServer(this, init.admin?.address, init.dataDir.path, () => this.operations)
+    this.storageSettings = new StorageSettings(this.ctx, () => this.settings.effectiveValues(), { compactor: this.compactor, backups: this.backups })
     this.operations = {
       ...this.admin.accounts.handlers(),
       ...this.serviceOps.handlers(),
@@ -224,11 +228,7 @@ export class PlatformNode {
     }
     await this.replication.start()
     await this.compactor.start()
-    const backupSchedule = await backupScheduleFromEnv(this.init.settings?.env ?? {})
-    if (backupSchedule) {
-      this.backups = new BackupScheduler(this.ctx, this.store, backupSchedule, () => this.writerSet?.isLeader() ?? false)
-      await this.backups.start()
-    }
+    this.backups.start()
     this.replica.on('installed', () => {
       void this.compactor.refresh()
       void this.followOwnRole().catch((err) => this.fatal(err))
@@ -249,6 +249,7 @@ export class PlatformNode {
     })
     await this.dns.start(this.init.config.dns)
     await this.settings.start()
+    await this.storageSettings.start()
     await this.serviceOps.start()
     await this.releases.start()
     await this.certs.start()
@@ -270,8 +271,9 @@ export class PlatformNode {
     this.writes.stop()
     this.membership.stop()
     await this.admin.stop()
+    this.storageSettings.stop()
     this.compactor.stop()
-    this.backups?.stop()
+    this.backups.stop()
     await this.control.stop()
     await this.joins.stop()
     this.keyRotation.stop()
@@ -519,7 +521,7 @@ export class PlatformNode {
       settings: this.settings.status(),
       mesh: this.keyRotation.status(),
       compaction: { ...this.compactor.status(), snapshot: this.writerSet?.snapshotStatus() ?? null, transfers: this.replication.snapshots.stats },
-      backups: this.backups?.status() ?? null,
+      backups: this.backups.status(),
       admin: this.admin.status(),
       watch: this.watch.url ?? null,
       dropped: this.replication.dropped,

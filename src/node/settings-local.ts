@@ -45,8 +45,8 @@ export interface LocalLayers {
   readonly problems: readonly SettingProblem[]
 }
 
-/** The node's own variables (data dir, log level) and the test harness's: never settings. */
-const NODE_VARIABLES = /^PRYV_(NODE_|LOG_LEVEL$|TEST_)/
+/** The node's own variables (data dir, log level, the backup key) and the test harness's: never settings. */
+const NODE_VARIABLES = /^PRYV_(NODE_|LOG_LEVEL$|TEST_|BACKUP_KEY$)/
 
 /** Parses the environment and `--set` arguments against a release's schema; never throws. */
 export function localLayers(local: Pick<LocalSettings, 'env' | 'setArgs'>, schema: Schema): LocalLayers {

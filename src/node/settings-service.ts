@@ -443,6 +443,11 @@ export class SettingsService {
     return this.localCache.layers
   }
 
+  /** This node's effective settings values (platform, its overrides, env, --set), for what the node itself reads. */
+  effectiveValues(): SettingsValues {
+    return this.effective(this.ctx.replica.state, this.ctx.config.name, true).values
+  }
+
   /** The release in force: the replicated one, or the built-in demo. */
   private release(state: PlatformState): PlatformRelease {
     return platformRelease(currentRelease(state))

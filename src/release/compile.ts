@@ -2,17 +2,23 @@ import { defineSchema, type Schema, type SchemaDef } from '../config/schema.js'
 import type { ServiceTemplates } from '../config/render.js'
 import { dnsSettingsGroup } from '../config/schemas/pryv-io.js'
 import { certsSettingsGroup } from '../config/schemas/certs.js'
+import { backupSettingsGroup, storageSettingsGroup } from '../config/schemas/node-storage.js'
 import { dependencyOrder } from './order.js'
 import type { ReleaseRecord, ReleaseService } from './types.js'
 
 /** The group of settings the node itself consumes (its DNS server); every platform's schema has it, no bundle may define it. */
 export const NODE_SETTINGS_GROUP = 'dns'
+/** Every group the node itself consumes, with what in the node reads it: every platform's schema has them, no bundle may define them. */
+export const NODE_SETTINGS_GROUPS = {
+  [NODE_SETTINGS_GROUP]: { def: dnsSettingsGroup, reader: 'its DNS server' },
+  storage: { def: storageSettingsGroup, reader: 'its log compaction' },
+  backup: { def: backupSettingsGroup, reader: 'its scheduled backups' },
+  certs: { def: certsSettingsGroup, reader: 'its certificate' }
+} as const
 /** The consumer name of settings the node itself reads (its DNS server), beside the release's services. */
 export const NODE_CONSUMER = 'node-dns'
 /** The consumer name of settings the node's user registry reads (src/registry), beside the release's services. */
 export const NODE_REGISTRY_CONSUMER = 'node-registry'
-/** The node's certificate settings (src/certs): like the DNS group, in every platform's schema and in no bundle. */
-export const CERTS_SETTINGS_GROUP = 'certs'
 
 export interface CompiledRelease {
   /** The release's schema plus the node's own settings group: what a platform's settings are checked against. */
@@ -22,9 +28,10 @@ export interface CompiledRelease {
   readonly services: readonly ReleaseService[]
 }
 
-/** A release's schema definition with the node's settings group added. */
+/** A release's schema definition with the node's settings groups added. */
 export function platformSchemaDef(def: SchemaDef): SchemaDef {
-  return { ...def, groups: { ...def.groups, [NODE_SETTINGS_GROUP]: dnsSettingsGroup, [CERTS_SETTINGS_GROUP]: certsSettingsGroup } }
+  const nodeGroups = Object.fromEntries(Object.entries(NODE_SETTINGS_GROUPS).map(([name, g]) => [name, g.def]))
+  return { ...def, groups: { ...def.groups, ...nodeGroups } }
 }
 
 const COMPILED_KEPT = 8

@@ -15,7 +15,7 @@
 export { type BuiltinRelease, builtinReleasePath } from './builtin.js'
 export { SIGNATURE_FILE } from './bundle.js'
 export type { BundleLimits } from './bundle-dir.js'
-export { CERTS_SETTINGS_GROUP, type CompiledRelease, compileRelease, NODE_CONSUMER, NODE_SETTINGS_GROUP, platformSchemaDef } from './compile.js'
+export { type CompiledRelease, compileRelease, NODE_CONSUMER, NODE_SETTINGS_GROUP, NODE_SETTINGS_GROUPS, platformSchemaDef } from './compile.js'
 export { type ReleaseContent, releaseDigest } from './digest.js'
 export {
   formatReleaseProblem,

@@ -1,5 +1,5 @@
 import type { GroupDef, SchemaDef, SettingDef } from '../config/schema.js'
-import { CERTS_SETTINGS_GROUP, NODE_SETTINGS_GROUP } from './compile.js'
+import { NODE_SETTINGS_GROUPS } from './compile.js'
 import { type FileProblems, isRecord, isStringList, join, show } from './problems.js'
 
 /**
@@ -20,7 +20,7 @@ const TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   json: []
 }
 const SETTING_FIELDS = ['description', 'scope', 'consumers', 'default', 'nullable', 'secret', 'generate'] as const
-const STRING_FORMATS = ['hostname', 'url', 'email', 'ipv4', 'ip', 'cidr']
+const STRING_FORMATS = ['hostname', 'url', 'email', 'ipv4', 'ip', 'cidr', 'path']
 const SCOPES = ['platform', 'machine', 'both']
 
 export function parseSchemaDef(data: unknown, problems: FileProblems): SchemaDef | undefined {
@@ -38,12 +38,9 @@ export function parseSchemaDef(data: unknown, problems: FileProblems): SchemaDef
     problems.add('groups', 'must be a non-empty map of groups', 'e.g. groups: { platform: { title: Platform, settings: { … } } }')
     return undefined
   }
-  if (Object.hasOwn(data.groups, NODE_SETTINGS_GROUP)) {
-    problems.add(`groups.${NODE_SETTINGS_GROUP}`, `group '${NODE_SETTINGS_GROUP}' belongs to the node (its DNS server) and is added to every release's schema`, 'remove the group from schema.yaml; its settings (`pryv-node config describe`) are there anyway')
-    ok = false
-  }
-  if (Object.hasOwn(data.groups, CERTS_SETTINGS_GROUP)) {
-    problems.add(`groups.${CERTS_SETTINGS_GROUP}`, `group '${CERTS_SETTINGS_GROUP}' belongs to the node (its certificate) and is added to every release's schema`, 'remove the group from schema.yaml; its settings (`pryv-node config describe`) are there anyway')
+  for (const [name, { reader }] of Object.entries(NODE_SETTINGS_GROUPS)) {
+    if (!Object.hasOwn(data.groups, name)) continue
+    problems.add(`groups.${name}`, `group '${name}' belongs to the node (${reader}) and is added to every release's schema`, 'remove the group from schema.yaml; its settings (`pryv-node config describe`) are there anyway')
     ok = false
   }
   for (const [name, group] of Object.entries(data.groups)) ok = checkGroup(group, `groups.${name}`, problems) && ok

@@ -132,36 +132,60 @@ describe('backup and restore: a platform backed up under load, destroyed, and fo
   }, 120_000)
 })
 
-describe('scheduled backups', () => {
+describe('scheduled backups, as settings', () => {
   afterAll(() => cleanupTempDirs())
 
-  it('are made by the writer set\'s leader at the interval, keep the newest, show in status and metrics, and verify', async () => {
+  it('start without restart when `config set` gives a directory, keep the newest, show in status and metrics, verify, and warn when too old', async () => {
     const dir = join(tempDir(), 'backups')
-    const key = 'a-scheduled-backup-key-of-some-length'
-    const node = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', '127.0.13.20:0', '--dns', 'none'], {
-      PRYV_NODE_BACKUP_DIR: dir, PRYV_NODE_BACKUP_INTERVAL_SECONDS: '1', PRYV_NODE_BACKUP_KEEP: '2', PRYV_BACKUP_KEY: key
-    })
+    const keyFile = join(tempDir(), 'backup.key')
+    expect((await runCli(['backup', 'keygen', keyFile])).code).toBe(0)
+    const node = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', '127.0.13.20:0', '--dns', 'none'])
+    const cli = (...args: string[]) => runCli(['--data-dir', node.dataDir, ...args])
+    const backupStatus = async () => (await control(node, 'status') as { backups: { lastAt: number | null, lastFile: string, stale: boolean, lastError: string | null } | null }).backups
     try {
       await node.ready()
       await control(node, 'dns.users.set', { users: { alice: 'core1' } })
+      expect(await backupStatus()).toBeNull()
+
+      // A bad value is refused with the key and what is wrong; nothing changes.
+      const bad = await cli('config', 'set', 'backup.directory=backups')
+      expect(bad.code).not.toBe(0)
+      expect(bad.stderr).toContain("'backup.directory' must be an absolute path (e.g. /var/backups/pryv), got \"backups\"")
+      expect(bad.stderr).not.toMatch(/\n\s+at /)
+
+      // Platform-wide schedule, this machine's key file: on at once, no restart.
+      expect((await cli('config', 'set', '--machine', 'core1', `backup.keyFile=${keyFile}`)).code).toBe(0)
+      const set = await cli('config', 'set', `backup.directory=${dir}`, 'backup.interval=1', 'backup.keep=2')
+      expect(set.code, set.stderr).toBe(0)
       // Several intervals: still only the newest two.
-      await expect.poll(() => readdirSync(dir).filter((f) => f.endsWith('.pnb')).length, { timeout: 15_000 }).toBe(2)
+      await expect.poll(() => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pnb')).length : 0), { timeout: 15_000 }).toBe(2)
       await new Promise((r) => setTimeout(r, 2500))
-      const files = readdirSync(dir).filter((f) => f.endsWith('.pnb')).sort()
-      expect(files).toHaveLength(2)
-      const status = await control(node, 'status') as { backups: { lastAt: number, lastFile: string, stale: boolean, lastError: string | null } }
-      expect(status.backups).toMatchObject({ lastError: null })
-      expect(Date.now() - status.backups.lastAt).toBeLessThan(10_000)
-      const { text } = await control(node, 'metrics', {}) as { text: string }
-      expect(Number(/^pryv_node_last_backup_timestamp_seconds (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(Date.now() / 1000 - 10)
+      expect(readdirSync(dir).filter((f) => f.endsWith('.pnb'))).toHaveLength(2)
+      const ok = (await backupStatus())!
+      expect(ok).toMatchObject({ lastError: null, stale: false })
+      expect(Date.now() - ok.lastAt!).toBeLessThan(10_000)
+      const text = await cli('status')
+      expect(text.stdout).toContain(`backups  every 1 s into ${dir}; last good `)
+      expect(text.stdout).not.toContain('warning  the last good backup')
+      const { text: metrics } = await control(node, 'metrics', {}) as { text: string }
+      expect(Number(/^pryv_node_last_backup_timestamp_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(Date.now() / 1000 - 10)
+
+      // The key file moved away: backups fail, and after two intervals status warns.
+      expect((await cli('config', 'set', '--machine', 'core1', `backup.keyFile=${keyFile}.moved`)).code).toBe(0)
+      await expect.poll(async () => (await backupStatus())!.stale, { timeout: 15_000 }).toBe(true)
+      expect((await backupStatus())!.lastError).toMatch(/Cannot read the backup key file .*backup\.key\.moved/)
+      const warned = await cli('status')
+      expect(warned.stdout).toContain('warning  the last good backup is older than twice backup.interval')
+      expect(Number(/^pryv_node_backup_stale (\S+)$/m.exec((await control(node, 'metrics', {}) as { text: string }).text)?.[1])).toBe(1)
+
       // Stopped, so that no newer backup rotates the file away while it is verified.
       await node.kill()
       const newest = readdirSync(dir).filter((f) => f.endsWith('.pnb')).sort().at(-1)!
-      const verified = await runCli(['backup', 'verify', join(dir, newest), '--json'], { env: { PRYV_BACKUP_KEY: key } })
+      const verified = await runCli(['backup', 'verify', join(dir, newest), '--key-file', keyFile, '--json'])
       expect(verified.code, verified.stderr).toBe(0)
       expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, contentChecked: true })
     } finally {
       await node.kill()
     }
-  }, 60_000)
+  }, 90_000)
 })

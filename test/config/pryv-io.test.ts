@@ -20,6 +20,8 @@ describe('Pryv.io schema', () => {
       'serviceInfo',
       'dns',
       'certs',
+      'storage',
+      'backup',
       'email',
       'emailTemplates',
       'mfa',

@@ -3,15 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callControl } from '../../src/control/client.js'
 import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
 
-/** Small thresholds, so that a few hundred writes compact every log several times. */
-const COMPACTION = { PRYV_NODE_COMPACT_THRESHOLD: '40', PRYV_NODE_COMPACT_TRAILING: '10', PRYV_NODE_COMPACT_INTERVAL_SECONDS: '3600' }
+/** Small thresholds, so that a few hundred writes compact every log several times: platform settings, replicated to every node. */
+const COMPACTION = { 'storage.compactEntries': 40, 'storage.compactKeep': 10, 'storage.compactInterval': 3600 }
 /** Each node on its own loopback address of this test's range. */
 const ip = (i: number): string => `127.0.12.${i + 1}`
 const args = (i: number): string[] => ['--listen', `${ip(i)}:0`, '--dns', `${ip(i)}:0`]
 
 interface Status {
   revision: number
-  compaction: { log: { firstRevision: number }, lastCompactionAt: number | null, diskBytes: number | null, snapshot: { index: number, revision: number } | null, transfers: { installed: number, served: number } }
+  compaction: { policy: { threshold: number, trailing: number, intervalMs: number }, log: { firstRevision: number }, lastCompactionAt: number | null, diskBytes: number | null, snapshot: { index: number, revision: number } | null, transfers: { installed: number, served: number } }
 }
 
 const control = (node: NodeProcess, method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
@@ -31,12 +31,13 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
   let observerDir = ''
 
   beforeAll(async () => {
-    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...args(0)], COMPACTION)
+    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...args(0)])
     nodes.push(founder)
     ready.push(await founder.ready())
+    await control(founder, 'settings.change', { set: COMPACTION, input: 'typed', message: 'compact often' })
     for (const [i, name, role] of [[1, 'core2', 'full'], [2, 'core3', 'full'], [3, 'obs1', 'observer']] as const) {
       const { invite } = await control(founder, 'invite.create', { role }) as { invite: string }
-      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...args(i)], COMPACTION)
+      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...args(i)])
       nodes.push(node)
       ready.push(await node.ready())
     }
@@ -54,6 +55,8 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
     for (let i = 0; i < 300; i++) await control(nodes[i % 3]!, 'dns.users.set', { users: { [`user${i}`]: `core${(i % 3) + 1}` } })
     const expected = await users(nodes[0]!)
     expect(Object.keys(expected)).toHaveLength(300)
+    // The settings changed after every node started: applied without restart.
+    for (const node of nodes.slice(0, 3)) expect((await status(node)).compaction.policy).toEqual({ threshold: 40, trailing: 10, intervalMs: 3_600_000 })
 
     for (const node of nodes.slice(0, 3)) {
       await expect.poll(async () => {
@@ -63,7 +66,7 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
     }
 
     // The observer missed far more than the trailing window: its restart catches up by a snapshot.
-    const observer = NodeProcess.start(observerDir, ['start', ...args(3)], COMPACTION)
+    const observer = NodeProcess.start(observerDir, ['start', ...args(3)])
     nodes[3] = observer
     ready[3] = await observer.ready()
     const head = (await status(nodes[0]!)).revision
@@ -73,7 +76,8 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
 
     // A full node joined after it all: it takes the state by snapshot too, then entries.
     const { invite } = await control(nodes[0]!, 'invite.create', { role: 'full' }) as { invite: string }
-    const joiner = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', 'core4', ...args(4)], COMPACTION)
+    // With its own trailing window (--set, above the platform's value).
+    const joiner = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', 'core4', ...args(4), '--set', 'storage.compactKeep=20'])
     nodes.push(joiner)
     ready.push(await joiner.ready(60_000))
     await control(nodes[1]!, 'dns.users.set', { users: { late: 'core4' } })
@@ -81,6 +85,7 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
     const all = await users(nodes[0]!)
     for (const node of [observer, joiner]) expect(await users(node)).toEqual(all)
     expect((await status(joiner)).compaction.transfers.installed).toBeGreaterThanOrEqual(1)
+    expect((await status(joiner)).compaction.policy).toEqual({ threshold: 40, trailing: 20, intervalMs: 3_600_000 })
     // Its consensus log starts from the leader's compacted snapshot, not from the founding entry.
     await expect.poll(async () => (await status(joiner)).compaction.snapshot?.revision ?? 0, { timeout: 20_000, interval: 300 }).toBeGreaterThan(200)
 
@@ -94,7 +99,7 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
   it('restarts without replaying what was compacted', async () => {
     const before = await status(nodes[1]!)
     expect(await nodes[1]!.stop()).toBe(0)
-    const restarted = NodeProcess.start(nodes[1]!.dataDir, ['start', ...args(1)], COMPACTION)
+    const restarted = NodeProcess.start(nodes[1]!.dataDir, ['start', ...args(1)])
     nodes[1] = restarted
     const r = await restarted.ready()
     // Ready with the state it had: loaded from disk, from a log that starts after the compaction point.

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import * as tar from 'tar'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { demoSchemaDef, demoTemplates, effectiveSettings, pryvIoSchemaDef, renderServices } from '../../src/config/index.js'
-import { CERTS_SETTINGS_GROUP, compileRelease, loadRelease, NODE_SETTINGS_GROUP } from '../../src/release/index.js'
+import { compileRelease, loadRelease, NODE_SETTINGS_GROUPS } from '../../src/release/index.js'
 import { cleanupTempDirs, tempDir } from '../support/cli.js'
 import { copyBundle, DEMO, DEMO_1_1, DEMO_1_2_UNHEALTHY, pack, PRYV_IO, writeText } from './helpers.js'
 
@@ -28,11 +28,11 @@ describe('the shipped releases', () => {
     expect(record.migrations).toEqual([])
   })
 
-  it('pryv-io: the schema of src/config/schemas/pryv-io.ts without its dns group, pinned images, the reserved DNS names', async () => {
+  it('pryv-io: the schema of src/config/schemas/pryv-io.ts without the node\'s groups (dns, storage, backup), pinned images, the reserved DNS names', async () => {
     const { record } = await loadRelease(PRYV_IO)
-    const { [NODE_SETTINGS_GROUP]: _dns, [CERTS_SETTINGS_GROUP]: _certs, ...groups } = pryvIoSchemaDef.groups
+    const groups = Object.fromEntries(Object.entries(pryvIoSchemaDef.groups).filter(([name]) => !Object.hasOwn(NODE_SETTINGS_GROUPS, name)))
     expect(record.schema).toEqual({ ...pryvIoSchemaDef, groups })
-    // With the node's group added back, the compiled schema is the TS one, in the same group order.
+    // With the node's groups added back, the compiled schema is the TS one, in the same group order.
     expect(compileRelease(record).schema.settings.size).toBe(Object.values(pryvIoSchemaDef.groups).reduce((n, g) => n + Object.keys(g.settings).length, 0))
     // No register or redis: the user registry is the node's own (issue 16).
     expect(record.services.map((s) => s.name)).toEqual(['admin', 'app-web-auth', 'core', 'hfs', 'influxdb', 'mail', 'mfa', 'mongodb', 'preview', 'reverse-proxy', 'webhooks'])

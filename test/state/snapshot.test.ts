@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { compactionDue, compactionPolicyFromEnv, DEFAULT_COMPACTION } from '../../src/state/compaction.js'
+import { compactionDue } from '../../src/state/compaction.js'
 import { type CommittedEntry, entryHash, type SignedEntry, signEntry } from '../../src/state/entry.js'
 import { Replica } from '../../src/state/replica.js'
 import { decodeSnapshot, encodeSnapshot, openVerifiedSnapshot, signManifest, SNAPSHOT_VERSION } from '../../src/state/snapshot.js'
@@ -133,11 +133,5 @@ describe('log compaction', () => {
     expect(compactionDue(policy, { head: 110, compactedThrough: 10, compactedAt: 0 }, 1000)).toBe(true)
     expect(compactionDue(policy, { head: 11, compactedThrough: 10, compactedAt: 0 }, 60_000)).toBe(true)
     expect(compactionDue(policy, { head: 10, compactedThrough: 10, compactedAt: 0 }, 600_000)).toBe(false)
-  })
-
-  it('takes its policy from the node\'s environment, with defaults, and refuses a bad value clearly', () => {
-    expect(compactionPolicyFromEnv({})).toEqual(DEFAULT_COMPACTION)
-    expect(compactionPolicyFromEnv({ PRYV_NODE_COMPACT_THRESHOLD: '50', PRYV_NODE_COMPACT_TRAILING: '0', PRYV_NODE_COMPACT_INTERVAL_SECONDS: '2' })).toEqual({ threshold: 50, trailing: 0, intervalMs: 2000 })
-    expect(() => compactionPolicyFromEnv({ PRYV_NODE_COMPACT_THRESHOLD: 'many' })).toThrow(/PRYV_NODE_COMPACT_THRESHOLD=many is not a whole number/)
   })
 })

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { ExitCode, OperatorError } from '../../errors.js'
 import { SIGNATURE_FILE } from '../../release/bundle.js'
-import { CERTS_SETTINGS_GROUP, compileRelease, NODE_SETTINGS_GROUP } from '../../release/compile.js'
+import { compileRelease, NODE_SETTINGS_GROUPS } from '../../release/compile.js'
 import { ReleaseNotABundleError } from '../../release/errors.js'
 import { type LoadedRelease, loadRelease } from '../../release/load.js'
 import { generateSigningKeys, signatureFileText, signRelease, verifyRelease } from '../../release/sign.js'
@@ -52,7 +52,7 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): Comm
         digest: record.digest,
         source: loaded.source,
         signature,
-        settings: { groups: Object.keys(record.schema.groups).length, keys: [...compiled.schema.settings.values()].filter((s) => s.group !== NODE_SETTINGS_GROUP && s.group !== CERTS_SETTINGS_GROUP).length },
+        settings: { groups: Object.keys(record.schema.groups).length, keys: [...compiled.schema.settings.values()].filter((s) => !Object.hasOwn(NODE_SETTINGS_GROUPS, s.group)).length },
         services: compiled.services.map((s) => ({
           name: s.name,
           ...(s.image !== undefined ? { image: s.image } : {}),
@@ -154,7 +154,7 @@ function formatVerified(v: Verified): string {
     `source     ${v.source.path} (${v.source.kind})`,
     `digest     ${v.digest}`,
     `signature  ${signature}`,
-    `settings   ${v.settings.keys} settings in ${v.settings.groups} groups (plus the node's ${NODE_SETTINGS_GROUP} and ${CERTS_SETTINGS_GROUP} groups)`,
+    `settings   ${v.settings.keys} settings in ${v.settings.groups} groups (plus the node's ${Object.keys(NODE_SETTINGS_GROUPS).join(', ')} groups)`,
     '',
     table(['SERVICE', 'IMAGE', 'COMMAND (PROCESS BACKEND)', 'DEPENDS ON', 'DNS NAMES'], rows),
     '',

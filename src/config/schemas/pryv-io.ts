@@ -1,5 +1,6 @@
 import { certsSettingsGroup } from './certs.js'
 import { defineSchema, type Schema, type SchemaDef, type Scope, type SecretGenerator, type SettingDef, type TypeSpec } from '../schema.js'
+import { backupSettingsGroup, storageSettingsGroup } from './node-storage.js'
 
 /**
  * The Pryv.io platform settings: v1's platform.yml groups (pryv-v1-and-v2.md §3) and the leader's
@@ -213,6 +214,8 @@ export const pryvIoSchemaDef: SchemaDef = {
     },
     dns: dnsSettingsGroup,
     certs: certsSettingsGroup,
+    storage: storageSettingsGroup,
+    backup: backupSettingsGroup,
     email: {
       title: 'Email',
       settings: {
