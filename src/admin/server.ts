@@ -12,8 +12,9 @@ import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
 import { runAs } from './actor.js'
 import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
 import { openApiDocument } from './openapi.js'
-import { APP_CSS, APP_JS, auditPage, type DryRun, logsPage, type MembersView, membersPage, type ServicesView, servicesPage, loginPage, overviewPage, type PageContext, passwordPage, type SettingsView, settingsPage } from './pages.js'
+import { APP_CSS, APP_JS, auditPage, type DryRun, loginPage, logsPage, type MembersView, membersPage, overviewPage, type PageContext, passwordPage, type ServicesView, type SettingsDiff, type SettingsExplain, type SettingsView, servicesPage, settingsPage } from './pages.js'
 import { requiredRole, roleAllows } from './permissions.js'
+import { type DnsView, dnsPage, type ReleasesView, releasesPage } from './platform-pages.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
 import { adminCertificate } from './tls.js'
 
@@ -385,22 +386,97 @@ export class AdminServer {
       }
       return c.html(servicesPage(page(c), await servicesView(c, { outcome })), outcome.error ? (err403(outcome.error.code) ? 403 : 400) : 200)
     })
+    // DNS users (look up, set, remove, as `dns users`) and this node's answer counters.
+    const dnsView = async (c: Context<Env>, extra: Partial<DnsView> = {}): Promise<DnsView> => {
+      const [{ users }, counters] = await Promise.all([this.call(c, 'dns.users.get', {}) as Promise<{ users: Record<string, string> }>, this.call(c, 'dns.counters', {}) as Promise<DnsView['counters']>])
+      const cores = [...this.node.replica.state.members.values()].map((m) => m.name).sort()
+      return { users: Object.entries(users).sort(([a], [b]) => a.localeCompare(b)), cores, counters, canOperate: roleAllows(c.get('principal')!.role, 'operator'), ...extra }
+    }
+    app.get('/dns', async (c) => {
+      const user = c.req.query('user')?.trim()
+      let lookup: DnsView['lookup']
+      if (user) {
+        const found = await this.call(c, 'dns.users.get', { usernames: [user] }) as { users: Record<string, string> }
+        lookup = { user, ...(Object.hasOwn(found.users, user) ? { core: found.users[user] } : {}) }
+      }
+      return c.html(dnsPage(page(c), await dnsView(c, { lookup })))
+    })
+    app.post('/dns', async (c) => {
+      const form = await c.req.parseBody()
+      const field = (name: string): string => (typeof form[name] === 'string' ? (form[name] as string).trim() : '')
+      const user = field('user')
+      let outcome: DnsView['outcome']
+      try {
+        if (field('action') === 'set') {
+          await this.call(c, 'dns.users.set', { users: { [user]: field('core') } })
+          outcome = { done: `${user} now points at ${field('core')}.` }
+        } else if (field('action') === 'remove') {
+          await this.call(c, 'dns.users.remove', { usernames: [user] })
+          outcome = { done: `${user} removed.` }
+        } else throw new OperatorError('PRYV_USAGE', 'Unknown action.', { exitCode: ExitCode.usage })
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
+      }
+      return c.html(dnsPage(page(c), await dnsView(c, { outcome })), outcome.error ? (err403(outcome.error.code) ? 403 : 400) : 200)
+    })
+    // Releases: the one in force, its history and every member's progress (refreshed while it rolls
+    // out); rollback (owner), as `release rollback`.
+    const releasesView = async (c: Context<Env>, extra: Partial<ReleasesView> = {}): Promise<ReleasesView> => {
+      const status = await this.call(c, 'release.status', {}) as ReleasesView['status']
+      return { status, canOwn: roleAllows(c.get('principal')!.role, 'owner'), ...extra }
+    }
+    const releasesHtml = (c: Context<Env>, view: ReleasesView, code: 200 | 400 | 403 | 409 = 200) => c.html(releasesPage({ ...page(c), live: true, poll: !view.status.complete }, view), code)
+    app.get('/releases', async (c) => releasesHtml(c, await releasesView(c)))
+    app.post('/releases', async (c) => {
+      const form = await c.req.parseBody()
+      let outcome: ReleasesView['outcome']
+      let code: 200 | 400 | 403 | 409 = 200
+      try {
+        if (form.action !== 'rollback') throw new OperatorError('PRYV_USAGE', 'Unknown action.', { exitCode: ExitCode.usage })
+        const done = await this.call(c, 'release.rollback', {}) as { revision: number, from: string, to: string }
+        outcome = { done: `Rolled back from ${done.from} to ${done.to} (revision ${done.revision}).` }
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
+        code = err403(outcome.error!.code) ? 403 : statusOf((err as OperatorError).exitCode) === 409 ? 409 : 400
+      }
+      return releasesHtml(c, await releasesView(c, { outcome }), code)
+    })
     app.get('/services/logs', (c) => c.html(logsPage(page(c), c.req.query('node') ?? '', c.req.query('service') ?? '')))
-    app.get('/settings', async (c) => c.html(settingsPage(page(c), await settingsView(c))))
+    // `?explain=KEY&on=NODE` explains one key; `?from=R&to=R&layer=NODE` compares two revisions.
+    app.get('/settings', async (c) => {
+      const q = (name: string) => c.req.query(name) || undefined
+      const extra: { -readonly [K in keyof SettingsView]?: SettingsView[K] } = {}
+      try {
+        const key = q('explain')
+        if (key) extra.explain = await this.call(c, 'settings.get', { key, explain: true, ...(q('on') ? { machine: q('on') } : {}) }) as SettingsExplain
+        const from = q('from')
+        if (from !== undefined) extra.diff = await this.call(c, 'settings.diff', { from: revisionParam(from), ...(q('to') ? { to: revisionParam(q('to')!) } : {}), ...(q('layer') ? { machine: q('layer') } : {}) }) as SettingsDiff
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        extra.outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
+      }
+      return c.html(settingsPage(page(c), await settingsView(c, extra)), extra.outcome?.error ? 400 : 200)
+    })
     app.post('/settings', async (c) => {
       const form = await c.req.parseBody()
       const field = (name: string): string => (typeof form[name] === 'string' ? form[name] as string : '')
       const values = { key: field('key'), value: field('value'), target: field('target'), message: field('message') }
-      const dryRun = field('action') !== 'apply'
+      const rollback = field('action') === 'rollback'
+      const dryRun = !rollback && field('action') !== 'apply'
       let outcome: SettingsView['outcome']
       try {
-        const out = await this.call(c, 'settings.change', { set: { [values.key]: values.value }, input: 'text', ...(values.target ? { machine: values.target } : {}), ...(values.message ? { message: values.message } : {}), dryRun }) as { revision: number, nodes: DryRun['nodes'] }
+        const target = values.target ? { machine: values.target } : {}
+        const out = await (rollback
+          ? this.call(c, 'settings.rollback', { revision: revisionParam(field('revision')), ...target })
+          : this.call(c, 'settings.change', { set: { [values.key]: values.value }, input: 'text', ...target, ...(values.message ? { message: values.message } : {}), dryRun })) as { revision: number, nodes: DryRun['nodes'] }
         outcome = dryRun ? { dryRun: { nodes: out.nodes } } : { applied: out.revision }
       } catch (err) {
         if (!isOperatorError(err)) throw err
         outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
       }
-      return c.html(settingsPage(page(c), await settingsView(c, { form: values, outcome })), outcome.error ? 400 : 200)
+      return c.html(settingsPage(page(c), await settingsView(c, { ...(rollback ? {} : { form: values }), outcome })), outcome.error ? (err403(outcome.error.code) ? 403 : 400) : 200)
     })
 
     app.notFound((c) => apiError(c, 404, 'PRYV_ADMIN_NOT_FOUND', `Nothing is served at ${c.req.path}.`, 'See /api/v1/openapi.json for the API.'))
@@ -442,6 +518,13 @@ class HttpError extends OperatorError {
   constructor(readonly status: 401 | 403 | 404, err: OperatorError) {
     super(err.code, err.message, { hint: err.hint, exitCode: err.exitCode })
   }
+}
+
+/** A revision number typed in a form; the operation checks it exists. */
+function revisionParam(text: string): number {
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new OperatorError('PRYV_USAGE', `"${text}" is not a revision number.`, { hint: 'Give a revision from the history below.', exitCode: ExitCode.usage })
+  return n
 }
 
 function err403(code: string): boolean {
