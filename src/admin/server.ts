@@ -36,15 +36,26 @@ export class AdminServer {
   private server?: Server
   private boundUrl?: string
   private fingerprint?: string
-  private readonly key: Buffer
+  private signing?: { readonly keyHex: string, readonly key: Buffer }
 
   constructor(private readonly node: PlatformNode, private readonly address: AdminAddress | undefined, private readonly dataDir: string, private readonly operations: () => Readonly<Record<string, ControlHandler>>) {
-    this.key = sessionKey(node.ctx.config.platformKeyHex)
     this.accounts = new AdminAccounts({
       state: () => node.replica.state,
       submit: (command) => node.submit(command),
       baseUrl: () => this.boundUrl
     })
+  }
+
+  /**
+   * The sessions' signing key, derived from the platform key this node uses now: a node that joined
+   * has it from its join (its config's is empty until it restarts). A key rotation changes it, which
+   * ends the sessions made before. Never derived from an empty key, which anyone could forge with.
+   */
+  private get key(): Buffer {
+    const keyHex = this.node.keyring.current || this.node.ctx.config.platformKeyHex
+    if (!keyHex) throw new Error('the admin server has no platform key to sign sessions with')
+    if (this.signing?.keyHex !== keyHex) this.signing = { keyHex, key: sessionKey(keyHex) }
+    return this.signing.key
   }
 
   /** The app's URL on this node, once it serves it. */

@@ -1,5 +1,6 @@
 import { get } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeSession, newSession, sessionKey } from '../../src/admin/sessions.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 import { AdminClient } from './client.js'
 
@@ -155,6 +156,55 @@ describe('the admin API on a platform of 3 full members and an observer', { time
     const bot = new AdminClient(urls[1]!)
     expect((await bot.op('status', {}, { authorization: `Bearer ${created.token}` })).status).toBe(200)
     expect((await bot.op('invite.create', {}, { authorization: `Bearer ${created.token}` })).status).toBe(403)
+  })
+
+  it('refuses the DNS, releases and settings pages\' changes to a role that lacks them, and without the CSRF token', async () => {
+    /** A form post from the app's pages, with the session's cookie and (unless told) its CSRF token. */
+    const post = async (client: AdminClient, path: string, fields: Record<string, string>, csrf = client.csrf) => {
+      const res = await fetch(`${client.base}${path}`, { method: 'POST', redirect: 'manual', headers: { cookie: client.cookie!, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, ...(csrf ? { _csrf: csrf } : {}) }) })
+      return { status: res.status, text: await res.text() }
+    }
+    const viewer = new AdminClient(urls[1]!)
+    await viewer.login('vera', PASSWORD)
+    const operator = new AdminClient(urls[2]!)
+    await operator.login('otto', PASSWORD)
+
+    const page = await fetch(`${urls[1]}/dns`, { headers: { cookie: viewer.cookie! } })
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    expect(html).not.toContain('Set user')
+    const setByViewer = await post(viewer, '/dns', { action: 'set', user: 'eve-demo', core: 'core1' })
+    expect([setByViewer.status, setByViewer.text]).toEqual([403, expect.stringContaining('PRYV_ADMIN_FORBIDDEN')])
+    const noCsrf = await post(operator, '/dns', { action: 'set', user: 'eve-demo', core: 'core1' }, '')
+    expect([noCsrf.status, JSON.parse(noCsrf.text).error.code]).toEqual([403, 'PRYV_ADMIN_CSRF'])
+    expect((await cli(nodes[0]!.dataDir, ['dns', 'users', 'get', '--json'])).users).toEqual({})
+    const rollbackByOperator = await post(operator, '/releases', { action: 'rollback' })
+    expect([rollbackByOperator.status, rollbackByOperator.text]).toEqual([403, expect.stringContaining('PRYV_ADMIN_FORBIDDEN')])
+    const settingsByViewer = await post(viewer, '/settings', { action: 'rollback', revision: '1' })
+    expect([settingsByViewer.status, settingsByViewer.text]).toEqual([403, expect.stringContaining('PRYV_ADMIN_FORBIDDEN')])
+    // Allowed to an operator, refused by the state machine as from the CLI: 400, nothing written.
+    const unknownCore = await post(operator, '/dns', { action: 'set', user: 'eve-demo', core: 'core9' })
+    expect([unknownCore.status, unknownCore.text]).toEqual([400, expect.stringContaining('PRYV_DNS_UNKNOWN_CORE')])
+    const badRevision = await fetch(`${urls[2]}/settings?from=abc`, { headers: { cookie: operator.cookie! } })
+    expect([badRevision.status, await badRevision.text()]).toEqual([400, expect.stringContaining('PRYV_USAGE')])
+    // Without a session, the pages send to the login page.
+    for (const path of ['/dns', '/releases']) {
+      const anonymous = await fetch(`${urls[0]}${path}`, { redirect: 'manual' })
+      expect([anonymous.status, anonymous.headers.get('location')]).toEqual([303, '/login'])
+    }
+  })
+
+  it('signs sessions on a joined node with the platform key, so no one forges one with the empty key', async () => {
+    // A node that joined gets the platform key from its join; its config's is empty until it restarts.
+    const forger = sessionKey('')
+    for (const url of urls.slice(1)) {
+      for (let epoch = 0; epoch < 5; epoch++) {
+        const cookie = `pryv_admin=${encodeSession(forger, newSession('admin', epoch, Date.now()))}`
+        expect((await fetch(`${url}/api/v1/session`, { headers: { cookie } })).status, `${url} epoch ${epoch}`).toBe(401)
+      }
+    }
+    // The owner's session, made on core2 (a joined node), is accepted on every node.
+    for (const url of urls) expect((await owner.on(url).request('GET', '/api/v1/session')).status).toBe(200)
   })
 
   it('refuses an expired or revoked API token on every node', async () => {
