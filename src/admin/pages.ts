@@ -338,6 +338,41 @@ if (log) {
     }
   })
 }
+// Release upload (releases page): the file as the raw body, with the session's CSRF token; the
+// dry-run or apply events are written out as text. Delegated: a live refresh replaces the form.
+document.addEventListener('submit', async (event) => {
+  const upload = event.target.closest('form[data-upload]')
+  if (!upload) return
+  {
+    event.preventDefault()
+    const out = document.getElementById('upload-log')
+    const file = upload.querySelector('input[type=file]').files[0]
+    const dryRun = event.submitter?.value !== 'apply'
+    const message = upload.querySelector('input[name=message]').value
+    out.hidden = false
+    out.textContent = (dryRun ? 'Dry run of ' : 'Applying ') + file.name + '…\\n'
+    const query = new URLSearchParams(dryRun ? { dryRun: 'true' } : message ? { message } : {})
+    const res = await fetch('/api/v1/releases/upload?' + query, { method: 'POST', headers: { 'content-type': 'application/gzip', 'x-csrf-token': upload.dataset.csrf }, body: file })
+    const text = await res.text()
+    if (!res.ok) {
+      const error = JSON.parse(text).error
+      out.append(document.createTextNode('Refused: ' + error.code + ': ' + error.message + '\\n'))
+      return
+    }
+    for (const chunk of text.split('\\n\\n')) {
+      const kind = chunk.split('\\n')[0].slice(7)
+      const data = chunk.split('\\n').find((l) => l.startsWith('data: '))
+      if (!data || kind === 'end') continue
+      const item = JSON.parse(data.slice(6))
+      const line = kind === 'error' ? 'Refused: ' + item.code + ': ' + item.message
+        : item.event === 'result' ? (item.dryRun ? 'Dry run, nothing changed: ' : 'Applied as revision ' + item.revision + ': ') + (item.from ? item.from.version : 'none') + ' → ' + item.to.version
+          + (item.migration?.length ? '\\nMigration: ' + item.migration.join('; ') : '')
+          + (item.nodes ?? []).map((n) => '\\n' + JSON.stringify(n)).join('')
+        : JSON.stringify(item)
+      out.append(document.createTextNode(line + '\\n'))
+    }
+  }
+})
 document.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-copy]')
   if (!button) return

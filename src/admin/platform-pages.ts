@@ -115,7 +115,13 @@ ${current ? html`<p class="summary">In force: <strong>${current.name} ${current.
 <tbody>${s.nodes.map((n) => html`<tr><td>${n.node}</td><td>${n.state}</td><td>${n.release ?? '–'}</td><td>${n.detail ?? ''}</td></tr>`)}</tbody>
 </table>
 ${view.canOwn && current ? html`<form method="post" action="/releases" class="inline">${csrfField(ctx)}<input type="hidden" name="action" value="rollback"><button type="submit">Roll back to the previous release</button></form>` : ''}
-<p class="help">Apply a release from a member: <code>pryv-node release apply BUNDLE --dry-run</code>, then without <code>--dry-run</code>; this page follows its rollout.</p>
+${view.canOwn ? html`<form method="post" action="/api/v1/releases/upload" enctype="application/octet-stream" class="change" data-upload data-csrf="${ctx.csrf ?? ''}">
+<label for="bundle">Release bundle (.tgz)</label><input id="bundle" name="bundle" type="file" accept=".tgz,.tar.gz,application/gzip" required>
+<label for="release-message">Message</label><input id="release-message" name="message">
+<span class="buttons"><button type="submit" name="mode" value="dry-run">Dry run the bundle</button> <button type="submit" name="mode" value="apply">Apply the bundle</button></span>
+</form>
+<pre id="upload-log" class="log upload" tabindex="0" aria-label="Upload progress" aria-live="polite" hidden></pre>` : ''}
+<p class="help">Or from a member: <code>pryv-node release apply BUNDLE --dry-run</code>, then without <code>--dry-run</code>; this page follows its rollout.</p>
 <table>
 <caption>History, newest first</caption>
 <thead><tr><th scope="col">Revision</th><th scope="col">Time</th><th scope="col">Change</th><th scope="col">Who</th><th scope="col">Message</th></tr></thead>

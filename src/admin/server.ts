@@ -8,6 +8,7 @@ import { type ControlHandler, ControlStream } from '../control/server.js'
 import { ExitCode, isOperatorError, OperatorError } from '../errors.js'
 import { closeServer, hostAllowed } from '../metrics/http.js'
 import type { PlatformNode } from '../node/platform-node.js'
+import { DEFAULT_BUNDLE_LIMITS } from '../release/bundle-dir.js'
 import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
 import { runAs } from './actor.js'
 import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
@@ -17,10 +18,13 @@ import { requiredRole, roleAllows } from './permissions.js'
 import { type DnsView, dnsPage, type ReleasesView, releasesPage } from './platform-pages.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
 import { adminCertificate } from './tls.js'
+import { receiveUpload, UploadTooLarge, uploadTooLarge } from './upload.js'
 
 type Env = { Bindings: HttpBindings, Variables: { principal?: Principal, session?: Session } }
 
 const MAX_BODY_BYTES = 1024 * 1024
+/** A release bundle uploaded to the app: as large as a bundle may be unpacked. */
+const MAX_UPLOAD_BYTES = DEFAULT_BUNDLE_LIMITS.maxBytes
 
 /**
  * The admin app and JSON API of one node (issue 13): `/healthz` and `/readyz` for supervisors, the
@@ -185,6 +189,23 @@ export class AdminServer {
         throw err
       }
     }
+    /** A streamed reply as server-sent events: `item`s, then `end` or `error`; `done` runs after. */
+    // Read as the caller: what the stream submits (a release's commit) is theirs in the audit trail.
+    const eventStream = (c: Context<Env>, result: ControlStream, done?: () => Promise<void>) => streamSSE(c, async (stream) => {
+      try {
+        await runAs(c.get('principal')!.actor, async () => {
+          for await (const item of result.items) {
+            if (stream.aborted) break
+            await stream.writeSSE({ event: 'item', data: JSON.stringify(item) })
+          }
+        })
+        await stream.writeSSE({ event: 'end', data: '{}' })
+      } catch (err) {
+        await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(err)) })
+      } finally {
+        await done?.()
+      }
+    })
     const sessionReply = (principal: Principal, session: Session) => ({ account: session.account, role: principal.role, mustSetPassword: principal.mustSetPassword, csrf: csrfToken(this.key, session.sid) })
 
     app.post('/api/v1/login', async (c) => {
@@ -248,17 +269,27 @@ export class AdminServer {
       const signal = c.req.raw.signal
       const result = await runAs(principal.actor, () => handler(params, signal))
       if (!(result instanceof ControlStream)) return c.json({ result: result ?? null })
-      return streamSSE(c, async (stream) => {
-        try {
-          for await (const item of result.items) {
-            if (stream.aborted) break
-            await stream.writeSSE({ event: 'item', data: JSON.stringify(item) })
-          }
-          await stream.writeSSE({ event: 'end', data: '{}' })
-        } catch (err) {
-          await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(err)) })
-        }
+      return eventStream(c, result)
+    })
+    // A release bundle (.tgz) as the raw request body: checked, unpacked and dry-run or applied by the
+    // same operation as `release apply` (owner only); its progress and result come as events.
+    app.post('/api/v1/releases/upload', async (c) => {
+      const principal = c.get('principal')!
+      if (!roleAllows(principal.role, 'owner')) throw new HttpError(403, new OperatorError('PRYV_ADMIN_FORBIDDEN', `Uploading a release needs the owner role; ${principal.actor} is ${principal.role}.`, { hint: 'Ask an owner for a role that allows it.', exitCode: ExitCode.conflict }))
+      const length = Number(c.req.header('content-length') ?? 0)
+      if (length > MAX_UPLOAD_BYTES) throw new HttpError(413, uploadTooLarge(MAX_UPLOAD_BYTES))
+      const upload = await receiveUpload(c.req.raw.body, MAX_UPLOAD_BYTES).catch((err) => {
+        throw err instanceof UploadTooLarge ? new HttpError(413, err) : err
       })
+      const message = c.req.query('message')
+      const params = { path: upload.file, dryRun: c.req.query('dryRun') === 'true', ...(message ? { message } : {}) }
+      try {
+        const result = await runAs(principal.actor, () => this.operations()['release.apply']!(params, c.req.raw.signal))
+        return eventStream(c, result as ControlStream, upload.remove)
+      } catch (err) {
+        await upload.remove()
+        throw err
+      }
     })
 
     // --- The app ---
@@ -526,7 +557,7 @@ export class AdminServer {
 
 /** An OperatorError with the HTTP status to answer it with. */
 class HttpError extends OperatorError {
-  constructor(readonly status: 401 | 403 | 404, err: OperatorError) {
+  constructor(readonly status: 401 | 403 | 404 | 413, err: OperatorError) {
     super(err.code, err.message, { hint: err.hint, exitCode: err.exitCode })
   }
 }

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs'
 import { get } from 'node:http'
+import { join } from 'node:path'
+import * as tar from 'tar'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeSession, newSession, sessionKey } from '../../src/admin/sessions.js'
+import { DEMO_1_1 } from '../release/helpers.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 import { AdminClient } from './client.js'
 
@@ -250,5 +254,42 @@ describe('the admin API on a platform of 3 full members and an observer', { time
     const loginHtml = await login.text()
     expect(loginHtml).not.toContain('<script>alert(1)')
     expect(loginHtml).toContain('&lt;script&gt;')
+  })
+
+  it('takes a release bundle uploaded as a .tgz: dry-runs it, applies it through the writer set, and refuses what it must', async () => {
+    const bundle = join(tempDir(), 'demo-1.1.0.tgz')
+    await tar.c({ gzip: true, file: bundle, cwd: DEMO_1_1 }, ['.'])
+    const upload = async (client: AdminClient, body: Uint8Array, query = '') => {
+      const res = await fetch(`${client.base}/api/v1/releases/upload${query}`, { method: 'POST', headers: { cookie: client.cookie!, 'x-csrf-token': client.csrf!, 'content-type': 'application/gzip' }, body: body as unknown as BodyInit })
+      const text = await res.text()
+      const events = text.split('\n\n').filter((e) => e.startsWith('event: ')).map((e) => ({ event: e.split('\n')[0]!.slice(7), data: JSON.parse(e.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) }))
+      return { status: res.status, text, events }
+    }
+    const bytes = readFileSync(bundle)
+    expect((await owner.request('GET', '/api/v1/openapi.json')).body.paths['/api/v1/releases/upload'].post['x-pryv-role']).toBe('owner')
+    const dry = await upload(owner, bytes, '?dryRun=true')
+    expect(dry.status, dry.text).toBe(200)
+    expect(dry.events.at(-1)!.event).toBe('end')
+    expect(dry.events.find((e) => e.data.event === 'result')!.data).toMatchObject({ dryRun: true, from: { version: '1.0.0' }, to: { version: '1.1.0' } })
+    expect((await cli(nodes[0]!.dataDir, ['release', 'status', '--json'])).current.version).toBe('1.0.0')
+
+    const operator = new AdminClient(urls[0]!)
+    await operator.login('otto', PASSWORD)
+    const denied = await upload(operator, bytes)
+    expect([denied.status, JSON.parse(denied.text).error.code]).toEqual([403, 'PRYV_ADMIN_FORBIDDEN'])
+    const noCsrf = await fetch(`${urls[1]}/api/v1/releases/upload`, { method: 'POST', headers: { cookie: owner.cookie! }, body: bytes as unknown as BodyInit })
+    expect(noCsrf.status).toBe(403)
+    const tooLarge = await upload(owner, new Uint8Array(64 * 1024 * 1024 + 1))
+    expect([tooLarge.status, JSON.parse(tooLarge.text).error.code]).toEqual([413, 'PRYV_ADMIN_REQUEST_TOO_LARGE'])
+    // Not an archive: the release code's own error, as from `release apply`.
+    const garbage = await upload(owner, Buffer.from('not a tarball'))
+    expect(garbage.events.at(-1)).toMatchObject({ event: 'error', data: { code: expect.stringMatching(/^PRYV_RELEASE_/) } })
+
+    const applied = await upload(owner, bytes, '?message=uploaded')
+    expect(applied.events.find((e) => e.data.event === 'result')!.data).toMatchObject({ to: { version: '1.1.0' }, revision: expect.any(Number) })
+    for (const node of nodes) {
+      await expect.poll(async () => (await cli(node.dataDir, ['release', 'status', '--json'])).current, { timeout: 15_000 }).toMatchObject({ version: '1.1.0', message: 'uploaded' })
+    }
+    expect((await cli(nodes[2]!.dataDir, ['admin', 'audit', '--json'])).findLast((r: { kind: string }) => r.kind === 'release.apply')).toMatchObject({ actor: 'admin:admin', node: 'core2' })
   })
 })

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import type { Browser } from 'playwright-core'
+import * as tar from 'tar'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_1_1 } from '../release/helpers.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
@@ -281,6 +282,23 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
     // Back at the first release: nothing older to go back to, said as the CLI says it.
     await page.getByRole('button', { name: 'Roll back to the previous release' }).click()
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('PRYV_RELEASE_NO_PREVIOUS')
+
+    // Uploaded from the browser: dry-run, then applied, through the same path as `release apply`.
+    const bundle = join(tempDir(), 'demo-1.1.0.tgz')
+    await tar.c({ gzip: true, file: bundle, cwd: DEMO_1_1 }, ['.'])
+    await page.getByLabel('Release bundle (.tgz)').setInputFiles(bundle)
+    await page.getByRole('button', { name: 'Dry run the bundle' }).click()
+    const log = page.getByLabel('Upload progress')
+    await expect.poll(() => log.textContent(), { timeout: 30_000 }).toContain('Dry run, nothing changed: 1.0.0 → 1.1.0')
+    expect((await cli(nodes[0]!.dataDir, ['release', 'status', '--json'])).current.version).toBe('1.0.0')
+    await page.screenshot({ path: join(ARTIFACTS, 'releases-upload-dry-run.png'), fullPage: true })
+    await page.getByLabel('Message').fill('uploaded <b>from</b> the app')
+    await page.getByRole('button', { name: 'Apply the bundle' }).click()
+    // The page follows the platform: the upgrade appears in force without a reload.
+    await expect.poll(() => page.locator('.summary').textContent(), { timeout: 30_000 }).toContain('In force: demo 1.1.0')
+    for (const node of nodes) {
+      await expect.poll(async () => (await cli(node.dataDir, ['release', 'status', '--json'])).current, { timeout: 15_000 }).toMatchObject({ version: '1.1.0', kind: 'apply', message: 'uploaded <b>from</b> the app' })
+    }
     await context.close()
   })
 
