@@ -158,7 +158,8 @@ describe('the admin API on a platform of 3 full members and an observer', { time
     expect((await operator.op('invite.list')).status).toBe(403)
     const created = await cli(nodes[0]!.dataDir, ['admin', 'tokens', 'create', '--role', 'viewer', '--json'])
     const bot = new AdminClient(urls[1]!)
-    expect((await bot.op('status', {}, { authorization: `Bearer ${created.token}` })).status).toBe(200)
+    // Made on core1, used on core2 once it has applied the token's entry.
+    await expect.poll(async () => (await bot.op('status', {}, { authorization: `Bearer ${created.token}` })).status, { timeout: 10_000 }).toBe(200)
     expect((await bot.op('invite.create', {}, { authorization: `Bearer ${created.token}` })).status).toBe(403)
   })
 
