@@ -13,7 +13,15 @@ export function openApiDocument(operations: readonly string[]): Record<string, u
     '/api/v1/login/link': { post: { summary: 'Log in once with a login link from `pryv-node admin login-link`', security: [], responses: { 200: { description: 'logged in' }, 401: errorResponse('unknown, used or expired link') } } },
     '/api/v1/session': { get: { summary: 'The caller: account or token, role, and the CSRF token of the session', responses: { 200: { description: 'the session' } } } },
     '/api/v1/logout': { post: { summary: 'Ends every session of the account, on every node', responses: { 200: { description: 'logged out' } } } },
-    '/api/v1/password': { post: { summary: 'Changes the account\'s own password ({ current, password }); ends its other sessions', responses: { 200: { description: 'changed' }, 400: errorResponse('weak or wrong password') } } }
+    '/api/v1/password': { post: { summary: 'Changes the account\'s own password ({ current, password }); ends its other sessions', responses: { 200: { description: 'changed' }, 400: errorResponse('weak or wrong password') } } },
+    '/api/v1/releases/upload': {
+      post: {
+        summary: 'Uploads a release bundle (.tgz, at most 64 MiB) and dry-runs (?dryRun=true) or applies it (?message=…) as `release apply` does (role: owner)',
+        'x-pryv-role': 'owner',
+        requestBody: { content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } } },
+        responses: { 200: { description: 'a text/event-stream of `item` events (pull progress, then the result) ending with `end` or `error`' }, 403: errorResponse('not an owner, or the CSRF token is missing'), 413: errorResponse('the bundle is too large') }
+      }
+    }
   }
   for (const name of [...operations].sort()) {
     const permission = OPERATION_PERMISSIONS[name]

@@ -15,6 +15,8 @@ export interface PageContext {
   readonly node: string
   /** Set on pages that follow the platform live: they refresh their content on every status event. */
   readonly live?: boolean
+  /** Set on pages that follow work outside the log (a release's rollout): refreshed every 2 s too. */
+  readonly poll?: boolean
 }
 
 export function layout(title: string, ctx: PageContext, body: Html): Html {
@@ -30,10 +32,10 @@ export function layout(title: string, ctx: PageContext, body: Html): Html {
 <header>
 <a class="brand" href="/">pryv-node</a>
 <span class="node">node ${ctx.node}</span>
-${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/members">Members</a> <a href="/services">Services</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
+${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/members">Members</a> <a href="/services">Services</a> <a href="/dns">DNS</a> <a href="/releases">Releases</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
 <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><span>${ctx.principal.actor} (${ctx.principal.role})</span> <button type="submit">Log out</button></form>` : ''}
 </header>
-<main${ctx.live ? ' data-live' : ''}>
+<main${ctx.live ? ' data-live' : ''}${ctx.poll ? ' data-poll' : ''}>
 <h1>${title}</h1>
 ${body}
 </main>
@@ -159,6 +161,40 @@ export interface SettingsView {
   readonly form?: { readonly key: string, readonly value: string, readonly target: string, readonly message: string }
   readonly outcome?: { readonly error?: { readonly code: string, readonly message: string, readonly hint?: string }, readonly dryRun?: DryRun, readonly applied?: number }
   readonly history: readonly { readonly revision: number, readonly at: string, readonly author: string, readonly actor?: string, readonly target: string, readonly message: string, readonly diff: readonly { readonly key: string }[] }[]
+  /** One key explained layer by layer (`config get KEY --explain`), for the node asked about. */
+  readonly explain?: SettingsExplain
+  /** The changes of one layer between two revisions (`config diff`). */
+  readonly diff?: SettingsDiff
+}
+
+export interface SettingsExplain {
+  readonly node: string
+  readonly explanation: { readonly key: string, readonly winner: string, readonly value: unknown, readonly layers: readonly { readonly layer: string, readonly set: boolean, readonly allowed: boolean, readonly value?: unknown }[] }
+}
+
+export interface SettingsDiff {
+  readonly target: string
+  readonly from: number
+  readonly to: number
+  readonly diff: readonly { readonly key: string, readonly from: unknown, readonly to: unknown }[]
+}
+
+/** The machine a settings history row's target names ("machine core2"), or undefined for the platform. */
+export function historyMachine(target: string): string | undefined {
+  return target.startsWith('machine ') ? target.slice('machine '.length) : undefined
+}
+
+function explainSection(e: SettingsExplain): Html {
+  const x = e.explanation
+  return html`<section aria-labelledby="explained"><h2 id="explained">${x.key} on ${e.node}: ${x.winner === 'unset' ? 'not set' : html`${shown(x.value)} (from the ${x.winner} layer)`}</h2>
+<table><thead><tr><th scope="col">Layer, lowest first</th><th scope="col">Value</th><th scope="col">Note</th></tr></thead>
+<tbody>${x.layers.map((l) => html`<tr><td>${l.layer}</td><td>${l.set ? shown(l.value) : '–'}</td><td>${!l.set ? 'not set' : !l.allowed ? 'ignored: not allowed in this layer' : l.layer === x.winner ? 'wins' : 'overridden'}</td></tr>`)}</tbody></table></section>`
+}
+
+function diffSection(d: SettingsDiff): Html {
+  return html`<section aria-labelledby="compared"><h2 id="compared">${d.target}: revision ${d.from} → ${d.to}</h2>
+${d.diff.length === 0 ? html`<p>No difference.</p>` : html`<table><thead><tr><th scope="col">Key</th><th scope="col">At ${d.from}</th><th scope="col">At ${d.to}</th></tr></thead>
+<tbody>${d.diff.map((c) => html`<tr><td><code>${c.key}</code></td><td>${c.from === undefined ? '(not set)' : shown(c.from)}</td><td>${c.to === undefined ? '(not set)' : shown(c.to)}</td></tr>`)}</tbody></table>`}</section>`
 }
 
 export interface DryRun {
@@ -184,6 +220,19 @@ ${view.canChange ? html`<form method="post" action="/settings" class="change">
 <label for="message">Message</label><input id="message" name="message" value="${view.form?.message ?? ''}">
 <span class="buttons"><button type="submit" name="action" value="dry-run">Dry run</button> <button type="submit" name="action" value="apply">Apply</button></span>
 </form>` : ''}
+<form method="get" action="/settings" class="change">
+<label for="explain">Explain</label><select id="explain" name="explain">${keys.map((k) => html`<option${k === view.explain?.explanation.key ? ' selected' : ''}>${k}</option>`)}</select>
+<label for="explain-on">On node</label><select id="explain-on" name="on">${machines.map((m) => html`<option${m === view.explain?.node ? ' selected' : ''}>${m}</option>`)}</select>
+<span class="buttons"><button type="submit">Explain</button></span>
+</form>
+${view.explain ? explainSection(view.explain) : ''}
+<form method="get" action="/settings" class="change">
+<label for="from">From revision</label><input id="from" name="from" type="number" min="0" required value="${view.diff?.from ?? ''}">
+<label for="to">To revision</label><input id="to" name="to" type="number" min="0" value="${view.diff?.to ?? ''}">
+<label for="diff-layer">Layer</label><select id="diff-layer" name="layer"><option value="">platform</option>${machines.map((m) => html`<option value="${m}"${`machine ${m}` === view.diff?.target ? ' selected' : ''}>machine ${m}</option>`)}</select>
+<span class="buttons"><button type="submit">Compare</button></span>
+</form>
+${view.diff ? diffSection(view.diff) : ''}
 ${view.groups.map((g) => html`<table>
 <caption>${g.title}</caption>
 <thead><tr><th scope="col">Key</th><th scope="col">Platform value</th>${machines.map((m) => html`<th scope="col">${m}</th>`)}<th scope="col">Default</th><th scope="col">Help</th></tr></thead>
@@ -191,9 +240,14 @@ ${view.groups.map((g) => html`<table>
 </table>`)}
 <table>
 <caption>History</caption>
-<thead><tr><th scope="col">Revision</th><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Target</th><th scope="col">Message</th><th scope="col">Changed</th></tr></thead>
-<tbody>${[...view.history].reverse().map((h) => html`<tr><td>${h.revision}</td><td>${h.at}</td><td>${h.actor && h.actor !== 'local' ? `${h.actor}@${h.author}` : h.author}</td><td>${h.target}</td><td>${h.message}</td><td>${h.diff.map((d) => d.key).join(', ')}</td></tr>`)}</tbody>
+<thead><tr><th scope="col">Revision</th><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Target</th><th scope="col">Message</th><th scope="col">Changed</th>${view.canChange ? html`<th scope="col">Actions</th>` : ''}</tr></thead>
+<tbody>${[...view.history].reverse().map((h) => html`<tr><td>${h.revision}</td><td>${h.at}</td><td>${h.actor && h.actor !== 'local' ? `${h.actor}@${h.author}` : h.author}</td><td>${h.target}</td><td>${h.message}</td><td>${h.diff.map((d) => d.key).join(', ')}</td>${view.canChange ? html`<td>${h.target === 'platform' || historyMachine(h.target) ? rollbackForm(ctx, h.revision, historyMachine(h.target)) : ''}</td>` : ''}</tr>`)}</tbody>
 </table>`)
+}
+
+/** Restores a layer as it was at `revision` (`config rollback`): the platform's, or one machine's. */
+function rollbackForm(ctx: PageContext, revision: number, machine: string | undefined): Html {
+  return html`<form method="post" action="/settings" class="inline"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><input type="hidden" name="action" value="rollback"><input type="hidden" name="revision" value="${revision}"><input type="hidden" name="target" value="${machine ?? ''}"><button type="submit">Roll back ${machine ? `${machine}'s overrides` : 'the platform'} to revision ${revision}</button></form>`
 }
 
 export interface MembersView {
@@ -245,13 +299,19 @@ const live = document.querySelector('main[data-live]')
 if (live) {
   const events = new EventSource('/api/v1/events')
   let first = true
-  events.addEventListener('status', async () => {
-    if (first) { first = false; return }
+  const refresh = async () => {
     const res = await fetch(location.href, { headers: { accept: 'text/html' } })
     if (!res.ok) return
     const next = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('main')
-    if (next) live.replaceChildren(...next.childNodes)
+    if (!next) return
+    live.replaceChildren(...next.childNodes)
+    live.toggleAttribute('data-poll', next.hasAttribute('data-poll'))
+  }
+  events.addEventListener('status', () => {
+    if (first) { first = false; return }
+    refresh()
   })
+  setInterval(() => { if (live.hasAttribute('data-poll')) refresh() }, 2000)
 }
 const log = document.querySelector('pre[data-follow-service]')
 if (log) {
@@ -278,6 +338,41 @@ if (log) {
     }
   })
 }
+// Release upload (releases page): the file as the raw body, with the session's CSRF token; the
+// dry-run or apply events are written out as text. Delegated: a live refresh replaces the form.
+document.addEventListener('submit', async (event) => {
+  const upload = event.target.closest('form[data-upload]')
+  if (!upload) return
+  {
+    event.preventDefault()
+    const out = document.getElementById('upload-log')
+    const file = upload.querySelector('input[type=file]').files[0]
+    const dryRun = event.submitter?.value !== 'apply'
+    const message = upload.querySelector('input[name=message]').value
+    out.hidden = false
+    out.textContent = (dryRun ? 'Dry run of ' : 'Applying ') + file.name + '…\\n'
+    const query = new URLSearchParams(dryRun ? { dryRun: 'true' } : message ? { message } : {})
+    const res = await fetch('/api/v1/releases/upload?' + query, { method: 'POST', headers: { 'content-type': 'application/gzip', 'x-csrf-token': upload.dataset.csrf }, body: file })
+    const text = await res.text()
+    if (!res.ok) {
+      const error = JSON.parse(text).error
+      out.append(document.createTextNode('Refused: ' + error.code + ': ' + error.message + '\\n'))
+      return
+    }
+    for (const chunk of text.split('\\n\\n')) {
+      const kind = chunk.split('\\n')[0].slice(7)
+      const data = chunk.split('\\n').find((l) => l.startsWith('data: '))
+      if (!data || kind === 'end') continue
+      const item = JSON.parse(data.slice(6))
+      const line = kind === 'error' ? 'Refused: ' + item.code + ': ' + item.message
+        : item.event === 'result' ? (item.dryRun ? 'Dry run, nothing changed: ' : 'Applied as revision ' + item.revision + ': ') + (item.from ? item.from.version : 'none') + ' → ' + item.to.version
+          + (item.migration?.length ? '\\nMigration: ' + item.migration.join('; ') : '')
+          + (item.nodes ?? []).map((n) => '\\n' + JSON.stringify(n)).join('')
+        : JSON.stringify(item)
+      out.append(document.createTextNode(line + '\\n'))
+    }
+  }
+})
 document.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-copy]')
   if (!button) return

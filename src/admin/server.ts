@@ -8,18 +8,23 @@ import { type ControlHandler, ControlStream } from '../control/server.js'
 import { ExitCode, isOperatorError, OperatorError } from '../errors.js'
 import { closeServer, hostAllowed } from '../metrics/http.js'
 import type { PlatformNode } from '../node/platform-node.js'
+import { DEFAULT_BUNDLE_LIMITS } from '../release/bundle-dir.js'
 import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
 import { runAs } from './actor.js'
 import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
 import { openApiDocument } from './openapi.js'
-import { APP_CSS, APP_JS, auditPage, type DryRun, logsPage, type MembersView, membersPage, type ServicesView, servicesPage, loginPage, overviewPage, type PageContext, passwordPage, type SettingsView, settingsPage } from './pages.js'
+import { APP_CSS, APP_JS, auditPage, type DryRun, loginPage, logsPage, type MembersView, membersPage, overviewPage, type PageContext, passwordPage, type ServicesView, type SettingsDiff, type SettingsExplain, type SettingsView, servicesPage, settingsPage } from './pages.js'
 import { requiredRole, roleAllows } from './permissions.js'
+import { type DnsView, dnsPage, type ReleasesView, releasesPage } from './platform-pages.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
 import { adminCertificate } from './tls.js'
+import { receiveUpload, UploadTooLarge, uploadTooLarge } from './upload.js'
 
 type Env = { Bindings: HttpBindings, Variables: { principal?: Principal, session?: Session } }
 
 const MAX_BODY_BYTES = 1024 * 1024
+/** A release bundle uploaded to the app: as large as a bundle may be unpacked. */
+const MAX_UPLOAD_BYTES = DEFAULT_BUNDLE_LIMITS.maxBytes
 
 /**
  * The admin app and JSON API of one node (issue 13): `/healthz` and `/readyz` for supervisors, the
@@ -35,7 +40,7 @@ export class AdminServer {
   private server?: Server
   private boundUrl?: string
   private fingerprint?: string
-  private keyCache?: { readonly platformKeyHex: string, readonly key: Buffer }
+  private signing?: { readonly keyHex: string, readonly key: Buffer }
 
   constructor(private readonly node: PlatformNode, private readonly address: AdminAddress | undefined, private readonly dataDir: string, private readonly operations: () => Readonly<Record<string, ControlHandler>>) {
     this.accounts = new AdminAccounts({
@@ -46,13 +51,15 @@ export class AdminServer {
   }
 
   /**
-   * Sessions are signed with a key derived from the platform key the node uses now, so that every node
-   * accepts them; a platform key rotation ends every session.
+   * The sessions' signing key, derived from the platform key this node uses now: a node that joined
+   * has it from its join (its config's is empty until it restarts). A key rotation changes it, which
+   * ends the sessions made before. Never derived from an empty key, which anyone could forge with.
    */
   private get key(): Buffer {
-    const platformKeyHex = this.node.ctx.platformKey() ?? ''
-    if (this.keyCache?.platformKeyHex !== platformKeyHex) this.keyCache = { platformKeyHex, key: sessionKey(platformKeyHex) }
-    return this.keyCache.key
+    const keyHex = this.node.ctx.platformKey()
+    if (!keyHex) throw new Error('the admin server has no platform key to sign sessions with')
+    if (this.signing?.keyHex !== keyHex) this.signing = { keyHex, key: sessionKey(keyHex) }
+    return this.signing.key
   }
 
   /** The app's URL on this node, once it serves it. */
@@ -182,6 +189,23 @@ export class AdminServer {
         throw err
       }
     }
+    /** A streamed reply as server-sent events: `item`s, then `end` or `error`; `done` runs after. */
+    // Read as the caller: what the stream submits (a release's commit) is theirs in the audit trail.
+    const eventStream = (c: Context<Env>, result: ControlStream, done?: () => Promise<void>) => streamSSE(c, async (stream) => {
+      try {
+        await runAs(c.get('principal')!.actor, async () => {
+          for await (const item of result.items) {
+            if (stream.aborted) break
+            await stream.writeSSE({ event: 'item', data: JSON.stringify(item) })
+          }
+        })
+        await stream.writeSSE({ event: 'end', data: '{}' })
+      } catch (err) {
+        await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(err)) })
+      } finally {
+        await done?.()
+      }
+    })
     const sessionReply = (principal: Principal, session: Session) => ({ account: session.account, role: principal.role, mustSetPassword: principal.mustSetPassword, csrf: csrfToken(this.key, session.sid) })
 
     app.post('/api/v1/login', async (c) => {
@@ -245,17 +269,27 @@ export class AdminServer {
       const signal = c.req.raw.signal
       const result = await runAs(principal.actor, () => handler(params, signal))
       if (!(result instanceof ControlStream)) return c.json({ result: result ?? null })
-      return streamSSE(c, async (stream) => {
-        try {
-          for await (const item of result.items) {
-            if (stream.aborted) break
-            await stream.writeSSE({ event: 'item', data: JSON.stringify(item) })
-          }
-          await stream.writeSSE({ event: 'end', data: '{}' })
-        } catch (err) {
-          await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(err)) })
-        }
+      return eventStream(c, result)
+    })
+    // A release bundle (.tgz) as the raw request body: checked, unpacked and dry-run or applied by the
+    // same operation as `release apply` (owner only); its progress and result come as events.
+    app.post('/api/v1/releases/upload', async (c) => {
+      const principal = c.get('principal')!
+      if (!roleAllows(principal.role, 'owner')) throw new HttpError(403, new OperatorError('PRYV_ADMIN_FORBIDDEN', `Uploading a release needs the owner role; ${principal.actor} is ${principal.role}.`, { hint: 'Ask an owner for a role that allows it.', exitCode: ExitCode.conflict }))
+      const length = Number(c.req.header('content-length') ?? 0)
+      if (length > MAX_UPLOAD_BYTES) throw new HttpError(413, uploadTooLarge(MAX_UPLOAD_BYTES))
+      const upload = await receiveUpload(c.req.raw.body, MAX_UPLOAD_BYTES).catch((err) => {
+        throw err instanceof UploadTooLarge ? new HttpError(413, err) : err
       })
+      const message = c.req.query('message')
+      const params = { path: upload.file, dryRun: c.req.query('dryRun') === 'true', ...(message ? { message } : {}) }
+      try {
+        const result = await runAs(principal.actor, () => this.operations()['release.apply']!(params, c.req.raw.signal))
+        return eventStream(c, result as ControlStream, upload.remove)
+      } catch (err) {
+        await upload.remove()
+        throw err
+      }
     })
 
     // --- The app ---
@@ -394,22 +428,97 @@ export class AdminServer {
       }
       return c.html(servicesPage(page(c), await servicesView(c, { outcome })), outcome.error ? (err403(outcome.error.code) ? 403 : 400) : 200)
     })
+    // DNS users (look up, set, remove, as `dns users`) and this node's answer counters.
+    const dnsView = async (c: Context<Env>, extra: Partial<DnsView> = {}): Promise<DnsView> => {
+      const [{ users }, counters] = await Promise.all([this.call(c, 'dns.users.get', {}) as Promise<{ users: Record<string, string> }>, this.call(c, 'dns.counters', {}) as Promise<DnsView['counters']>])
+      const cores = [...this.node.replica.state.members.values()].map((m) => m.name).sort()
+      return { users: Object.entries(users).sort(([a], [b]) => a.localeCompare(b)), cores, counters, canOperate: roleAllows(c.get('principal')!.role, 'operator'), ...extra }
+    }
+    app.get('/dns', async (c) => {
+      const user = c.req.query('user')?.trim()
+      let lookup: DnsView['lookup']
+      if (user) {
+        const found = await this.call(c, 'dns.users.get', { usernames: [user] }) as { users: Record<string, string> }
+        lookup = { user, ...(Object.hasOwn(found.users, user) ? { core: found.users[user] } : {}) }
+      }
+      return c.html(dnsPage(page(c), await dnsView(c, { lookup })))
+    })
+    app.post('/dns', async (c) => {
+      const form = await c.req.parseBody()
+      const field = (name: string): string => (typeof form[name] === 'string' ? (form[name] as string).trim() : '')
+      const user = field('user')
+      let outcome: DnsView['outcome']
+      try {
+        if (field('action') === 'set') {
+          await this.call(c, 'dns.users.set', { users: { [user]: field('core') } })
+          outcome = { done: `${user} now points at ${field('core')}.` }
+        } else if (field('action') === 'remove') {
+          await this.call(c, 'dns.users.remove', { usernames: [user] })
+          outcome = { done: `${user} removed.` }
+        } else throw new OperatorError('PRYV_USAGE', 'Unknown action.', { exitCode: ExitCode.usage })
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
+      }
+      return c.html(dnsPage(page(c), await dnsView(c, { outcome })), outcome.error ? (err403(outcome.error.code) ? 403 : 400) : 200)
+    })
+    // Releases: the one in force, its history and every member's progress (refreshed while it rolls
+    // out); rollback (owner), as `release rollback`.
+    const releasesView = async (c: Context<Env>, extra: Partial<ReleasesView> = {}): Promise<ReleasesView> => {
+      const status = await this.call(c, 'release.status', {}) as ReleasesView['status']
+      return { status, canOwn: roleAllows(c.get('principal')!.role, 'owner'), ...extra }
+    }
+    const releasesHtml = (c: Context<Env>, view: ReleasesView, code: 200 | 400 | 403 | 409 = 200) => c.html(releasesPage({ ...page(c), live: true, poll: !view.status.complete }, view), code)
+    app.get('/releases', async (c) => releasesHtml(c, await releasesView(c)))
+    app.post('/releases', async (c) => {
+      const form = await c.req.parseBody()
+      let outcome: ReleasesView['outcome']
+      let code: 200 | 400 | 403 | 409 = 200
+      try {
+        if (form.action !== 'rollback') throw new OperatorError('PRYV_USAGE', 'Unknown action.', { exitCode: ExitCode.usage })
+        const done = await this.call(c, 'release.rollback', {}) as { revision: number, from: string, to: string }
+        outcome = { done: `Rolled back from ${done.from} to ${done.to} (revision ${done.revision}).` }
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
+        code = err403(outcome.error!.code) ? 403 : statusOf((err as OperatorError).exitCode) === 409 ? 409 : 400
+      }
+      return releasesHtml(c, await releasesView(c, { outcome }), code)
+    })
     app.get('/services/logs', (c) => c.html(logsPage(page(c), c.req.query('node') ?? '', c.req.query('service') ?? '')))
-    app.get('/settings', async (c) => c.html(settingsPage(page(c), await settingsView(c))))
+    // `?explain=KEY&on=NODE` explains one key; `?from=R&to=R&layer=NODE` compares two revisions.
+    app.get('/settings', async (c) => {
+      const q = (name: string) => c.req.query(name) || undefined
+      const extra: { -readonly [K in keyof SettingsView]?: SettingsView[K] } = {}
+      try {
+        const key = q('explain')
+        if (key) extra.explain = await this.call(c, 'settings.get', { key, explain: true, ...(q('on') ? { machine: q('on') } : {}) }) as SettingsExplain
+        const from = q('from')
+        if (from !== undefined) extra.diff = await this.call(c, 'settings.diff', { from: revisionParam(from), ...(q('to') ? { to: revisionParam(q('to')!) } : {}), ...(q('layer') ? { machine: q('layer') } : {}) }) as SettingsDiff
+      } catch (err) {
+        if (!isOperatorError(err)) throw err
+        extra.outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
+      }
+      return c.html(settingsPage(page(c), await settingsView(c, extra)), extra.outcome?.error ? 400 : 200)
+    })
     app.post('/settings', async (c) => {
       const form = await c.req.parseBody()
       const field = (name: string): string => (typeof form[name] === 'string' ? form[name] as string : '')
       const values = { key: field('key'), value: field('value'), target: field('target'), message: field('message') }
-      const dryRun = field('action') !== 'apply'
+      const rollback = field('action') === 'rollback'
+      const dryRun = !rollback && field('action') !== 'apply'
       let outcome: SettingsView['outcome']
       try {
-        const out = await this.call(c, 'settings.change', { set: { [values.key]: values.value }, input: 'text', ...(values.target ? { machine: values.target } : {}), ...(values.message ? { message: values.message } : {}), dryRun }) as { revision: number, nodes: DryRun['nodes'] }
+        const target = values.target ? { machine: values.target } : {}
+        const out = await (rollback
+          ? this.call(c, 'settings.rollback', { revision: revisionParam(field('revision')), ...target })
+          : this.call(c, 'settings.change', { set: { [values.key]: values.value }, input: 'text', ...target, ...(values.message ? { message: values.message } : {}), dryRun })) as { revision: number, nodes: DryRun['nodes'] }
         outcome = dryRun ? { dryRun: { nodes: out.nodes } } : { applied: out.revision }
       } catch (err) {
         if (!isOperatorError(err)) throw err
         outcome = { error: errorBody(err) as { code: string, message: string, hint?: string } }
       }
-      return c.html(settingsPage(page(c), await settingsView(c, { form: values, outcome })), outcome.error ? 400 : 200)
+      return c.html(settingsPage(page(c), await settingsView(c, { ...(rollback ? {} : { form: values }), outcome })), outcome.error ? (err403(outcome.error.code) ? 403 : 400) : 200)
     })
 
     app.notFound((c) => apiError(c, 404, 'PRYV_ADMIN_NOT_FOUND', `Nothing is served at ${c.req.path}.`, 'See /api/v1/openapi.json for the API.'))
@@ -448,9 +557,16 @@ export class AdminServer {
 
 /** An OperatorError with the HTTP status to answer it with. */
 class HttpError extends OperatorError {
-  constructor(readonly status: 401 | 403 | 404, err: OperatorError) {
+  constructor(readonly status: 401 | 403 | 404 | 413, err: OperatorError) {
     super(err.code, err.message, { hint: err.hint, exitCode: err.exitCode })
   }
+}
+
+/** A revision number typed in a form; the operation checks it exists. */
+function revisionParam(text: string): number {
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new OperatorError('PRYV_USAGE', `"${text}" is not a revision number.`, { hint: 'Give a revision from the history below.', exitCode: ExitCode.usage })
+  return n
 }
 
 function err403(code: string): boolean {

@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs'
 import { get } from 'node:http'
+import { join } from 'node:path'
+import * as tar from 'tar'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeSession, newSession, sessionKey } from '../../src/admin/sessions.js'
+import { DEMO_1_1 } from '../release/helpers.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 import { AdminClient } from './client.js'
 
@@ -153,8 +158,58 @@ describe('the admin API on a platform of 3 full members and an observer', { time
     expect((await operator.op('invite.list')).status).toBe(403)
     const created = await cli(nodes[0]!.dataDir, ['admin', 'tokens', 'create', '--role', 'viewer', '--json'])
     const bot = new AdminClient(urls[1]!)
-    expect((await bot.op('status', {}, { authorization: `Bearer ${created.token}` })).status).toBe(200)
+    // Made on core1, used on core2 once it has applied the token's entry.
+    await expect.poll(async () => (await bot.op('status', {}, { authorization: `Bearer ${created.token}` })).status, { timeout: 10_000 }).toBe(200)
     expect((await bot.op('invite.create', {}, { authorization: `Bearer ${created.token}` })).status).toBe(403)
+  })
+
+  it('refuses the DNS, releases and settings pages\' changes to a role that lacks them, and without the CSRF token', async () => {
+    /** A form post from the app's pages, with the session's cookie and (unless told) its CSRF token. */
+    const post = async (client: AdminClient, path: string, fields: Record<string, string>, csrf = client.csrf) => {
+      const res = await fetch(`${client.base}${path}`, { method: 'POST', redirect: 'manual', headers: { cookie: client.cookie!, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, ...(csrf ? { _csrf: csrf } : {}) }) })
+      return { status: res.status, text: await res.text() }
+    }
+    const viewer = new AdminClient(urls[1]!)
+    await viewer.login('vera', PASSWORD)
+    const operator = new AdminClient(urls[2]!)
+    await operator.login('otto', PASSWORD)
+
+    const page = await fetch(`${urls[1]}/dns`, { headers: { cookie: viewer.cookie! } })
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    expect(html).not.toContain('Set user')
+    const setByViewer = await post(viewer, '/dns', { action: 'set', user: 'eve-demo', core: 'core1' })
+    expect([setByViewer.status, setByViewer.text]).toEqual([403, expect.stringContaining('PRYV_ADMIN_FORBIDDEN')])
+    const noCsrf = await post(operator, '/dns', { action: 'set', user: 'eve-demo', core: 'core1' }, '')
+    expect([noCsrf.status, JSON.parse(noCsrf.text).error.code]).toEqual([403, 'PRYV_ADMIN_CSRF'])
+    expect((await cli(nodes[0]!.dataDir, ['dns', 'users', 'get', '--json'])).users).toEqual({})
+    const rollbackByOperator = await post(operator, '/releases', { action: 'rollback' })
+    expect([rollbackByOperator.status, rollbackByOperator.text]).toEqual([403, expect.stringContaining('PRYV_ADMIN_FORBIDDEN')])
+    const settingsByViewer = await post(viewer, '/settings', { action: 'rollback', revision: '1' })
+    expect([settingsByViewer.status, settingsByViewer.text]).toEqual([403, expect.stringContaining('PRYV_ADMIN_FORBIDDEN')])
+    // Allowed to an operator, refused by the state machine as from the CLI: 400, nothing written.
+    const unknownCore = await post(operator, '/dns', { action: 'set', user: 'eve-demo', core: 'core9' })
+    expect([unknownCore.status, unknownCore.text]).toEqual([400, expect.stringContaining('PRYV_DNS_UNKNOWN_CORE')])
+    const badRevision = await fetch(`${urls[2]}/settings?from=abc`, { headers: { cookie: operator.cookie! } })
+    expect([badRevision.status, await badRevision.text()]).toEqual([400, expect.stringContaining('PRYV_USAGE')])
+    // Without a session, the pages send to the login page.
+    for (const path of ['/dns', '/releases']) {
+      const anonymous = await fetch(`${urls[0]}${path}`, { redirect: 'manual' })
+      expect([anonymous.status, anonymous.headers.get('location')]).toEqual([303, '/login'])
+    }
+  })
+
+  it('signs sessions on a joined node with the platform key, so no one forges one with the empty key', async () => {
+    // A node that joined gets the platform key from its join; its config's is empty until it restarts.
+    const forger = sessionKey('')
+    for (const url of urls.slice(1)) {
+      for (let epoch = 0; epoch < 5; epoch++) {
+        const cookie = `pryv_admin=${encodeSession(forger, newSession('admin', epoch, Date.now()))}`
+        expect((await fetch(`${url}/api/v1/session`, { headers: { cookie } })).status, `${url} epoch ${epoch}`).toBe(401)
+      }
+    }
+    // The owner's session, made on core2 (a joined node), is accepted on every node.
+    for (const url of urls) expect((await owner.on(url).request('GET', '/api/v1/session')).status).toBe(200)
   })
 
   it('refuses an expired or revoked API token on every node', async () => {
@@ -200,5 +255,42 @@ describe('the admin API on a platform of 3 full members and an observer', { time
     const loginHtml = await login.text()
     expect(loginHtml).not.toContain('<script>alert(1)')
     expect(loginHtml).toContain('&lt;script&gt;')
+  })
+
+  it('takes a release bundle uploaded as a .tgz: dry-runs it, applies it through the writer set, and refuses what it must', async () => {
+    const bundle = join(tempDir(), 'demo-1.1.0.tgz')
+    await tar.c({ gzip: true, file: bundle, cwd: DEMO_1_1 }, ['.'])
+    const upload = async (client: AdminClient, body: Uint8Array, query = '') => {
+      const res = await fetch(`${client.base}/api/v1/releases/upload${query}`, { method: 'POST', headers: { cookie: client.cookie!, 'x-csrf-token': client.csrf!, 'content-type': 'application/gzip' }, body: body as unknown as BodyInit })
+      const text = await res.text()
+      const events = text.split('\n\n').filter((e) => e.startsWith('event: ')).map((e) => ({ event: e.split('\n')[0]!.slice(7), data: JSON.parse(e.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) }))
+      return { status: res.status, text, events }
+    }
+    const bytes = readFileSync(bundle)
+    expect((await owner.request('GET', '/api/v1/openapi.json')).body.paths['/api/v1/releases/upload'].post['x-pryv-role']).toBe('owner')
+    const dry = await upload(owner, bytes, '?dryRun=true')
+    expect(dry.status, dry.text).toBe(200)
+    expect(dry.events.at(-1)!.event).toBe('end')
+    expect(dry.events.find((e) => e.data.event === 'result')!.data).toMatchObject({ dryRun: true, from: { version: '1.0.0' }, to: { version: '1.1.0' } })
+    expect((await cli(nodes[0]!.dataDir, ['release', 'status', '--json'])).current.version).toBe('1.0.0')
+
+    const operator = new AdminClient(urls[0]!)
+    await operator.login('otto', PASSWORD)
+    const denied = await upload(operator, bytes)
+    expect([denied.status, JSON.parse(denied.text).error.code]).toEqual([403, 'PRYV_ADMIN_FORBIDDEN'])
+    const noCsrf = await fetch(`${urls[1]}/api/v1/releases/upload`, { method: 'POST', headers: { cookie: owner.cookie! }, body: bytes as unknown as BodyInit })
+    expect(noCsrf.status).toBe(403)
+    const tooLarge = await upload(owner, new Uint8Array(64 * 1024 * 1024 + 1))
+    expect([tooLarge.status, JSON.parse(tooLarge.text).error.code]).toEqual([413, 'PRYV_ADMIN_REQUEST_TOO_LARGE'])
+    // Not an archive: the release code's own error, as from `release apply`.
+    const garbage = await upload(owner, Buffer.from('not a tarball'))
+    expect(garbage.events.at(-1)).toMatchObject({ event: 'error', data: { code: expect.stringMatching(/^PRYV_RELEASE_/) } })
+
+    const applied = await upload(owner, bytes, '?message=uploaded')
+    expect(applied.events.find((e) => e.data.event === 'result')!.data).toMatchObject({ to: { version: '1.1.0' }, revision: expect.any(Number) })
+    for (const node of nodes) {
+      await expect.poll(async () => (await cli(node.dataDir, ['release', 'status', '--json'])).current, { timeout: 15_000 }).toMatchObject({ version: '1.1.0', message: 'uploaded' })
+    }
+    expect((await cli(nodes[2]!.dataDir, ['admin', 'audit', '--json'])).findLast((r: { kind: string }) => r.kind === 'release.apply')).toMatchObject({ actor: 'admin:admin', node: 'core2' })
   })
 })

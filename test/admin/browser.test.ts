@@ -2,7 +2,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import type { Browser } from 'playwright-core'
+import * as tar from 'tar'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEMO_1_1 } from '../release/helpers.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 
 // Debian's chromium (`.ci/run` installs it), driven by the pinned playwright-core: Playwright cannot
@@ -174,6 +176,132 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
     await context.close()
   })
 
+  /** A new browser context logged in as the owner on `url`. */
+  const ownerPage = async (url: string) => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(`${url}/login`)
+    await page.getByLabel('Account').fill('admin')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/')
+    return { context, page }
+  }
+
+  it('explains a setting layer by layer, compares two revisions, and rolls the platform back from the history', async () => {
+    const { context, page } = await ownerPage(urls[1]!)
+    await cli(nodes[0]!.dataDir, ['config', 'set', '--machine', 'core2', 'api.logLevel=debug', '-m', 'debugging core2'])
+    await page.goto(`${urls[1]}/settings`)
+    await page.getByLabel('Explain').selectOption('api.logLevel')
+    await page.getByLabel('On node').selectOption('core2')
+    await page.getByRole('button', { name: 'Explain' }).click()
+    const explained = page.getByRole('region', { name: /api\.logLevel on core2/ })
+    await expect.poll(() => explained.getByRole('heading').textContent()).toBe('api.logLevel on core2: debug (from the machine layer)')
+    expect(await explained.getByRole('row', { name: /^machine debug wins$/ }).count()).toBe(1)
+    await page.getByLabel('Explain').selectOption('platform.name')
+    await page.getByRole('button', { name: 'Explain' }).click()
+    await expect.poll(() => page.getByRole('region', { name: /platform\.name on core2/ }).getByRole('heading').textContent()).toBe('platform.name on core2: Hospital <b>demo</b> (from the platform layer)')
+    expect(await page.locator('main b').count()).toBe(0)
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-explain.png'), fullPage: true })
+
+    // The platform's renaming from the app (an earlier test), then a second one from the CLI.
+    const renamed = (await cli(nodes[0]!.dataDir, ['config', 'history', '--json'])).records.findLast((r: { target: string }) => r.target === 'platform').revision as number
+    await cli(nodes[2]!.dataDir, ['config', 'set', 'platform.name=Second name', '-m', 'second'])
+    const second = (await cli(nodes[0]!.dataDir, ['config', 'history', '--json'])).records.at(-1).revision as number
+    await page.goto(`${urls[1]}/settings`)
+    await page.getByLabel('From revision').fill(String(renamed))
+    await page.getByLabel('To revision').fill(String(second))
+    await page.getByRole('button', { name: 'Compare' }).click()
+    const compared = page.getByRole('region', { name: `platform: revision ${renamed} → ${second}` })
+    expect(await compared.getByRole('row', { name: 'platform.name Hospital <b>demo</b> Second name' }).count()).toBe(1)
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-diff.png'), fullPage: true })
+
+    await page.getByRole('button', { name: `Roll back the platform to revision ${renamed}` }).click()
+    await expect.poll(async () => page.getByRole('status').textContent()).toMatch(/Applied as revision \d+/)
+    for (const node of nodes) {
+      await expect.poll(async () => (await cli(node.dataDir, ['config', 'get', 'platform.name', '--json'])).values['platform.name'], { timeout: 15_000 }).toBe('Hospital <b>demo</b>')
+    }
+    const last = (await cli(nodes[2]!.dataDir, ['config', 'history', '--json'])).records.at(-1)
+    expect(last).toMatchObject({ actor: 'admin:admin', author: 'core2', message: `rollback to revision ${renamed}` })
+    // A revision that is not one is refused with the operation's error, changing nothing.
+    await page.goto(`${urls[1]}/settings?from=-3`)
+    expect(await page.getByRole('alert').textContent()).toContain('PRYV_USAGE')
+    await cli(nodes[0]!.dataDir, ['config', 'unset', '--machine', 'core2', 'api.logLevel'])
+    await context.close()
+  })
+
+  it('looks up, sets and removes DNS users, which every node then serves, and shows names as text', async () => {
+    const { context, page } = await ownerPage(urls[2]!)
+    await page.getByRole('link', { name: 'DNS' }).click()
+    await page.getByLabel('User', { exact: true }).fill('alice-demo')
+    await page.getByLabel('Core').selectOption('core2')
+    await page.getByRole('button', { name: 'Set user' }).click()
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('alice-demo now points at core2.')
+    expect(await page.getByRole('row', { name: 'alice-demo core2' }).count()).toBe(1)
+    for (const node of nodes) {
+      await expect.poll(async () => (await cli(node.dataDir, ['dns', 'users', 'get', '--json'])).users['alice-demo'], { timeout: 15_000 }).toBe('core2')
+    }
+    await cli(nodes[0]!.dataDir, ['dns', 'users', 'set', 'bob-demo=core3'])
+    await page.getByLabel('Look up user').fill('bob-demo')
+    await page.getByRole('button', { name: 'Look up' }).click()
+    await expect.poll(() => page.locator('.lookup').textContent(), { timeout: 15_000 }).toBe('bob-demo is served by core3.')
+    await page.screenshot({ path: join(ARTIFACTS, 'dns.png'), fullPage: true })
+    await page.getByLabel('Look up user').fill('<b>nobody</b>')
+    await page.getByRole('button', { name: 'Look up' }).click()
+    await expect.poll(() => page.locator('.lookup').textContent()).toBe('<b>nobody</b> is not a DNS user.')
+    expect(await page.locator('main b').count()).toBe(0)
+    // Refused as by the CLI: the error is shown, nothing is written.
+    await page.getByLabel('User', { exact: true }).fill('Not A Label!')
+    await page.getByRole('button', { name: 'Set user' }).click()
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/PRYV_\w+: .*Not A Label!/)
+    await page.getByRole('button', { name: 'Remove alice-demo' }).click()
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('alice-demo removed.')
+    for (const node of nodes) {
+      await expect.poll(async () => Object.keys((await cli(node.dataDir, ['dns', 'users', 'get', '--json'])).users), { timeout: 15_000 }).toEqual(['bob-demo'])
+    }
+    expect(await page.getByText('serves no DNS').count()).toBe(1)
+    await context.close()
+  })
+
+  it('shows the release in force, its history and every member\'s progress, and rolls an upgrade back', async () => {
+    const { context, page } = await ownerPage(urls[0]!)
+    const applied = await runCli(['--data-dir', nodes[0]!.dataDir, 'release', 'apply', DEMO_1_1, '-m', 'upgrade <b>now</b>', '--json'], { timeoutMs: 60_000 })
+    expect(applied.code, applied.stderr).toBe(0)
+    await page.getByRole('link', { name: 'Releases' }).click()
+    await expect.poll(() => page.locator('.summary').textContent()).toContain('In force: demo 1.1.0')
+    // Followed without a reload until every member reports it done.
+    await expect.poll(async () => (await page.locator('tbody').first().getByRole('row').allInnerTexts()).map((r) => r.replace(/\s+/g, ' ').trim()), { timeout: 30_000 })
+      .toEqual(['core1 done 1.1.0', 'core2 done 1.1.0', 'core3 done 1.1.0', 'obs1 done 1.1.0'])
+    expect(await page.getByRole('row', { name: /apply demo 1\.1\.0 \(from 1\.0\.0\).*upgrade <b>now<\/b>/ }).count()).toBe(1)
+    await page.screenshot({ path: join(ARTIFACTS, 'releases.png'), fullPage: true })
+    await page.getByRole('button', { name: 'Roll back to the previous release' }).click()
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/^Rolled back from 1\.1\.0 to 1\.0\.0 \(revision \d+\)\.$/)
+    for (const node of nodes) {
+      await expect.poll(async () => (await cli(node.dataDir, ['release', 'status', '--json'])).current, { timeout: 15_000 }).toMatchObject({ kind: 'rollback', version: '1.0.0', automatic: false })
+    }
+    // Back at the first release: nothing older to go back to, said as the CLI says it.
+    await page.getByRole('button', { name: 'Roll back to the previous release' }).click()
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('PRYV_RELEASE_NO_PREVIOUS')
+
+    // Uploaded from the browser: dry-run, then applied, through the same path as `release apply`.
+    const bundle = join(tempDir(), 'demo-1.1.0.tgz')
+    await tar.c({ gzip: true, file: bundle, cwd: DEMO_1_1 }, ['.'])
+    await page.getByLabel('Release bundle (.tgz)').setInputFiles(bundle)
+    await page.getByRole('button', { name: 'Dry run the bundle' }).click()
+    const log = page.getByLabel('Upload progress')
+    await expect.poll(() => log.textContent(), { timeout: 30_000 }).toContain('Dry run, nothing changed: 1.0.0 → 1.1.0')
+    expect((await cli(nodes[0]!.dataDir, ['release', 'status', '--json'])).current.version).toBe('1.0.0')
+    await page.screenshot({ path: join(ARTIFACTS, 'releases-upload-dry-run.png'), fullPage: true })
+    await page.getByLabel('Message').fill('uploaded <b>from</b> the app')
+    await page.getByRole('button', { name: 'Apply the bundle' }).click()
+    // The page follows the platform: the upgrade appears in force without a reload.
+    await expect.poll(() => page.locator('.summary').textContent(), { timeout: 30_000 }).toContain('In force: demo 1.1.0')
+    for (const node of nodes) {
+      await expect.poll(async () => (await cli(node.dataDir, ['release', 'status', '--json'])).current, { timeout: 15_000 }).toMatchObject({ version: '1.1.0', kind: 'apply', message: 'uploaded <b>from</b> the app' })
+    }
+    await context.close()
+  })
+
   it('has no serious or critical accessibility violations on any page (axe-core)', async () => {
     const require = createRequire(import.meta.url)
     const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
@@ -193,7 +321,7 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
     await page.getByLabel('Account').fill('admin')
     await page.getByLabel('Password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Log in' }).click()
-    for (const path of ['/', '/settings', '/members', '/services', '/services/logs?node=core1&service=demo-api', '/audit', '/password']) await check(path)
+    for (const path of ['/', '/settings', '/settings?explain=platform.name&on=core1&from=1', '/dns?user=bob-demo', '/releases', '/members', '/services', '/services/logs?node=core1&service=demo-api', '/audit', '/password']) await check(path)
     await context.close()
   })
 })

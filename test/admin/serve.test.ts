@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns/promises'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -5,6 +6,7 @@ import { request } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
+import { AdminClient } from './client.js'
 
 const BASE = ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', '127.0.0.1:0', '--dns', 'none']
 
@@ -102,5 +104,34 @@ describe('where the admin server listens', () => {
     await waitFor(2)
     abort.abort()
     expect(await node.stop()).toBe(0)
+  })
+})
+
+describe('the DNS page on a node that serves DNS', () => {
+  let node: NodeProcess | undefined
+  afterAll(async () => {
+    await node?.kill()
+    cleanupTempDirs()
+  })
+
+  it('points a user at a core from the page, which the node then answers, and counts its answers', async () => {
+    node = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', '127.0.0.1:0', '--dns', '127.0.0.1:0', '--admin', '127.0.0.1:0'])
+    const ready = await node.ready()
+    const link = JSON.parse((await runCli(['--data-dir', node.dataDir, 'admin', 'login-link', '--json'])).stdout)
+    const owner = new AdminClient(ready.admin as string)
+    expect((await owner.request('POST', '/api/v1/login/link', { link: new URL(link.url).searchParams.get('link') })).status).toBe(200)
+    expect((await owner.request('POST', '/api/v1/password', { password: 'correct horse battery staple' })).status).toBe(200)
+    const form = new URLSearchParams({ _csrf: owner.csrf!, action: 'set', user: 'alice-demo', core: 'core1' })
+    const set = await fetch(`${owner.base}/dns`, { method: 'POST', headers: { cookie: owner.cookie!, 'content-type': 'application/x-www-form-urlencoded' }, body: form })
+    expect(set.status).toBe(200)
+    const resolver = new Resolver({ timeout: 2000, tries: 2 })
+    resolver.setServers([(ready.dns as string[])[0]!])
+    await expect.poll(async () => (await resolver.resolve4('alice-demo.pryv.test').catch(() => [])).length, { timeout: 10_000 }).toBeGreaterThan(0)
+    // The DNS workers report their counters now and then: the page shows them once they did.
+    const dnsPage = async () => (await fetch(`${owner.base}/dns`, { headers: { cookie: owner.cookie! } })).text()
+    await expect.poll(async () => Number((await dnsPage()).match(/<td>queries A<\/td><td>(\d+)<\/td>/)?.[1] ?? 0), { timeout: 10_000 }).toBeGreaterThan(0)
+    const page = await dnsPage()
+    expect(page).toContain('Answers of core1 since it started')
+    expect(page).not.toContain('serves no DNS')
   })
 })
