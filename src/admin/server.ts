@@ -7,8 +7,11 @@ import { defineSchema } from '../config/schema.js'
 import { type ControlHandler, ControlStream } from '../control/server.js'
 import { ExitCode, isOperatorError, OperatorError } from '../errors.js'
 import { closeServer, hostAllowed } from '../metrics/http.js'
-import type { PlatformNode } from '../node/platform-node.js'
+import type { Logger } from '../log.js'
+import type { LivenessView } from '../mesh/liveness.js'
 import { DEFAULT_BUNDLE_LIMITS } from '../release/bundle-dir.js'
+import type { Command } from '../state/commands.js'
+import type { PlatformState } from '../state/types.js'
 import { AdminAccounts, type Principal, TooManyAttempts } from './accounts.js'
 import { runAs } from './actor.js'
 import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
@@ -27,6 +30,24 @@ const MAX_BODY_BYTES = 1024 * 1024
 const MAX_UPLOAD_BYTES = DEFAULT_BUNDLE_LIMITS.maxBytes
 
 /**
+ * What the admin server needs of its node. PlatformNode provides it; declaring it here keeps src/admin
+ * from importing src/node (the node builds the admin server, not the other way round).
+ */
+export interface AdminNode {
+  readonly selfId: string
+  readonly ctx: {
+    readonly config: { readonly name: string, readonly domain: string, readonly dns: readonly string[] }
+    readonly log: Logger
+    readonly platformKey: () => string | undefined
+  }
+  readonly replica: { readonly state: PlatformState }
+  readonly membership: { view(peerId: string): LivenessView }
+  readonly dns: { readonly bound: readonly string[] }
+  status(): unknown
+  submit(command: Command): Promise<unknown>
+}
+
+/**
  * The admin app and JSON API of one node (issue 13): `/healthz` and `/readyz` for supervisors, the
  * API under `/api/v1` (every operation of the node's table that has a permission, with the same
  * validation and errors as the CLI), and the server-rendered app. Loopback addresses are served over
@@ -42,7 +63,7 @@ export class AdminServer {
   private fingerprint?: string
   private signing?: { readonly keyHex: string, readonly key: Buffer }
 
-  constructor(private readonly node: PlatformNode, private readonly address: AdminAddress | undefined, private readonly dataDir: string, private readonly operations: () => Readonly<Record<string, ControlHandler>>) {
+  constructor(private readonly node: AdminNode, private readonly address: AdminAddress | undefined, private readonly dataDir: string, private readonly operations: () => Readonly<Record<string, ControlHandler>>) {
     this.accounts = new AdminAccounts({
       state: () => node.replica.state,
       submit: (command) => node.submit(command),

@@ -1,14 +1,14 @@
 import { randomInt } from 'node:crypto'
 import type { Server } from 'node:http'
 import { ExitCode, OperatorError } from '../errors.js'
-import type { NodeContext } from '../node/context.js'
-import type { WriteOutcome } from '../node/writes.js'
+import type { NodeContext } from './context.js'
+import type { WriteOutcome } from './writes.js'
 import type { Command } from '../state/commands.js'
 import type { ApplyResult } from '../state/machine.js'
 import type { RegistryCommand } from '../state/registry.js'
-import { type ImportReport, importInBatches } from './import.js'
-import { formatRegisterAddress, parseRegisterListen } from './listen.js'
-import { registrySettings } from './settings.js'
+import { type ImportReport, importInBatches } from '../registry/import.js'
+import { formatRegisterAddress, parseRegisterListen } from '../registry/listen.js'
+import { registrySettings } from '../registry/settings.js'
 
 const KEY_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
@@ -39,7 +39,7 @@ export class RegistryService {
     if (this.listen === undefined) return
     const addr = parseRegisterListen(this.listen)
     // Loaded only on nodes that serve the API.
-    const [{ registryApp }, { createAdaptorServer }] = await Promise.all([import('./api.js'), import('@hono/node-server')])
+    const [{ registryApp }, { createAdaptorServer }] = await Promise.all([import('../registry/api.js'), import('@hono/node-server')])
     const app = registryApp({
       state: () => this.ctx.replica.state,
       settings: () => registrySettings(this.ctx.replica.state, this.ctx.config.domain),

@@ -1,10 +1,10 @@
 import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import type { ControlHandler } from '../control/server.js'
-import type { PlatformNode } from '../node/platform-node.js'
-import type { CompactionSnapshot, NodeSnapshot, WriterSetSnapshot } from './collectors.js'
-import { closeServer, serveMetrics } from './http.js'
-import { formatAddress, parseMetricsListen } from './listen.js'
+import type { PlatformNode } from './platform-node.js'
+import type { CompactionSnapshot, NodeSnapshot, WriterSetSnapshot } from '../metrics/collectors.js'
+import { closeServer, serveMetrics } from '../metrics/http.js'
+import { formatAddress, parseMetricsListen } from '../metrics/listen.js'
 
 /**
  * The node's metrics, in its own prom-client Registry (never the global one): Node.js process
@@ -33,7 +33,7 @@ export class NodeMetrics {
    */
   private metricsRegistry(): Promise<Registry> {
     this.registry ??= (async () => {
-      const [{ Registry, collectDefaultMetrics }, { registerNodeMetrics }, { registerCertsMetrics }] = await Promise.all([import('prom-client'), import('./collectors.js'), import('./certs.js')])
+      const [{ Registry, collectDefaultMetrics }, { registerNodeMetrics }, { registerCertsMetrics }] = await Promise.all([import('prom-client'), import('../metrics/collectors.js'), import('../metrics/certs.js')])
       const registry = new Registry()
       registerNodeMetrics(registry, () => this.snapshot())
       registerCertsMetrics(registry, () => this.node.certs.metricsSnapshot(), () => this.node.ctx.now())
