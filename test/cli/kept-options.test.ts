@@ -22,15 +22,18 @@ describe('options kept in the data dir', () => {
 
   it('start reuses the options of init-platform; an option given again replaces the kept one and is reported', async () => {
     const dataDir = tempDir()
-    node = NodeProcess.start(dataDir, ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', '127.0.61.5:0', '--dns', 'none', '--services', 'process', '--metrics', '127.0.61.5:0'])
+    node = NodeProcess.start(dataDir, ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', '127.0.61.5:0', '--dns', 'none', '--services', 'process', '--metrics', '127.0.61.5:0', '--admin', '127.0.61.5:0', '--register', '127.0.61.5:0'])
     expect((await node.ready()).metrics).toMatch(/^127\.0\.61\.5:\d+$/)
     expect(await servicesMode(dataDir)).toBe('process')
     expect(await node.stop()).toBe(0)
     expect(JSON.parse(readFileSync(join(dataDir, 'options.json'), 'utf8'))).toMatchObject({ services: 'process', metrics: '127.0.61.5:0', dns: [] })
 
-    // After a reboot: a plain start runs the node as before.
+    // After a reboot: a plain start runs the node as before (admin app and register API included).
     node = NodeProcess.start(dataDir, ['start'])
-    expect((await node.ready()).metrics).toMatch(/^127\.0\.61\.5:\d+$/)
+    const restarted = await node.ready()
+    expect(restarted.metrics).toMatch(/^127\.0\.61\.5:\d+$/)
+    expect(restarted.admin).toMatch(/^http:\/\/127\.0\.61\.5:\d+/)
+    expect(restarted.register).toMatch(/^127\.0\.61\.5:\d+$/)
     expect(await servicesMode(dataDir)).toBe('process')
     expect(node.stderr).toContain('note: kept options: --services process')
     expect(await node.stop()).toBe(0)

@@ -170,7 +170,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
 }
 
 /** The options a node keeps in its data dir for the next `start` (src/node/kept-options.ts). */
-const KEPT_OPTIONS = ['services', 'dockerSocket', 'metrics', 'listen', 'announce', 'dns'] as const
+const KEPT_OPTIONS = ['services', 'dockerSocket', 'metrics', 'admin', 'register', 'listen', 'announce', 'dns'] as const
 
 /**
  * The kept options' values of a run: all of them at init and join (defaults included), only those
