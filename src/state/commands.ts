@@ -1,7 +1,7 @@
 import type { ChangeTarget } from '../config/change.js'
 import type { ReleaseRecord, SettingsSnapshot } from '../release/types.js'
 import { type RegistryCommand, registryCommandProblem } from './registry.js'
-import { type AdminCommand, adminCommandProblem } from './admin.js'
+import { ADMIN_COMMAND_KINDS, type AdminCommand, adminCommandProblem } from './admin.js'
 import { releaseRecordProblem } from './release-record.js'
 import { type AcmeAccountRecord, type AttemptError, type NewCertificate, type OrderRecord, accountRecordProblem, attemptErrorProblem, certificateRecordProblem, orderRecordProblem } from '../certs/records.js'
 import type { MemberRole } from './types.js'
@@ -190,18 +190,6 @@ export function parseCommand(raw: unknown): StampedCommand {
       check(c.automatic === undefined || typeof c.automatic === 'boolean', 'release.rollback automatic must be a boolean')
       checkMessageAndOrigin(c)
       break
-    // Admin accounts, API tokens, login links (issue 13).
-    case 'admin.account.set':
-    case 'admin.account.remove':
-    case 'admin.sessions.end':
-    case 'admin.token.create':
-    case 'admin.token.revoke':
-    case 'admin.link.create':
-    case 'admin.link.use': {
-      const problem = adminCommandProblem(c)
-      check(problem === undefined, problem ?? '')
-      break
-    }
     // ----- certificates -----
     case 'certs.lease':
       check(isTime(c.until) && isStr(c.reason), 'certs.lease needs until and reason')
@@ -227,8 +215,10 @@ export function parseCommand(raw: unknown): StampedCommand {
       break
     }
     default: {
-      // User registry commands (src/state/registry.ts); anything else is unknown.
-      const problem = typeof c.kind === 'string' && c.kind.startsWith('registry.') ? registryCommandProblem(c) : `unknown command kind ${JSON.stringify(c.kind)}`
+      // The user registry's and the admin accounts' commands check their own fields (src/state/registry.ts,
+      // admin.ts); anything else is unknown.
+      const kind = typeof c.kind === 'string' ? c.kind : ''
+      const problem = kind.startsWith('registry.') ? registryCommandProblem(c) : ADMIN_COMMAND_KINDS.has(kind) ? adminCommandProblem(c) : `unknown command kind ${JSON.stringify(c.kind)}`
       if (problem) throw new InvalidCommandError(problem)
     }
   }

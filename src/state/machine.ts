@@ -43,11 +43,43 @@ export const USERS_IN_PLACE: ReadonlySet<StampedCommand['kind']> = new Set(['dns
   'registry.user.create', 'registry.user.delete', 'registry.server.rename', 'registry.import'])
 
 /**
+ * Commands of the areas that keep their own rules in their own module, dispatched by the kind's prefix
+ * (`registry.…`, `admin.…`, `certs.…`): the user registry, admin accounts, the platform's certificate.
+ */
+type AreaCommand = StampedCommand & { kind: `${keyof typeof AREAS}.${string}` }
+
+const AREAS = {
+  registry: {
+    check: (state: PlatformState, cmd: AreaCommand) => checkRegistryCommand(state, cmd as Parameters<typeof checkRegistryCommand>[1]),
+    apply: (state: PlatformState, cmd: AreaCommand): ApplyOutcome => {
+      const { value, changes } = applyRegistryCommand(state, cmd as Parameters<typeof applyRegistryCommand>[1])
+      return { result: { ok: true, value }, changes }
+    }
+  },
+  admin: {
+    check: (state: PlatformState, cmd: AreaCommand) => checkAdminCommand(state, cmd as Parameters<typeof checkAdminCommand>[1]),
+    apply: (state: PlatformState, cmd: AreaCommand) => applyAdminCommand(state, cmd as Parameters<typeof applyAdminCommand>[1])
+  },
+  certs: {
+    check: (state: PlatformState, cmd: AreaCommand) => checkCertsCommand(state, cmd as CertsCommand),
+    apply: (state: PlatformState, cmd: AreaCommand) => applyCertsCommand(state, cmd as CertsCommand)
+  }
+} satisfies Record<string, { check(state: PlatformState, cmd: AreaCommand): Refusal | undefined, apply(state: PlatformState, cmd: AreaCommand): ApplyOutcome }>
+
+const areaOf = (cmd: AreaCommand): keyof typeof AREAS => cmd.kind.slice(0, cmd.kind.indexOf('.')) as keyof typeof AREAS
+
+function isAreaCommand(cmd: StampedCommand): cmd is AreaCommand {
+  const dot = cmd.kind.indexOf('.')
+  return dot > 0 && Object.hasOwn(AREAS, cmd.kind.slice(0, dot))
+}
+
+/**
  * Says whether a command would be refused in this state, without changing anything. The writer asks
  * this before appending, so refused proposals never enter the log; `applyCommand` asks it again
  * because entries from the log must be applied the same way on every node.
  */
 export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal | undefined {
+  if (isAreaCommand(cmd)) return AREAS[areaOf(cmd)].check(state, cmd)
   switch (cmd.kind) {
     case 'platform.create':
       return state.platform ? refusal('PRYV_PLATFORM_EXISTS', 'the platform was already created') : undefined
@@ -108,15 +140,6 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       const problems = checkReleaseSettings(platformRelease(cmd.release), settings)
       return problems.length === 0 ? undefined : refusal('PRYV_SETTINGS_INVALID', `release ${cmd.release.version}: ${problems.map((p) => p.message).join('; ')}`)
     }
-    case 'registry.user.create':
-    case 'registry.user.update':
-    case 'registry.user.delete':
-    case 'registry.reserve':
-    case 'registry.server.rename':
-    case 'registry.invitations.create':
-    case 'registry.access.set':
-    case 'registry.import':
-      return checkRegistryCommand(state, cmd)
     case 'release.rollback': {
       const entry = currentReleaseEntry(state)
       if (!entry || entry.digest !== cmd.failed) return refusal('PRYV_RELEASE_NOT_IN_FORCE', 'that release is no longer the one in force (already rolled back or replaced)')
@@ -125,20 +148,6 @@ export function checkCommand(state: PlatformState, cmd: StampedCommand): Refusal
       if (!state.releases.has(applied.from.digest)) return refusal('PRYV_RELEASE_NO_PREVIOUS', `release ${applied.from.version}, before ${entry.version}, is no longer kept`)
       return undefined
     }
-    // Admin accounts, API tokens, login links (issue 13).
-    case 'admin.account.set':
-    case 'admin.account.remove':
-    case 'admin.sessions.end':
-    case 'admin.token.create':
-    case 'admin.token.revoke':
-    case 'admin.link.create':
-    case 'admin.link.use':
-      return checkAdminCommand(state, cmd)
-    case 'certs.lease':
-    case 'certs.progress':
-    case 'certs.done':
-    case 'certs.import':
-      return checkCertsCommand(state, cmd as CertsCommand)
   }
 }
 
@@ -228,6 +237,7 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
   const refused = checkCommand(state, cmd)
   if (refused) return { result: refused, changes: [] }
   if (!OUTSIDE_THE_ZONE.has(cmd.kind)) state.zoneRevision = state.revision + 1
+  if (isAreaCommand(cmd)) return AREAS[areaOf(cmd)].apply(state, cmd)
   switch (cmd.kind) {
     case 'platform.create': {
       state.platform = { id: cmd.id, domain: cmd.domain, createdAt: cmd.at, founder: cmd.founder.peerId }
@@ -366,31 +376,6 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
       changes.push(...pruneReleases(state))
       return { result: { ok: true, value: { revision: state.revision + 1, version: target.version } }, changes }
     }
-    case 'registry.user.create':
-    case 'registry.user.update':
-    case 'registry.user.delete':
-    case 'registry.reserve':
-    case 'registry.server.rename':
-    case 'registry.invitations.create':
-    case 'registry.access.set':
-    case 'registry.import': {
-      const { value, changes } = applyRegistryCommand(state, cmd)
-      return { result: { ok: true, value }, changes }
-    }
-    // Admin accounts, API tokens, login links (issue 13).
-    case 'admin.account.set':
-    case 'admin.account.remove':
-    case 'admin.sessions.end':
-    case 'admin.token.create':
-    case 'admin.token.revoke':
-    case 'admin.link.create':
-    case 'admin.link.use':
-      return applyAdminCommand(state, cmd)
-    case 'certs.lease':
-    case 'certs.progress':
-    case 'certs.done':
-    case 'certs.import':
-      return applyCertsCommand(state, cmd as CertsCommand)
   }
 }
 
