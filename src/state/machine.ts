@@ -379,8 +379,17 @@ export function applyCommand(state: PlatformState, cmd: StampedCommand): ApplyOu
   }
 }
 
+/**
+ * The writers after a change of role or membership: those that stay keep their order, a new one comes
+ * last. Not the members map's order, which differs between a node that applied the entries (insertion
+ * order) and one that loaded its state from disk or a snapshot (key order): the writers list is part
+ * of every snapshot, which must be the same bytes on every node.
+ */
 function fullMembers(state: PlatformState): string[] {
-  return [...state.members.values()].filter((m) => m.role === 'full').map((m) => m.peerId)
+  const isFull = (peerId: string): boolean => state.members.get(peerId)?.role === 'full'
+  const kept = state.writers.filter(isFull)
+  const added = [...state.members.keys()].filter((p) => isFull(p) && !kept.includes(p)).sort()
+  return [...kept, ...added]
 }
 
 /** Expired challenges are dropped whenever challenges change, by the entry's time (deterministic). */
