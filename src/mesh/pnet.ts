@@ -8,6 +8,23 @@ const NONCE_LENGTH = 24
 /** What every libp2p connection starts with once protected: multistream-select's header, length-prefixed. */
 const MULTISTREAM_HEADER = new Uint8Array([19, ...new TextEncoder().encode('/multistream/1.0.0\n')])
 const HANDSHAKE_TIMEOUT_MS = 5000
+/**
+ * The most bytes given to a cipher at once. xsalsa20's WebAssembly memory is shared by every cipher
+ * of the process and starts at 640 KiB; a larger input grows it, and every other cipher, left with a
+ * stale view of it, grows it again on its next call, until its 62.5 MiB limit throws and the node
+ * stops (seen serving 1 MiB snapshot chunks). In slices this small it never grows.
+ */
+const CIPHER_SLICE_BYTES = 64 * 1024
+
+type Cipher = ReturnType<typeof xsalsa20>
+
+/** XORs `data` with the cipher's key stream, in slices (the same bytes as in one call). */
+function xor(cipher: Cipher, data: Uint8Array): Uint8Array {
+  if (data.length <= CIPHER_SLICE_BYTES) return cipher.update(data)
+  const out = new Uint8Array(data.length)
+  for (let i = 0; i < data.length; i += CIPHER_SLICE_BYTES) cipher.update(data.subarray(i, i + CIPHER_SLICE_BYTES), out.subarray(i, i + CIPHER_SLICE_BYTES))
+  return out
+}
 
 /** The keys a node protects its connections with: it dials with `current` and accepts any of `accepted`. */
 export interface PnetKeys {
@@ -68,8 +85,8 @@ class PrivateConnection extends AbstractMultiaddrConnection {
     this.outbound = xsalsa20(localNonce, psk)
     raw.addEventListener('message', (evt) => {
       const data = evt.data
-      if (data instanceof Uint8Array) this.onData(this.inbound.update(data))
-      else for (const chunk of data) this.onData(this.inbound.update(chunk))
+      if (data instanceof Uint8Array) this.onData(xor(this.inbound, data))
+      else for (const chunk of data) this.onData(xor(this.inbound, chunk))
     })
     raw.addEventListener('drain', () => this.onMuxerDrain())
     raw.addEventListener('close', (evt) => {
@@ -84,7 +101,7 @@ class PrivateConnection extends AbstractMultiaddrConnection {
   }
 
   sendData(data: Uint8ArrayList): { sentBytes: number, canSendMore: boolean } {
-    return { sentBytes: data.byteLength, canSendMore: this.raw.send(this.outbound.update(data.subarray())) }
+    return { sentBytes: data.byteLength, canSendMore: this.raw.send(xor(this.outbound, data.subarray())) }
   }
 
   sendReset(err: Error): void {

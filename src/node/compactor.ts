@@ -17,6 +17,11 @@ export interface CompactionStatus {
   readonly lastCompactionAt: number | null
   /** Bytes of the state database on disk (log, state, consensus log), measured every few seconds. */
   readonly diskBytes: number | null
+  /**
+   * The revision of the state this node read from disk when it started: what it did not have to
+   * replay. The entries it applied since (from its log or from members) are `log.revision` minus it.
+   */
+  readonly loadedRevision: number
 }
 
 /**
@@ -33,13 +38,16 @@ export class Compactor {
   /** The defaults until the node's settings are read (setPolicy): nothing is compacted before. */
   private policy: CompactionPolicy = DEFAULT_COMPACTION
   private configured = false
+  private readonly loadedRevision: number
 
   constructor(
     private readonly ctx: NodeContext,
     private readonly store: StateStore,
     private readonly stateDir: string,
     private readonly writerSet: () => WriterSet | undefined
-  ) {}
+  ) {
+    this.loadedRevision = ctx.replica.revision
+  }
 
   /** The policy from the node's effective settings (storage.*): at start, and again when they change. */
   setPolicy(policy: CompactionPolicy): void {
@@ -100,7 +108,8 @@ export class Compactor {
       policy: this.policy,
       log: { firstRevision: this.base.firstRevision, revision: this.ctx.replica.revision },
       lastCompactionAt: this.base.compactedAt ?? null,
-      diskBytes: this.diskBytes
+      diskBytes: this.diskBytes,
+      loadedRevision: this.loadedRevision
     }
   }
 

@@ -18,6 +18,8 @@ export interface TransferLimits {
 const DEFAULT_LIMITS: TransferLimits = { chunkBytes: 1024 * 1024, maxConcurrent: 2, keepMs: 120_000 }
 const CHUNK_TIMEOUT_MS = 15_000
 const RETRIES_PER_PEER = 3
+/** Tests only: a sender waits this long before each chunk, so that a transfer can be cut in its middle. */
+const TEST_CHUNK_DELAY_MS = Number(process.env.PRYV_TEST_SNAPSHOT_CHUNK_DELAY_MS ?? 0) || 0
 
 interface Built {
   readonly manifest: SnapshotManifest
@@ -30,13 +32,18 @@ interface Download {
   readonly manifest: SnapshotManifest
   readonly chunks: Buffer[]
   received: number
+  /** Bytes already held when the current peer took over the download (0: it sent every chunk). */
+  resumedAt: number
 }
 
 export interface TransferStats {
   served: number
   installed: number
   refused: number
-  lastInstalled?: { revision: number, bytes: number, ms: number, from: string }
+  /** The download in progress (or interrupted, to be resumed): its snapshot, how far it got, from whom. */
+  receiving: { revision: number, bytes: number, received: number, from: string } | null
+  /** `from` sent the bytes from `resumedAt` on: those before came from another member, or an earlier connection. */
+  lastInstalled?: { revision: number, bytes: number, ms: number, from: string, resumedAt: number }
 }
 
 /**
@@ -46,7 +53,7 @@ export interface TransferStats {
  * holding the same bytes), checks the whole-snapshot hash and the writer's signature, and installs it.
  */
 export class SnapshotTransfer {
-  readonly stats: TransferStats = { served: 0, installed: 0, refused: 0 }
+  readonly stats: TransferStats = { served: 0, installed: 0, refused: 0, receiving: null }
   private built?: Built
   private building?: Promise<Built>
   private readonly receivers = new Map<string, number>()
@@ -84,7 +91,8 @@ export class SnapshotTransfer {
     return { manifest: built.manifest, chunkBytes: this.limits.chunkBytes }
   }
 
-  private serveChunk(peer: string, hash: string, offset: number): unknown {
+  private async serveChunk(peer: string, hash: string, offset: number): Promise<unknown> {
+    if (TEST_CHUNK_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_CHUNK_DELAY_MS))
     const built = this.built
     if (built?.manifest.hash !== hash) return errorReply(new OperatorError('PRYV_SNAPSHOT_GONE', 'this node no longer holds that snapshot', { exitCode: ExitCode.conflict }))
     built.lastUsed = Date.now()
@@ -125,8 +133,9 @@ export class SnapshotTransfer {
             lastError = new Error(`${peer} has no snapshot at revision ${minRevision} or later yet`)
             break
           }
-          const { manifest } = this.partial!
+          const { manifest, resumedAt } = this.partial!
           this.partial = undefined
+          this.stats.receiving = null
           let decoded: Awaited<ReturnType<typeof openVerifiedSnapshot>>
           try {
             decoded = await openVerifiedSnapshot(manifest, bytes, this.ctx.config.platformId, this.ctx.replica.state.writers)
@@ -136,7 +145,7 @@ export class SnapshotTransfer {
             throw err
           }
           this.stats.installed++
-          this.stats.lastInstalled = { revision: manifest.revision, bytes: manifest.size, ms: Math.round(performance.now() - started), from: peer }
+          this.stats.lastInstalled = { revision: manifest.revision, bytes: manifest.size, ms: Math.round(performance.now() - started), from: peer, resumedAt }
           return { records: decoded.records, revision: manifest.revision }
         } catch (err) {
           lastError = err
@@ -159,8 +168,12 @@ export class SnapshotTransfer {
     const manifest = parseManifest(offer.manifest)
     if (!manifest) throw new Error('malformed snapshot manifest')
     if (manifest.revision < minRevision) return undefined
-    if (this.partial?.manifest.hash !== manifest.hash) this.partial = { manifest, chunks: [], received: 0 }
+    // Two writers at one revision serve the same bytes (snapshots are deterministic): what was had from one is kept.
+    if (this.partial?.manifest.hash !== manifest.hash) this.partial = { manifest, chunks: [], received: 0, resumedAt: 0 }
     const partial = this.partial
+    partial.resumedAt = partial.received
+    if (partial.received > 0) this.ctx.log.info({ peer, revision: manifest.revision, offset: partial.received, bytes: manifest.size }, 'resuming a snapshot download')
+    this.stats.receiving = { revision: manifest.revision, bytes: manifest.size, received: partial.received, from: peer }
     // A deadline that scales with the size: 30 s plus 10 s per MiB.
     const budgetMs = 30_000 + Math.ceil(manifest.size / 1024 / 1024) * 10_000
     const deadline = Date.now() + budgetMs
@@ -173,6 +186,7 @@ export class SnapshotTransfer {
       if (chunk.length === 0 || partial.received + chunk.length > manifest.size) throw new Error('a snapshot chunk overruns the announced size')
       partial.chunks.push(chunk)
       partial.received += chunk.length
+      this.stats.receiving = { revision: manifest.revision, bytes: manifest.size, received: partial.received, from: peer }
     }
     return Buffer.concat(partial.chunks)
   }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/log.js'
 import { createMesh, type MeshNode } from '../../src/mesh/libp2p.js'
 import { newPlatformKeyHex, PlatformKeyring } from '../../src/mesh/keys.js'
-import { handleRpc, Protocols } from '../../src/mesh/rpc.js'
+import { callRpc, handleRpc, Protocols } from '../../src/mesh/rpc.js'
 import type { NodeContext } from '../../src/node/context.js'
 import { SnapshotTransfer } from '../../src/node/snapshot-transfer.js'
 import { entryHash, signEntry } from '../../src/state/entry.js'
@@ -61,6 +61,7 @@ describe('snapshot transfer over the mesh', () => {
     await handleRpc(senderMesh, Protocols.snapshot, async (request) => {
       const r = request as { op: string, offset?: number }
       if (r.op === 'manifest') return { manifest: snapshot.manifest, chunkBytes: CHUNK }
+      if (r.op === 'big') return { data: Buffer.alloc(1024 * 1024, r.offset ?? 0).toString('base64') }
       const offset = r.offset ?? 0
       served++
       if (breakAt.delete(offset)) throw new Error('connection lost')
@@ -118,7 +119,18 @@ describe('snapshot transfer over the mesh', () => {
     expect(revision).toBe(301)
     // Every chunk once, plus the one request that broke.
     expect(served).toBe(chunks + 1)
+    expect(transfer.stats.lastInstalled).toMatchObject({ from: senderMesh.peerId.toString(), resumedAt: 3 * CHUNK })
   }, 30_000)
+
+  it('carries chunks of the real size (1 MiB, 1.4 MB on the wire) again and again through the private network\'s cipher', async () => {
+    // The cipher's memory once grew with every such message, until it threw and stopped the node.
+    for (let i = 0; i < 60; i++) {
+      const reply = await callRpc(receiverMesh, senderMesh.peerId, Protocols.snapshot, { op: 'big', offset: i }, AbortSignal.timeout(10_000)) as { data: string }
+      const data = Buffer.from(reply.data, 'base64')
+      expect(data.length).toBe(1024 * 1024)
+      expect(data[12345]).toBe(i)
+    }
+  }, 60_000)
 
   it('skips a sender whose snapshot is older than the revision needed', async () => {
     await expect(transfer.fetch(302, [senderMesh.peerId.toString()])).rejects.toThrow(/no snapshot at revision 302 or later/)
