@@ -101,7 +101,10 @@ export class RegistryService {
         const state = this.ctx.replica.state
         const names = Array.isArray(p.usernames) ? p.usernames.map(String) : []
         const users = names.length === 0 ? [...state.registryUsers.values()] : names.map((n) => state.registryUsers.get(n)).filter((u) => u !== undefined)
-        return { users, unknown: names.filter((n) => !state.registryUsers.has(n)), counts: Object.fromEntries(state.registryCounts) }
+        // Users whose core is no longer a member (removed): nothing serves them until they are moved.
+        const memberNames = new Set([...state.members.values()].map((m) => m.name))
+        const orphaned = Object.fromEntries([...state.registryCounts].filter(([core, n]) => n > 0 && !memberNames.has(core)))
+        return { users, unknown: names.filter((n) => !state.registryUsers.has(n)), counts: Object.fromEntries(state.registryCounts), orphaned }
       }
     }
   }

@@ -62,7 +62,12 @@ export function registerRegistryCommands(program: Command, ctx: CliContext): voi
     .option('--consistent', 'read through the writer set: sees every write acknowledged before it (slower)')
     .option('--json', 'print JSON')
     .action(async (names: string[], o: { consistent?: boolean, json?: boolean }) => {
-      const r = await ctx.control('registry.users', { usernames: names, consistent: Boolean(o.consistent) }) as { users: RegistryUser[], unknown: string[], counts: Record<string, number> }
+      const r = await ctx.control('registry.users', { usernames: names, consistent: Boolean(o.consistent) }) as { users: RegistryUser[], unknown: string[], counts: Record<string, number>, orphaned?: Record<string, number> }
+      const orphaned = Object.entries(r.orphaned ?? {})
+      if (orphaned.length > 0) {
+        ctx.io.err(`warning  users on cores that are not members of the platform: ${orphaned.map(([c, n]) => `${c}=${n}`).join(' ')}; nothing serves them`)
+        ctx.io.err('  hint: move them to a member with the register API (GET /admin/servers/<old>/rename/<new>), or have the machine rejoin under the same name.')
+      }
       if (o.json) ctx.io.out(JSON.stringify(r))
       else {
         ctx.io.out(table(['USER', 'CORE', 'EMAIL', 'REGISTERED'], r.users.map((u) => [u.username, u.core, String(u.fields.email ?? ''), new Date(u.registeredAt).toISOString()])))
