@@ -40,6 +40,8 @@ const HARNESSES = [
   { name: 'registry', script: 'registry.js', args: ['300', '5', '100000'], budget: 240 },
   // Log compaction (h/compact): disk use after many writes, with and without compaction.
   { name: 'compaction-disk', script: 'compaction-disk.js', args: ['300000', '10000'], budget: 400 },
+  // Backup, restore, restart and join with 100,000 users, next to etcd's snapshot save/restore (h/backup).
+  { name: 'backup', script: 'backup.js', args: ['100000'], budget: 300 },
   // The admin app (h/admin): RSS with and without it; overview and settings page loads with 20 members.
   { name: 'admin', script: 'admin.js', args: ['20', '3', '100'], budget: 300 }
 ].filter((h) => !ONLY || ONLY.includes(h.name))
@@ -349,6 +351,14 @@ const core = byName['core-bench']
 md.push(core?.skipped ? '_skipped (time budget)._' : core ? `Ran ${fmtS(core.seconds)}${core.code === 0 ? '' : ` (**exit ${core.code ?? core.signal}**)`}; in one process, 3 voters, no disk, every message through the wire codec:\n\n\`\`\`\n${core.stdout.trim()}\n\`\`\`` : '_not run._')
 md.push('')
 md.push('Not re-run by `npm run bench` (105 s on its own): 10,000 seeded schedules (3, 5 and 7 voters, 300 steps each, with loss, duplication, reordering, partitions, crashes and membership changes) gave 0 violations. The core in one process, 3 voters, no disk: 33–40k committed writes/s; encoding an append ≈ 3 µs, decoding ≈ 2 µs.')
+md.push('')
+
+// Long life (h/backup): disk use after many writes, and backup, restore, restart and join next to etcd.
+md.push('## Compaction, backup, restore, restart and join — `node bench/compaction-disk.js`, `node bench/backup.js`')
+md.push('')
+md.push(body('compaction-disk'))
+md.push('')
+md.push(body('backup'))
 md.push('')
 
 const rows = runs.map((r) => `| ${r.h.name} | \`node bench/${r.h.script} ${r.h.args.join(' ')}\` | ${r.skipped ? 'skipped' : fmtS(r.seconds)} | ${r.budget} s | ${r.skipped ? 'out of time' : r.timedOut ? 'stopped at budget' : r.code === 0 ? 'ok' : `exit ${r.code ?? r.signal}`} |`)
