@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, open, readFile, realpath, rename, unlink } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, realpath, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { ConfigWriteError } from './errors.js'
 import { isRenderablePath } from './paths.js'
@@ -30,6 +30,13 @@ export interface WriteResult extends WritePlan {
 
 const EMPTY_MANIFEST: RenderManifest = { version: 1, files: {} }
 const FILE_MODE = 0o640
+/** A private key: read by the service's own user (root in its container, or the node's user) only. */
+const OWNER_ONLY_MODE = 0o600
+
+export interface WriteOptions {
+  /** Paths written readable by their owner only (a certificate's private key); the others are 0640. */
+  readonly ownerOnly?: readonly string[]
+}
 
 export async function readManifest(serviceDir: string): Promise<RenderManifest> {
   const path = join(serviceDir, MANIFEST_FILE)
@@ -81,10 +88,14 @@ export async function plannedChanges(
 export async function writeRenderedFiles(
   serviceDir: string,
   files: RenderedFiles,
-  previousManifest?: RenderManifest
+  previousManifest?: RenderManifest,
+  options: WriteOptions = {}
 ): Promise<WriteResult> {
   const previous = previousManifest ?? (await readManifest(serviceDir))
   const plan = await plannedChanges(serviceDir, files, previous)
+  const ownerOnly = new Set(options.ownerOnly)
+  // One written before with the group's read bit keeps its content and loses that bit.
+  for (const path of plan.unchanged) if (ownerOnly.has(path)) await chmod(join(serviceDir, path), OWNER_ONLY_MODE)
   const manifest: RenderManifest = {
     version: 1,
     files: Object.fromEntries(Object.entries(files).map(([path, content]) => [path, sha256(content)]))
@@ -95,7 +106,7 @@ export async function writeRenderedFiles(
   try {
     // Record the union first: if we stop half-way, the next run still knows every file it may have written.
     await atomicWrite(serviceDir, MANIFEST_FILE, JSON.stringify({ version: 1, files: { ...previous.files, ...manifest.files } }))
-    for (const path of plan.write) await atomicWrite(serviceDir, path, files[path]!)
+    for (const path of plan.write) await atomicWrite(serviceDir, path, files[path]!, ownerOnly.has(path) ? OWNER_ONLY_MODE : FILE_MODE)
     for (const path of plan.remove) {
       await unlink(join(serviceDir, path))
       await syncDir(dirname(join(serviceDir, path)))
@@ -125,13 +136,13 @@ function assertRenderable(path: string): void {
   }
 }
 
-async function atomicWrite(serviceDir: string, path: string, content: string): Promise<void> {
+async function atomicWrite(serviceDir: string, path: string, content: string, mode = FILE_MODE): Promise<void> {
   const target = join(serviceDir, path)
   const dir = dirname(target)
   await mkdir(dir, { recursive: true })
   await assertInside(serviceDir, dir, path)
   const temp = join(dir, `.${basename(target)}.${randomUUID()}.tmp`)
-  const handle = await open(temp, 'w', FILE_MODE)
+  const handle = await open(temp, 'w', mode)
   try {
     await handle.writeFile(content)
     await handle.sync()

@@ -24,7 +24,7 @@ import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } f
 import { type RunOutcome, ServiceRunner } from './service-runner.js'
 import { errorReply } from './wire-errors.js'
 import type { RolloutPresence } from './rollout-presence.js'
-import { certificateFiles } from '../certs/install.js'
+import { certificateFiles, certificatePaths } from '../certs/install.js'
 import { certificateOf } from '../state/certs.js'
 import type { ServiceTemplates } from '../config/render.js'
 import type { EffectiveUpdate } from '../watch/service.js'
@@ -275,7 +275,8 @@ export class SettingsService {
         continue
       }
       try {
-        const result = await writeRenderedFiles(this.serviceDir(t.service), { ...outcome.files, ...certFiles[t.service] })
+        const keys = certificatePaths(release.services ?? [], this.ctx.config.domain).filter((c) => c.service === t.service).map((c) => c.key)
+        const result = await writeRenderedFiles(this.serviceDir(t.service), { ...outcome.files, ...certFiles[t.service] }, undefined, { ownerOnly: keys })
         results[t.service] = result
         written.push(...result.write.map((f) => `${t.service}/${f}`))
         removed.push(...result.remove.map((f) => `${t.service}/${f}`))

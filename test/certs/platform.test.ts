@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { connect } from 'node:tls'
 import dns2 from 'dns2'
@@ -123,7 +123,10 @@ describe.skipIf(!hasPebble)('certificates through the platform\'s own DNS, again
       expect(startedPids(i, 'tls-web').length).toBe(tlsBefore[i]! + 1)
       expect(startedPids(i, 'plain')).toEqual(plainBefore[i])
     }
-    const key = readFileSync(join(dirs[2]!, 'services', 'tls-web', 'conf', 'secret', `${DOMAIN}-key.pem`), 'utf8')
+    const keyPath = join(dirs[2]!, 'services', 'tls-web', 'conf', 'secret', `${DOMAIN}-key.pem`)
+    const key = readFileSync(keyPath, 'utf8')
+    // Read by the service's own user only.
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600)
     expect(key).toMatch(/BEGIN (EC )?PRIVATE KEY/)
     expect(await challengesLeft()).toEqual([])
     // The key is a secret: never in the status, never in a node's log.

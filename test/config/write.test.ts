@@ -38,6 +38,17 @@ describe('writeRenderedFiles', () => {
     expect((await stat(join(dir, 'conf/api.json'))).mode & 0o777).toBe(0o640)
   })
 
+  it('writes a private key readable by its owner only, also one written before with the group\'s read bit', async () => {
+    await writeRenderedFiles(dir, { 'conf/secret/key.pem': 'K', 'conf/secret/chain.crt': 'C' })
+    expect((await stat(join(dir, 'conf/secret/key.pem'))).mode & 0o777).toBe(0o640)
+    const again = await writeRenderedFiles(dir, { 'conf/secret/key.pem': 'K', 'conf/secret/chain.crt': 'C' }, undefined, { ownerOnly: ['conf/secret/key.pem'] })
+    expect(again).toMatchObject({ write: [], changed: false })
+    expect((await stat(join(dir, 'conf/secret/key.pem'))).mode & 0o777).toBe(0o600)
+    await writeRenderedFiles(dir, { 'conf/secret/key.pem': 'K2', 'conf/secret/chain.crt': 'C2' }, undefined, { ownerOnly: ['conf/secret/key.pem'] })
+    expect((await stat(join(dir, 'conf/secret/key.pem'))).mode & 0o777).toBe(0o600)
+    expect((await stat(join(dir, 'conf/secret/chain.crt'))).mode & 0o777).toBe(0o640)
+  })
+
   it('reports nothing changed when the same files are rendered again', async () => {
     await writeRenderedFiles(dir, { 'conf/a.json': 'A' })
     const before = await stat(join(dir, 'conf/a.json'))
