@@ -89,3 +89,41 @@ describe('pryv-node doctor on a running node', () => {
     expect(code).toBe(7)
   })
 })
+
+describe('pryv-node doctor: advertised addresses, asked of the other members through the mesh', () => {
+  it('an announced address nobody reaches: FAIL naming it with what to do, exit 7; the reachable one OK', async () => {
+    const port = 20000 + Math.floor(Math.random() * 30000)
+    const founderDir = tempDir()
+    const founder = NodeProcess.start(founderDir, ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', `127.0.61.30:${port}`, '--dns', 'none'])
+    nodes.push(founder)
+    const invite = (await founder.ready()).invite as string
+    // core2 announces its real address and one where nothing listens (127.0.61.32: nothing binds it).
+    const core2Dir = tempDir()
+    const core2 = NodeProcess.start(core2Dir, ['join-platform', invite, '--name', 'core2', '--listen', `127.0.61.31:${port}`, '--announce', `127.0.61.31:${port},127.0.61.32:${port}`, '--dns', `127.0.61.31:${port + 2}`])
+    nodes.push(core2)
+    await core2.ready()
+
+    let report: Report | undefined
+    let code = 0
+    const reach = (address: string) => report!.checks.find((c) => c.name.startsWith('reachable') && c.name.endsWith(address))
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+      ;({ code, report } = await doctor(['--data-dir', core2Dir]))
+      // core1 learns core2's join endpoint from core2's heartbeats: until then it does not dial it (WARN).
+      if (reach(`/ip4/127.0.61.31/tcp/${port + 1}`)?.result === 'OK') break
+      await new Promise((res) => setTimeout(res, 1000))
+    }
+    expect(reach(`/ip4/127.0.61.31/tcp/${port}`)).toMatchObject({ result: 'OK' })
+    expect(reach(`/ip4/127.0.61.31/tcp/${port}`)!.detail).toMatch(/^from core1 \(\d/)
+    expect(reach(`/ip4/127.0.61.31/tcp/${port + 1}`)).toMatchObject({ result: 'OK' })
+    expect(reach(`127.0.61.31:${port + 2}`)).toMatchObject({ result: 'OK' })
+    const unreachable = reach(`/ip4/127.0.61.32/tcp/${port}`)
+    expect(unreachable).toMatchObject({ result: 'FAIL' })
+    expect(unreachable!.name).toContain('mesh')
+    expect(unreachable!.detail).toMatch(/core1: .*ECONNREFUSED/)
+    expect(unreachable!.hint).toContain(`TCP port ${port}`)
+    expect(unreachable!.hint).toContain('--announce')
+    expect(reach(`/ip4/127.0.61.32/tcp/${port + 1}`)).toMatchObject({ result: 'FAIL' })
+    expect(report!.result).toBe('FAIL')
+    expect(code).toBe(7)
+  })
+})

@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs'
 import { dirname } from 'node:path'
 import { type Command, Option } from 'commander'
-import { type Check, judgeEngine, judgeFdLimit, judgeFreeSpace, judgeFsync, judgeMembers, judgePort, judgeRmemMax, type MemberView, worst } from '../../doctor/checks.js'
+import { type Check, judgeEngine, judgeFdLimit, judgeFreeSpace, judgeFsync, judgeMembers, judgePort, judgeReachability, judgeRmemMax, type MemberView, type ReachabilityView, worst } from '../../doctor/checks.js'
 import { freeBytes, measureFsync, openFilesLimit, probeEngine, probePort, rmemMax } from '../../doctor/probes.js'
 import { ExitCode, isOperatorError } from '../../errors.js'
 import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
@@ -32,7 +32,7 @@ interface StatusReply {
 /** `pryv-node doctor`: checks this machine for a node, before init or join and while it runs. */
 export function registerDoctorCommand(program: Command, ctx: CliContext): void {
   program.command('doctor')
-    .description('Check this machine for running a node: ports, disk (fsync latency, free space), limits, the Docker engine, and on a running node its members\' clocks and versions. Each check: OK, WARN or FAIL with what to do.')
+    .description('Check this machine for running a node: ports, disk (fsync latency, free space), limits, the Docker engine, and on a running node its members\' clocks and versions and whether they reach its advertised addresses. Each check: OK, WARN or FAIL with what to do.')
     .option('--listen <addrs>', 'mesh addresses to check (default: the node\'s, else the default)', parseListen)
     .option('--dns <host:port,...>', 'DNS addresses to check, or none', parseHostPorts)
     .option('--metrics <host:port>', 'the metrics address to check', (text: string) => formatAddress(parseMetricsListen(text)))
@@ -90,7 +90,10 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
       if (dns.length > 0) checks.push(judgeRmemMax(await rmemMax()))
       if (services === 'docker' || services === 'auto') checks.push(judgeEngine(await probeEngine(dockerSocket), dockerSocket, services === 'docker'))
 
-      if (status) checks.push(...judgeMembers(status.members, status.members.find((m) => m.self)?.version ?? packageVersion()))
+      if (status) {
+        checks.push(...judgeMembers(status.members, status.members.find((m) => m.self)?.version ?? packageVersion()))
+        checks.push(...judgeReachability(await ctx.control('doctor.reachability') as ReachabilityView))
+      }
       else if (initialised) checks.push({ name: 'members', result: 'WARN', detail: 'the node is not running: members\' clocks and versions not checked', hint: 'Start the node (pryv-node start, or systemctl start pryv-node) and run doctor again.' })
 
       const result = worst(checks)
