@@ -4,7 +4,7 @@ import { diffSettings, restoreValues, type SettingDiff } from '../config/diff.js
 import { SettingsInvalidError } from '../config/errors.js'
 import { type EffectiveSettings, effectiveSettings, type Explanation, explain, type SettingsLayers, type SettingsValues } from '../config/layers.js'
 import { maskSecrets, SECRET_MASK } from '../config/mask.js'
-import { NO_RELEASE_SCHEMA_DEF, type PlatformRelease, platformRelease, replicatedSettings } from '../config/platform.js'
+import { NO_RELEASE_SCHEMA_DEF, type PlatformRelease, platformRelease, replicatedSettings } from '../release/platform.js'
 import type { SchemaDef } from '../config/schema.js'
 import { platformSchemaDef } from '../release/compile.js'
 import { type RenderedFiles, tryRenderService } from '../config/render.js'

@@ -166,7 +166,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
 
   /** The settings schema of a release bundle. */
   async function releaseSchema(bundle: string): Promise<Schema> {
-    const [{ loadRelease }, { platformRelease }] = await Promise.all([import('../../release/load.js'), import('../../config/platform.js')])
+    const [{ loadRelease }, { platformRelease }] = await Promise.all([import('../../release/load.js'), import('../../release/platform.js')])
     return platformRelease((await loadRelease(bundle)).record).schema
   }
 
