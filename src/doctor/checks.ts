@@ -170,3 +170,53 @@ export function judgeReachability(r: ReachabilityView): Check[] {
     return { name, result: reached.length === 0 ? 'FAIL' : 'WARN', detail: reached.length === 0 ? `not reached (${missedText})` : `reached by ${reached.map((s) => s.member).join(', ')}; not by ${missedText}`, hint }
   })
 }
+
+/** The platform's certificate as `certs status` gives it (src/node/certs-service.ts). */
+export interface CertificateView {
+  readonly names: readonly string[]
+  readonly notAfter: string
+  readonly daysLeft: number
+  readonly renewAt: string
+}
+
+const CERT_WARN_DAYS = 14
+
+/** Expired: FAIL; within two weeks of expiry (the renewal is late: it starts 30 days before by default): WARN. */
+export function judgeCertificate(cert: CertificateView | null, automatic: boolean): Check {
+  const name = 'certificate expiry'
+  if (!cert) {
+    return automatic
+      ? { name, result: 'WARN', detail: 'no certificate yet, though ACME is set up', hint: 'See `pryv-node certs status` for the last attempt and its error.' }
+      : { name, result: 'OK', detail: 'no certificate (ACME not set up: certs.email)' }
+  }
+  const detail = `${cert.names.join(', ')}: until ${cert.notAfter} (${cert.daysLeft} days)`
+  if (cert.daysLeft <= 0) return { name, result: 'FAIL', detail: `expired: ${detail}`, hint: 'Renew it now: `pryv-node certs renew` (or import one with `pryv-node certs import`).' }
+  if (cert.daysLeft < CERT_WARN_DAYS) return { name, result: 'WARN', detail, hint: 'Its renewal is late: see `pryv-node certs status` for the last attempt, then `pryv-node certs renew`.' }
+  return { name, result: 'OK', detail: `${detail}, renewed from ${cert.renewAt}` }
+}
+
+/** This node's scheduled backups, from its status (src/node/backup-scheduler.ts). */
+export interface BackupView {
+  readonly dir: string
+  readonly intervalMs: number
+  readonly lastAt: number | null
+  readonly lastError: string | null
+  readonly stale: boolean
+}
+
+/** Backups made while this node leads: the last good one older than twice the interval, or failing: WARN. */
+export function judgeBackups(b: BackupView | null, now: number): Check {
+  const name = 'backup age'
+  if (!b) return { name, result: 'WARN', detail: 'no scheduled backups (backup.directory is not set)', hint: 'Set backup.directory and a key (pryv-node backup keygen; backup.keyFile), or make backups by hand (pryv-node backup FILE --key-file KEY).' }
+  const age = b.lastAt === null ? 'none yet' : `last good ${formatAge(now - b.lastAt)} ago`
+  const detail = `${age} in ${b.dir} (every ${formatAge(b.intervalMs)})${b.lastError ? `; last error: ${b.lastError}` : ''}`
+  if (b.stale || b.lastError) return { name, result: 'WARN', detail, hint: 'Check the backup directory and key (pryv-node status shows the scheduled backups); backups are made by the writer set\'s leader.' }
+  return { name, result: 'OK', detail }
+}
+
+function formatAge(ms: number): string {
+  const minutes = Math.round(ms / 60_000)
+  if (minutes < 120) return `${minutes} min`
+  const hours = Math.round(minutes / 60)
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`
+}

@@ -36,6 +36,16 @@ describe('pryv-node doctor before init or join', () => {
     expect(code).toBe(7)
   })
 
+  it('the admin address taken: FAIL when given (--admin), WARN at the default address (the node runs without its admin app)', async () => {
+    const holder = createServer()
+    holders.push(holder)
+    await new Promise<void>((res) => holder.listen(0, '127.0.61.24', res))
+    const port = (holder.address() as { port: number }).port
+    const { code, report } = await doctor(['--data-dir', tempDir(), '--listen', '127.0.61.24:0', '--dns', 'none', '--admin', `127.0.61.24:${port}`])
+    expect(check(report, 'port admin')).toMatchObject({ result: 'FAIL', detail: 'in use by another process' })
+    expect(code).toBe(7)
+  })
+
   it('the Docker backend with an engine that is down: FAIL; with auto: WARN', async () => {
     const args = ['--listen', '127.0.61.21:0', '--dns', 'none', '--docker-socket', `${tempDir()}/docker.sock`]
     const down = await runCli(['--data-dir', tempDir(), 'doctor', '--json', ...args, '--services', 'docker'])
