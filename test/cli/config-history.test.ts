@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { renderCell } from '../../src/cli/commands/config.js'
 import { callControl } from '../../src/control/client.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 
@@ -53,3 +54,18 @@ describe('config history on two node processes', () => {
     expect(table).toMatch(new RegExp(`\\n${machineChange} .*machine core1 .*api.logLevel +unchanged +unchanged\\n`))
   })
 })
+
+describe('config history: what a node did for a revision', () => {
+  const report = (settingsRevision: number, restarted: string[] = []) => ({ revision: settingsRevision, settingsRevision, at: '', durationMs: 1, written: [], removed: [], restart: restarted, restarted, started: [], services: 'process' as const, failures: [] })
+  const node = { node: 'core2', reports: [report(2, ['demo-web']), report(7, ['demo-web']), report(8)] }
+
+  it('its own report; rendered together with a later revision; not yet; before its oldest kept report', () => {
+    expect(renderCell(node, 7)).toBe('restarted demo-web')
+    expect(renderCell(node, 8)).toBe('unchanged')
+    expect(renderCell(node, 5)).toBe('with 7')
+    expect(renderCell(node, 9)).toBe('pending')
+    expect(renderCell(node, 1)).toBe('-')
+    expect(renderCell({ node: 'core3', error: 'timeout' }, 7)).toBe('?')
+  })
+})
+
