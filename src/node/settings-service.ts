@@ -389,7 +389,7 @@ export class SettingsService {
    * healthy. A member whose heartbeats are late is waited for, however long (the log says so every
    * WAVE_WARN_MS); only one down (silent for ROLLOUT_DOWN_AFTER_MS) is gone without, with a warning.
    * A little jitter spreads the members of one wave. Returns false when a newer revision superseded
-   * this one while waiting (the caller renders again).
+   * this one while waiting (`stillCurrent`: the caller renders again).
    */
   private async waitForTurn(settingsRevision: number, stillCurrent: () => boolean): Promise<boolean> {
     const budget = Math.max(1, this.local.restartBudget ?? DEFAULT_RESTART_BUDGET)
@@ -453,7 +453,8 @@ export class SettingsService {
       ;(deepEqual(before, after) ? unchanged : changing).push(revision)
       before = after
     }
-    return { cause: changing.at(-1) ?? settingsRevision, unchanged: unchanged.filter((r) => r !== (changing.at(-1) ?? settingsRevision)) }
+    const cause = changing.at(-1) ?? settingsRevision
+    return { cause, unchanged: unchanged.filter((r) => r !== cause) }
   }
 
   private async reportedAtLeast(peerId: string, settingsRevision: number): Promise<boolean> {

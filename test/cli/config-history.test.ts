@@ -2,10 +2,10 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { renderCell } from '../../src/cli/commands/config.js'
 import { callControl } from '../../src/control/client.js'
+import type { NodeReports } from '../../src/node/settings-service.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 
-interface RenderReport { settingsRevision: number, restarted: string[], failures: unknown[] }
-interface HistoryReply { records: Array<{ revision: number, target: string }>, nodes: Array<{ node: string, reports: RenderReport[] }> }
+interface HistoryReply { records: Array<{ revision: number, target: string }>, nodes: NodeReports[] }
 
 const nodes: NodeProcess[] = []
 afterAll(async () => {
@@ -15,7 +15,7 @@ afterAll(async () => {
 
 const cli = (node: NodeProcess, args: string[]) => runCli(['--data-dir', node.dataDir, ...args])
 const lastRendered = async (node: NodeProcess): Promise<number> =>
-  ((await callControl(join(node.dataDir, 'control.sock'), 'status', {})) as { settings: RenderReport | null }).settings?.settingsRevision ?? 0
+  ((await callControl(join(node.dataDir, 'control.sock'), 'status', {})) as { settings: { settingsRevision: number } | null }).settings?.settingsRevision ?? 0
 
 async function commit(node: NodeProcess, args: string[]): Promise<number> {
   const r = await cli(node, ['config', ...args, '--json'])
@@ -45,13 +45,13 @@ describe('config history on two node processes', () => {
     }
 
     const history = JSON.parse((await cli(core1, ['config', 'history', '--json'])).stdout) as HistoryReply
-    const report = (node: string, revision: number) => history.nodes.find((n) => n.node === node)!.reports.findLast((r) => r.settingsRevision === revision)
-    expect(report('core1', platformChange)).toMatchObject({ restarted: ['demo-web'] })
-    expect(report('core2', platformChange)).toMatchObject({ restarted: ['demo-web'] })
-    expect(report('core2', machineChange)).toMatchObject({ restarted: [] })
+    const cells = (revision: number) => history.nodes.map((n) => `${n.node} ${renderCell(n, revision)}`)
+    // core1 may have rendered both changes at once on a busy machine: then its restart is the machine change's too.
+    expect(cells(platformChange)).toEqual([expect.stringMatching(new RegExp(`^core1 (restarted demo-web|with ${machineChange})$`)), 'core2 restarted demo-web'])
+    expect(cells(machineChange)).toEqual([expect.stringMatching(/^core1 (unchanged|restarted demo-web)$/), 'core2 unchanged'])
     const table = (await cli(core1, ['config', 'history'])).stdout
-    expect(table).toMatch(new RegExp(`\\n${platformChange} .*rename +platform.name +restarted demo-web +restarted demo-web\\n`))
-    expect(table).toMatch(new RegExp(`\\n${machineChange} .*machine core1 .*api.logLevel +unchanged +unchanged\\n`))
+    expect(table).toMatch(new RegExp(`\\n${platformChange} .*rename +platform.name +\\S.* +restarted demo-web\\n`))
+    expect(table).toMatch(new RegExp(`\\n${machineChange} .*machine core1 .*api.logLevel +\\S.* +unchanged\\n`))
   })
 })
 

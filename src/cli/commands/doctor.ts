@@ -109,8 +109,7 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
         const certs = await ctx.control('certs.status') as { certificate: CertificateView | null, settings: { automatic: boolean } }
         checks.push(judgeCertificate(certs.certificate, certs.settings.automatic))
         checks.push(judgeBackups(status.backups, Date.now()))
-      }
-      else if (initialised) checks.push({ name: 'members', result: 'WARN', detail: 'the node is not running: members\' clocks and versions not checked', hint: 'Start the node (pryv-node start, or systemctl start pryv-node) and run doctor again.' })
+      } else if (initialised) checks.push({ name: 'members', result: 'WARN', detail: 'the node is not running: members\' clocks and versions not checked', hint: 'Start the node (pryv-node start, or systemctl start pryv-node) and run doctor again.' })
 
       const result = worst(checks)
       if (o.json) ctx.io.out(JSON.stringify({ result, checks }, null, 2))
