@@ -2,6 +2,8 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { callControl } from '../../src/control/client.js'
 import { BIN, cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 
 interface Report { result: string, checks: Array<{ name: string, result: string, detail: string, hint?: string }> }
@@ -113,15 +115,16 @@ describe('pryv-node doctor: advertised addresses, asked of the other members thr
     nodes.push(core2)
     await core2.ready()
 
-    let report: Report | undefined
-    let code = 0
-    const reach = (address: string) => report!.checks.find((c) => c.name.startsWith('reachable') && c.name.endsWith(address))
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
-      ;({ code, report } = await doctor(['--data-dir', core2Dir]))
-      // core1 learns core2's join endpoint from core2's heartbeats: until then it does not dial it (WARN).
-      if (reach(`/ip4/127.0.61.31/tcp/${port + 1}`)?.result === 'OK') break
-      await new Promise((res) => setTimeout(res, 1000))
+    // core2 asks the members it hears from; core1 learns core2's join endpoint from core2's heartbeats
+    // (until then it would not dial it: WARN). So: each has heard from the other.
+    const heard = async (dir: string, name: string) => ((await callControl(join(dir, 'control.sock'), 'status', {})) as { members: Array<{ name: string, alive: boolean }> })
+      .members.some((m) => m.name === name && m.alive)
+    for (const deadline = Date.now() + 30_000; !(await heard(founderDir, 'core2') && await heard(core2Dir, 'core1'));) {
+      if (Date.now() > deadline) throw new Error('core1 and core2 never heard from each other')
+      await new Promise((res) => setTimeout(res, 300))
     }
+    const { code, report } = await doctor(['--data-dir', core2Dir])
+    const reach = (address: string) => report.checks.find((c) => c.name.startsWith('reachable') && c.name.endsWith(address))
     expect(reach(`/ip4/127.0.61.31/tcp/${port}`)).toMatchObject({ result: 'OK' })
     expect(reach(`/ip4/127.0.61.31/tcp/${port}`)!.detail).toMatch(/^from core1 \(\d/)
     expect(reach(`/ip4/127.0.61.31/tcp/${port + 1}`)).toMatchObject({ result: 'OK' })
@@ -133,7 +136,7 @@ describe('pryv-node doctor: advertised addresses, asked of the other members thr
     expect(unreachable!.hint).toContain(`TCP port ${port}`)
     expect(unreachable!.hint).toContain('--announce')
     expect(reach(`/ip4/127.0.61.32/tcp/${port + 1}`)).toMatchObject({ result: 'FAIL' })
-    expect(report!.result).toBe('FAIL')
+    expect(report.result).toBe('FAIL')
     expect(code).toBe(7)
   })
 })
