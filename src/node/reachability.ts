@@ -5,6 +5,7 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ControlHandler } from '../control/server.js'
+import { joinHostPort, splitHostPort } from '../dns/listen-address.js'
 import { ExitCode, OperatorError } from '../errors.js'
 import { callRpc, handleRpc } from '../mesh/rpc.js'
 import type { Member } from '../state/types.js'
@@ -96,7 +97,7 @@ export class Reachability {
     // A DNS server on a wildcard address is reached on the hosts the mesh announces.
     const dnsTargets = dns.flatMap((hostPort) => {
       const { host, port } = splitHostPort(hostPort)
-      return host === '0.0.0.0' || host === '::' ? hosts.map((h) => joinHostPort(h, port)) : [hostPort]
+      return host === '0.0.0.0' || host === '::' ? hosts.map((h) => joinHostPort({ host: h, port })) : [hostPort]
     })
     return [
       ...mesh.map((address) => ({ kind: 'mesh' as const, address })),
@@ -234,11 +235,3 @@ function tcpEndpoint(address: string): { host: string, port: number } {
   return { host, port }
 }
 
-function splitHostPort(text: string): { host: string, port: number } {
-  const at = text.lastIndexOf(':')
-  return { host: text.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(text.slice(at + 1)) }
-}
-
-function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}

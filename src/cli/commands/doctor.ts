@@ -7,6 +7,7 @@ import { freeBytes, measureFsync, openFilesLimit, probeEngine, probePort, rmemMa
 import { ExitCode, isOperatorError } from '../../errors.js'
 import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
 import { DataDir } from '../../node/data-dir.js'
+import { splitHostPort } from '../../dns/listen-address.js'
 import { packageVersion } from '../../version.js'
 import type { CliContext } from '../context.js'
 import { productionDefaults } from '../defaults.js'
@@ -124,11 +125,6 @@ async function fsyncCheck(dir: string): Promise<Check> {
   } catch (err) {
     return { name: 'disk fsync latency', result: 'FAIL', detail: `cannot write in ${dir}: ${(err as Error).message}`, hint: 'Free some space, or run as the user that owns the data dir.' }
   }
-}
-
-function splitHostPort(text: string): { host: string, port: number } {
-  const at = text.lastIndexOf(':')
-  return { host: text.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(text.slice(at + 1)) }
 }
 
 function nearestExisting(path: string): string {
