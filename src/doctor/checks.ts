@@ -129,3 +129,94 @@ export function judgeMembers(members: readonly MemberView[], ownVersion: string)
     : { name: 'version', result: 'WARN', detail: `this node ${ownVersion}; ${otherVersions.map((m) => `${m.name} ${m.version}`).join(', ')}`, hint: 'Upgrade the members to the same pryv-node version, one at a time.' })
   return checks
 }
+
+/** What the node's other members found when they dialled its advertised addresses (src/node/reachability.ts). */
+export interface ReachabilityView {
+  readonly targets: ReadonlyArray<{ readonly kind: 'mesh' | 'join' | 'dns', readonly address: string }>
+  readonly askedOf: ReadonlyArray<{
+    readonly member: string
+    readonly results?: ReadonlyArray<{ readonly kind: string, readonly address: string, readonly ok: boolean, readonly dialled?: false, readonly latencyMs?: number, readonly error?: string }>
+    readonly error?: string
+  }>
+  readonly otherMembers: number
+}
+
+const REACH_WHAT = { mesh: 'mesh (tcp)', join: 'join endpoint (tcp)', dns: 'DNS (udp)' } as const
+
+/**
+ * One check per advertised address: OK when every member asked reached it, FAIL when those that dialled
+ * it all failed, WARN between (or when a member did not dial it, not knowing it yet).
+ */
+export function judgeReachability(r: ReachabilityView): Check[] {
+  if (r.otherMembers === 0) return [{ name: 'advertised addresses', result: 'OK', detail: 'not checked: this node is the only member' }]
+  const answered = r.askedOf.filter((a) => a.results !== undefined)
+  if (answered.length === 0) {
+    const why = r.askedOf.length === 0 ? 'no other member is up to ask' : r.askedOf.map((a) => `${a.member} ${a.error ?? ''}`.trim()).join('; ')
+    return [{ name: 'advertised addresses', result: 'WARN', detail: `not checked: ${why}`, hint: 'Run doctor again once another member is up (pryv-node members list).' }]
+  }
+  return r.targets.map((t) => {
+    const name = `reachable ${REACH_WHAT[t.kind]} ${t.address}`
+    const seen = answered.map((a) => ({ member: a.member, result: a.results!.find((x) => x.kind === t.kind && x.address === t.address) }))
+    const reached = seen.filter((s) => s.result?.ok === true)
+    const missed = seen.filter((s) => s.result?.ok !== true)
+    const missedText = missed.map((s) => `${s.member}: ${s.result?.error ?? 'not dialled'}`).join('; ')
+    const failed = missed.filter((s) => s.result !== undefined && s.result.dialled !== false)
+    if (missed.length === 0) return { name, result: 'OK', detail: `from ${reached.map((s) => `${s.member} (${s.result!.latencyMs} ms)`).join(', ')}` }
+    const port = t.kind === 'dns' ? t.address.slice(t.address.lastIndexOf(':') + 1) : /\/tcp\/(\d+)/.exec(t.address)?.[1] ?? '?'
+    const hint = t.kind === 'dns'
+      ? `Open UDP and TCP port ${port} towards this machine, or serve DNS on an address the others reach (--dns).`
+      : `Open TCP port ${port} towards this machine in the firewall between the machines, or announce an address the others reach (--announce on start).`
+    if (failed.length === 0) return { name, result: 'WARN', detail: `not checked: ${missedText}`, hint: 'The members learn this node\'s addresses from its heartbeats: run doctor again in a few seconds.' }
+    return { name, result: reached.length === 0 ? 'FAIL' : 'WARN', detail: reached.length === 0 ? `not reached (${missedText})` : `reached by ${reached.map((s) => s.member).join(', ')}; not by ${missedText}`, hint }
+  })
+}
+
+/** The platform's certificate as `certs status` gives it (src/node/certs-service.ts). */
+export interface CertificateView {
+  readonly names: readonly string[]
+  readonly notAfter: string
+  readonly daysLeft: number
+  readonly renewAt: string
+}
+
+const CERT_WARN_DAYS = 14
+
+/** Expired: FAIL; within two weeks of expiry (the renewal is late: it starts 30 days before by default): WARN. */
+export function judgeCertificate(cert: CertificateView | null, automatic: boolean): Check {
+  const name = 'certificate expiry'
+  if (!cert) {
+    return automatic
+      ? { name, result: 'WARN', detail: 'no certificate yet, though ACME is set up', hint: 'See `pryv-node certs status` for the last attempt and its error.' }
+      : { name, result: 'OK', detail: 'no certificate (ACME not set up: certs.email)' }
+  }
+  const detail = `${cert.names.join(', ')}: until ${cert.notAfter} (${cert.daysLeft} days)`
+  if (cert.daysLeft <= 0) return { name, result: 'FAIL', detail: `expired: ${detail}`, hint: 'Renew it now: `pryv-node certs renew` (or import one with `pryv-node certs import`).' }
+  if (cert.daysLeft < CERT_WARN_DAYS) return { name, result: 'WARN', detail, hint: 'Its renewal is late: see `pryv-node certs status` for the last attempt, then `pryv-node certs renew`.' }
+  return { name, result: 'OK', detail: `${detail}, renewed from ${cert.renewAt}` }
+}
+
+/** This node's scheduled backups, from its status (src/node/backup-scheduler.ts). */
+export interface BackupView {
+  readonly dir: string
+  readonly intervalMs: number
+  readonly lastAt: number | null
+  readonly lastError: string | null
+  readonly stale: boolean
+}
+
+/** Backups made while this node leads: the last good one older than twice the interval, or failing: WARN. */
+export function judgeBackups(b: BackupView | null, now: number): Check {
+  const name = 'backup age'
+  if (!b) return { name, result: 'WARN', detail: 'no scheduled backups (backup.directory is not set)', hint: 'Set backup.directory and a key (pryv-node backup keygen; backup.keyFile), or make backups by hand (pryv-node backup FILE --key-file KEY).' }
+  const age = b.lastAt === null ? 'none yet' : `last good ${formatAge(now - b.lastAt)} ago`
+  const detail = `${age} in ${b.dir} (every ${formatAge(b.intervalMs)})${b.lastError ? `; last error: ${b.lastError}` : ''}`
+  if (b.stale || b.lastError) return { name, result: 'WARN', detail, hint: 'Check the backup directory and key (pryv-node status shows the scheduled backups); backups are made by the writer set\'s leader.' }
+  return { name, result: 'OK', detail }
+}
+
+function formatAge(ms: number): string {
+  const minutes = Math.round(ms / 60_000)
+  if (minutes < 120) return `${minutes} min`
+  const hours = Math.round(minutes / 60)
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`
+}

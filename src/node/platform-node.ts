@@ -40,6 +40,7 @@ import type { AdminAddress } from '../admin/listen.js'
 import { AdminServer } from '../admin/server.js'
 import type { ControlHandler } from '../control/server.js'
 import { CertsService } from './certs-service.js'
+import { Reachability } from './reachability.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -102,6 +103,8 @@ export class PlatformNode {
   /** Every operation of the node, by name: the control socket serves them all, the admin API those with a permission. */
   readonly operations: Readonly<Record<string, ControlHandler>>
   readonly certs: CertsService
+  /** Other members dial this node's advertised addresses for `doctor`. */
+  readonly reachability: Reachability
   private readonly control: ControlServer
   private stopped = false
   private hasLeft = false
@@ -145,6 +148,7 @@ export class PlatformNode {
     this.registry = new RegistryService(this.ctx, (command) => this.writes.submit(command), init.registerListen)
     this.certs = new CertsService(this.ctx, this.membership, init.dataDir.path, (command) => this.submit(command), () => this.dns.bound)
     this.admin = new AdminServer(this, init.admin?.address, init.dataDir.path, () => this.operations)
+    this.reachability = new Reachability(this.ctx, this.membership, () => ({ join: this.joins.addresses(), dns: this.dns.bound }))
     this.storageSettings = new StorageSettings(this.ctx, () => this.settings.effectiveValues(), { compactor: this.compactor, backups: this.backups })
     this.operations = {
       ...this.admin.accounts.handlers(),
@@ -154,6 +158,7 @@ export class PlatformNode {
       ...this.releases.handlers(),
       ...this.keyRotation.handlers(),
       ...this.registry.handlers(),
+      ...this.reachability.handlers(),
       status: async () => this.status(),
       'invite.create': async (p) => this.createInvite(parseInviteOptions(p)),
       'invite.list': async () => this.listInvites(),
@@ -255,6 +260,7 @@ export class PlatformNode {
     await this.certs.start()
     await this.metrics.start()
     await this.registry.start()
+    await this.reachability.start()
     this.addressRefresh = setInterval(() => void this.refreshOwnAddresses(), 5000)
     this.addressRefresh.unref()
     await this.control.start()
@@ -278,6 +284,7 @@ export class PlatformNode {
     await this.joins.stop()
     this.keyRotation.stop()
     await this.registry.stop()
+    await this.reachability.stop()
     this.certs.stop()
     await this.metrics.stop()
     await this.serviceOps.stop()

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { SettingsValues } from '../config/layers.js'
-import type { PlatformRelease } from '../config/platform.js'
+import type { PlatformRelease } from '../release/platform.js'
 import { serviceSpecs, writeReleaseFiles } from '../release/index.js'
 import { type PlannedAction, applyPlan, plan } from '../runtime/reconcile.js'
 import type { Runtime, ServiceSpec } from '../runtime/runtime.js'

@@ -4,12 +4,13 @@ import { diffSettings, restoreValues, type SettingDiff } from '../config/diff.js
 import { SettingsInvalidError } from '../config/errors.js'
 import { type EffectiveSettings, effectiveSettings, type Explanation, explain, type SettingsLayers, type SettingsValues } from '../config/layers.js'
 import { maskSecrets, SECRET_MASK } from '../config/mask.js'
-import { NO_RELEASE_SCHEMA_DEF, type PlatformRelease, platformRelease, replicatedSettings } from '../config/platform.js'
+import { NO_RELEASE_SCHEMA_DEF, type PlatformRelease, platformRelease, replicatedSettings } from '../release/platform.js'
 import type { SchemaDef } from '../config/schema.js'
 import { platformSchemaDef } from '../release/compile.js'
 import { type RenderedFiles, tryRenderService } from '../config/render.js'
 import { unknownMessage } from '../config/suggest.js'
 import { validateChange } from '../config/validate.js'
+import { deepEqual } from '../config/values.js'
 import { plannedChanges, servicesToRestart, type WritePlan, writeRenderedFiles } from '../config/write.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ExitCode, OperatorError } from '../errors.js'
@@ -323,8 +324,11 @@ export class SettingsService {
     const previous = this.reports.at(-1)
     const idle = written.length + removed.length + started.length + restarted.length + drifted.length + failures.length === 0
     if (idle && previous && previous.settingsRevision === settingsRevision && previous.failures.length === 0) return
-    this.reports.push(report)
-    if (this.reports.length > RENDER_REPORTS_KEPT) this.reports.shift()
+    // A failed render stays under the latest revision: the waves hold back on it.
+    const { cause, unchanged } = failures.length === 0 ? this.attribute(state, settingsRevision) : { cause: settingsRevision, unchanged: [] }
+    const idleReport = (r: number): RenderReport => ({ ...report, settingsRevision: r, written: [], removed: [], restart: [], restarted: [], started: [], signalled: undefined, drifted: undefined })
+    this.reports.push(...[{ ...report, settingsRevision: cause }, ...unchanged.map(idleReport)].sort((a, b) => a.settingsRevision - b.settingsRevision))
+    while (this.reports.length > RENDER_REPORTS_KEPT) this.reports.shift()
     if (written.length > 0 || removed.length > 0 || failures.length > 0) {
       const level = failures.length > 0 ? 'warn' : 'info'
       this.ctx.log[level]({ revision, written: written.length, removed: removed.length, restart, restarted, failures: failures.map((f) => f.message) }, 'service configuration rendered')
@@ -340,7 +344,7 @@ export class SettingsService {
     const runner = new ServiceRunner(this.runtime!, this.dataDir, this.ctx.log)
     let outcome: RunOutcome | undefined
     try {
-      outcome = await runner.run(release, values, new Set(restart), () => this.waitForTurn(settingsRevision))
+      outcome = await runner.run(release, values, new Set(restart), () => this.waitForTurn(settingsRevision, () => this.stillCurrent(settingsRevision, record.digest, values)))
     } catch (err) {
       outcome = { started: [], restarted: [], removed: [], drifted: [], failures: [{ service: '*', code: (err as OperatorError).code ?? 'PRYV_SERVICE_FAILED', message: (err as Error).message }] }
     }
@@ -386,9 +390,9 @@ export class SettingsService {
    * healthy. A member whose heartbeats are late is waited for, however long (the log says so every
    * WAVE_WARN_MS); only one down (silent for ROLLOUT_DOWN_AFTER_MS) is gone without, with a warning.
    * A little jitter spreads the members of one wave. Returns false when a newer revision superseded
-   * this one while waiting (the caller renders again).
+   * this one while waiting (`stillCurrent`: the caller renders again).
    */
-  private async waitForTurn(settingsRevision: number): Promise<boolean> {
+  private async waitForTurn(settingsRevision: number, stillCurrent: () => boolean): Promise<boolean> {
     const budget = Math.max(1, this.local.restartBudget ?? DEFAULT_RESTART_BUDGET)
     const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
     const index = members.findIndex((m) => m.peerId === this.ctx.selfId)
@@ -396,7 +400,7 @@ export class SettingsService {
     let warnAt = Date.now() + WAVE_WARN_MS
     let pending = earlier
     while (pending.length > 0 && !this.stopped) {
-      if (lastConfigRevision(this.ctx.replica.state) !== settingsRevision) return false
+      if (!stillCurrent()) return false
       const done = await Promise.all(pending.map(async (m) => {
         if (this.presence(m.peerId) !== 'down') return this.reportedAtLeast(m.peerId, settingsRevision)
         this.ctx.log.warn({ node: m.name, settingsRevision }, 'restart wave: an earlier member is down (silent for more than 30 s): going on without it; it renders when it starts again')
@@ -410,7 +414,48 @@ export class SettingsService {
       if (pending.length > 0) await sleep(WAVE_POLL_MS)
     }
     if (earlier.length > 0) await sleep(Math.random() * RESTART_JITTER_MS)
-    return lastConfigRevision(this.ctx.replica.state) === settingsRevision
+    return stillCurrent()
+  }
+
+  /**
+   * Whether what this node renders for `settingsRevision` is still what it would render now. A later
+   * change that leaves this node's release and effective settings as they were (another node's
+   * override, say) does not supersede it: the node goes on with its wave.
+   */
+  private stillCurrent(settingsRevision: number, digest: string, values: SettingsValues): boolean {
+    const state = this.ctx.replica.state
+    if (lastConfigRevision(state) === settingsRevision) return true
+    return this.release(state).record?.digest === digest && deepEqual(this.effective(state, this.ctx.config.name, true).values, values)
+  }
+
+  /**
+   * A render can cover several settings revisions at once (entries that arrived together, or a wave
+   * a later change superseded). Those that left this node's effective settings as they were (another
+   * node's override, say) get reports of their own saying so, and the render's report goes under the
+   * last one that changed them: `config history` shows each revision's effect on each node. Not
+   * split across a release change (its schema differs).
+   */
+  private attribute(state: PlatformState, settingsRevision: number): { cause: number, unchanged: number[] } {
+    const since = this.reports.at(-1)?.settingsRevision ?? 0
+    const covered = [...state.settingsHistory.values()].map((r) => r.revision).filter((r) => r > since && r <= settingsRevision).sort((a, b) => a - b)
+    if (covered.length < 2 || (currentReleaseEntry(state)?.revision ?? 0) > since) return { cause: settingsRevision, unchanged: [] }
+    const { schema } = this.release(state)
+    const name = this.ctx.config.name
+    const valuesAt = (revision: number) => effectiveSettings(schema, {
+      platform: layerAt(state, { kind: 'platform' }, revision),
+      machine: layerAt(state, { kind: 'machine', nodeId: name }, revision),
+      ...this.localValues()
+    }).values
+    let before = valuesAt(since)
+    const changing: number[] = []
+    const unchanged: number[] = []
+    for (const revision of covered) {
+      const after = valuesAt(revision)
+      ;(deepEqual(before, after) ? unchanged : changing).push(revision)
+      before = after
+    }
+    const cause = changing.at(-1) ?? settingsRevision
+    return { cause, unchanged: unchanged.filter((r) => r !== cause) }
   }
 
   private async reportedAtLeast(peerId: string, settingsRevision: number): Promise<boolean> {

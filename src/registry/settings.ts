@@ -1,5 +1,5 @@
 import { effectiveSettings } from '../config/layers.js'
-import { platformRelease } from '../config/platform.js'
+import { platformRelease } from '../release/platform.js'
 import { currentRelease, PLATFORM_SETTINGS_KEY, type PlatformState } from '../state/types.js'
 
 export interface Hosting {

@@ -1,6 +1,6 @@
 import { targetValues } from '../config/change.js'
 import { formatProblem } from '../config/errors.js'
-import { checkLoggedChange, checkReleaseSettings, platformRelease, replicatedSettings } from '../config/platform.js'
+import { checkLoggedChange, checkReleaseSettings, platformRelease, replicatedSettings } from '../release/platform.js'
 import type { SettingsSnapshot } from '../release/types.js'
 import type { ChangeValidation } from '../config/validate.js'
 import { ADMIN_COMMAND_KINDS, applyAdminCommand, checkAdminCommand } from './admin.js'

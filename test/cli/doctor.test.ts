@@ -2,6 +2,8 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { callControl } from '../../src/control/client.js'
 import { BIN, cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 
 interface Report { result: string, checks: Array<{ name: string, result: string, detail: string, hint?: string }> }
@@ -33,6 +35,16 @@ describe('pryv-node doctor before init or join', () => {
     expect(check(report, 'port mesh')).toMatchObject({ result: 'FAIL', detail: 'in use by another process' })
     expect(check(report, 'port mesh')!.hint).toContain(`127.0.61.20:${port}`)
     expect(report.result).toBe('FAIL')
+    expect(code).toBe(7)
+  })
+
+  it('the admin address taken: FAIL when given (--admin), WARN at the default address (the node runs without its admin app)', async () => {
+    const holder = createServer()
+    holders.push(holder)
+    await new Promise<void>((res) => holder.listen(0, '127.0.61.24', res))
+    const port = (holder.address() as { port: number }).port
+    const { code, report } = await doctor(['--data-dir', tempDir(), '--listen', '127.0.61.24:0', '--dns', 'none', '--admin', `127.0.61.24:${port}`])
+    expect(check(report, 'port admin')).toMatchObject({ result: 'FAIL', detail: 'in use by another process' })
     expect(code).toBe(7)
   })
 
@@ -81,11 +93,50 @@ describe('pryv-node doctor on a running node', () => {
       await new Promise((res) => setTimeout(res, 500))
     }
     expect(check(report!, 'clock offset')).toMatchObject({ result: 'FAIL' })
-    expect(check(report!, 'clock offset')!.detail).toMatch(/core2 \+(9\.9|10\.0) s/)
+    expect(check(report!, 'clock offset')!.detail).toMatch(/core2 \+(9\.[5-9]|10\.[0-5]) s/)
     expect(check(report!, 'port mesh')).toMatchObject({ result: 'OK', detail: 'served by this node' })
     expect(report!.checks.filter((c) => c.name.startsWith('port DNS')).map((c) => c.detail)).toEqual(['served by this node', 'served by this node'])
     expect(check(report!, 'members reachable')).toMatchObject({ result: 'OK' })
     expect(check(report!, 'version')).toMatchObject({ result: 'OK' })
+    expect(code).toBe(7)
+  })
+})
+
+describe('pryv-node doctor: advertised addresses, asked of the other members through the mesh', () => {
+  it('an announced address nobody reaches: FAIL naming it with what to do, exit 7; the reachable one OK', async () => {
+    const port = 20000 + Math.floor(Math.random() * 30000)
+    const founderDir = tempDir()
+    const founder = NodeProcess.start(founderDir, ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', `127.0.61.30:${port}`, '--dns', 'none'])
+    nodes.push(founder)
+    const invite = (await founder.ready()).invite as string
+    // core2 announces its real address and one where nothing listens (127.0.61.32: nothing binds it).
+    const core2Dir = tempDir()
+    const core2 = NodeProcess.start(core2Dir, ['join-platform', invite, '--name', 'core2', '--listen', `127.0.61.31:${port}`, '--announce', `127.0.61.31:${port},127.0.61.32:${port}`, '--dns', `127.0.61.31:${port + 2}`])
+    nodes.push(core2)
+    await core2.ready()
+
+    // core2 asks the members it hears from; core1 learns core2's join endpoint from core2's heartbeats
+    // (until then it would not dial it: WARN). So: each has heard from the other.
+    const heard = async (dir: string, name: string) => ((await callControl(join(dir, 'control.sock'), 'status', {})) as { members: Array<{ name: string, alive: boolean }> })
+      .members.some((m) => m.name === name && m.alive)
+    for (const deadline = Date.now() + 30_000; !(await heard(founderDir, 'core2') && await heard(core2Dir, 'core1'));) {
+      if (Date.now() > deadline) throw new Error('core1 and core2 never heard from each other')
+      await new Promise((res) => setTimeout(res, 300))
+    }
+    const { code, report } = await doctor(['--data-dir', core2Dir])
+    const reach = (address: string) => report.checks.find((c) => c.name.startsWith('reachable') && c.name.endsWith(address))
+    expect(reach(`/ip4/127.0.61.31/tcp/${port}`)).toMatchObject({ result: 'OK' })
+    expect(reach(`/ip4/127.0.61.31/tcp/${port}`)!.detail).toMatch(/^from core1 \(\d/)
+    expect(reach(`/ip4/127.0.61.31/tcp/${port + 1}`)).toMatchObject({ result: 'OK' })
+    expect(reach(`127.0.61.31:${port + 2}`)).toMatchObject({ result: 'OK' })
+    const unreachable = reach(`/ip4/127.0.61.32/tcp/${port}`)
+    expect(unreachable).toMatchObject({ result: 'FAIL' })
+    expect(unreachable!.name).toContain('mesh')
+    expect(unreachable!.detail).toMatch(/core1: .*ECONNREFUSED/)
+    expect(unreachable!.hint).toContain(`TCP port ${port}`)
+    expect(unreachable!.hint).toContain('--announce')
+    expect(reach(`/ip4/127.0.61.32/tcp/${port + 1}`)).toMatchObject({ result: 'FAIL' })
+    expect(report.result).toBe('FAIL')
     expect(code).toBe(7)
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { demoSchema, effectiveSettings, explain, type SettingsLayers, SettingsInvalidError } from '../../src/config/index.js'
+import { defineSchema, demoSchema, demoSchemaDef, effectiveSettings, explain, type SettingsLayers, SettingsInvalidError } from '../../src/config/index.js'
+import { platformSchemaDef } from '../../src/release/compile.js'
 
 describe('effectiveSettings', () => {
   // api.port has scope both: every layer may set it; the highest set layer wins.
@@ -45,6 +46,15 @@ describe('effectiveSettings', () => {
 })
 
 describe('explain', () => {
+  it('no dns.port setting: the DNS server serves on the node\'s --dns option, so a setting would say what is not', () => {
+    const schema = defineSchema(platformSchemaDef(demoSchemaDef))
+    expect(() => explain(schema, 'dns.port', {})).toThrow(SettingsInvalidError)
+    expect(() => explain(schema, 'dns.port', {})).toThrow(/unknown setting 'dns.port'/)
+    // A value kept by an older platform in its log is ignored, not an error.
+    expect(effectiveSettings(schema, { platform: { 'dns.port': 5353 } }).values).not.toHaveProperty('dns.port')
+    expect(explain(schema, 'dns.ttl', {})).toMatchObject({ winner: 'default', value: 300 })
+  })
+
   it('gives every layer and the winner, masking secrets', () => {
     const e = explain(demoSchema, 'api.sessionSecret', { platform: { 'api.sessionSecret': 'hunter2-hunter2' } })
     expect(e.winner).toBe('platform')

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process'
 import { Resolver } from 'node:dns/promises'
-import { readFileSync } from 'node:fs'
+import { chownSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,6 +19,8 @@ const LABEL = `io.pryv.test=container-${runId}`
 const DATA_DIR = '/var/lib/pryv-node'
 /** What the demo service logs as its configuration's hash when its config dir is empty. */
 const EMPTY_DIR_HASH = 'e3b0c44298fc'
+/** The user the image runs as (scripts/container-image.sh), who must own the data dir mounted into it. */
+const NODE_UID = 10001
 
 async function engineProblem(): Promise<string | null> {
   try {
@@ -54,6 +56,7 @@ describe.runIf(problem === null)('a platform of three nodes, each in a container
 
   /** `docker run` in the foreground, as an operator would: the node's JSON lines come through the CLI. */
   const runNode = (i: number, dataDir: string, args: string[]): NodeProcess => {
+    chownSync(dataDir, NODE_UID, NODE_UID)
     const proc = spawn('docker', ['run', '--rm', '--name', `pryv-${runId}-${names[i]}`, '--label', LABEL, '--network', 'host',
       ...volumes(i, dataDir), image, ...args], { env: dockerEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     return NodeProcess.adopt(proc, dataDir)
@@ -64,7 +67,7 @@ describe.runIf(problem === null)('a platform of three nodes, each in a container
    */
   const DOCKER_BACKEND = 1
   const volumes = (i: number, dataDir: string): string[] => i === DOCKER_BACKEND
-    ? ['-v', `${dataDir}:${dataDir}`, '-e', `PRYV_NODE_DATA_DIR=${dataDir}`, '-v', `${socketPath}:/var/run/docker.sock`]
+    ? ['-v', `${dataDir}:${dataDir}`, '-e', `PRYV_NODE_DATA_DIR=${dataDir}`, '-v', `${socketPath}:/var/run/docker.sock`, '--group-add', String(statSync(socketPath).gid)]
     : ['-v', `${dataDir}:${DATA_DIR}`]
   /** The image's own CLI, inside a node's container, on the node's control socket. */
   const cli = async (i: number, args: string[]): Promise<any> =>
@@ -107,6 +110,16 @@ describe.runIf(problem === null)('a platform of three nodes, each in a container
     await Promise.all(nodes.map((n) => n.kill()))
     cleanupTempDirs()
   }, 60_000)
+
+  it('runs as its own user, not root: the node, the CLI in its container, the files in the data dir; it may still bind DNS on port 53', async () => {
+    expect((await docker(['exec', `pryv-${runId}-core1`, 'id', '-u'])).trim()).toBe(String(NODE_UID))
+    expect(statSync(join(nodes[0]!.dataDir, 'node.json')).uid).toBe(NODE_UID)
+    // doctor binds the ports it checks: DNS on port 53 is free to this user (the binary's capability), not denied.
+    const report = JSON.parse(await docker(['run', '--rm', '--label', LABEL, '--network', 'host', image,
+      'doctor', '--listen', '127.0.15.9:0', '--dns', '127.0.15.9:53', '--json']).catch((e: { stdout: string }) => e.stdout))
+    const dnsPorts = (report.checks as Array<{ name: string, result: string, detail: string }>).filter((c) => c.name.startsWith('port DNS'))
+    expect(dnsPorts.map((c) => `${c.name}: ${c.detail}`)).toEqual(['port DNS (udp 127.0.15.9:53): free', 'port DNS (tcp 127.0.15.9:53): free'])
+  })
 
   it('joins the three with pryv2 invites, and every member sees all three up', async () => {
     for (const invite of invites) expect(invite).toMatch(/^pryv2\./)

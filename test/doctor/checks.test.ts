@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { judgeFdLimit, judgeFsync, judgeMembers, judgeRmemMax, type MemberView, worst } from '../../src/doctor/checks.js'
+import { judgeBackups, judgeCertificate, judgeFdLimit, judgeFsync, judgeMembers, judgeRmemMax, type MemberView, worst } from '../../src/doctor/checks.js'
 
 const member = (name: string, over: Partial<MemberView> = {}): MemberView => ({ name, self: false, alive: true, version: '1.0.0', clockOffsetMs: 3, lastSeenAgoMs: 500, ...over })
 
@@ -30,5 +30,24 @@ describe('doctor judgments (the thresholds a slow disk or a tuned kernel would n
     expect(worst(checks)).toBe('WARN')
     expect(worst([...checks, { name: 'x', result: 'FAIL', detail: '' }])).toBe('FAIL')
     expect(judgeMembers([self], '1.0.0')).toEqual([expect.objectContaining({ result: 'OK', detail: 'this node is the only member' })])
+  })
+
+  it('certificate: expired FAIL, under two weeks left WARN (its renewal is late), none while ACME is set up WARN', () => {
+    const cert = (daysLeft: number) => ({ names: ['*.pryv.test'], notAfter: '2027-01-01T00:00:00.000Z', daysLeft, renewAt: '2026-12-02T00:00:00.000Z' })
+    expect(judgeCertificate(cert(60), true).result).toBe('OK')
+    expect(judgeCertificate(cert(10), true)).toMatchObject({ result: 'WARN', hint: expect.stringContaining('certs renew') })
+    expect(judgeCertificate(cert(0), true)).toMatchObject({ result: 'FAIL', detail: expect.stringMatching(/^expired: \*\.pryv\.test/) })
+    expect(judgeCertificate(null, false).result).toBe('OK')
+    expect(judgeCertificate(null, true).result).toBe('WARN')
+  })
+
+  it('backups: none scheduled WARN; the last good one too old or an error WARN, with its age', () => {
+    const now = Date.parse('2026-12-05T00:00:00Z')
+    const day = 24 * 3600_000
+    const schedule = { dir: '/backups', intervalMs: day, lastError: null, stale: false }
+    expect(judgeBackups(null, now)).toMatchObject({ result: 'WARN', hint: expect.stringContaining('backup.directory') })
+    expect(judgeBackups({ ...schedule, lastAt: now - 3 * 3600_000 }, now)).toMatchObject({ result: 'OK', detail: 'last good 3 h ago in /backups (every 24 h)' })
+    expect(judgeBackups({ ...schedule, lastAt: now - 3 * day, stale: true }, now)).toMatchObject({ result: 'WARN', detail: 'last good 3 days ago in /backups (every 24 h)' })
+    expect(judgeBackups({ ...schedule, lastAt: null, lastError: 'EACCES' }, now)).toMatchObject({ result: 'WARN', detail: 'none yet in /backups (every 24 h); last error: EACCES' })
   })
 })

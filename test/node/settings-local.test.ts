@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { platformRelease } from '../../src/config/platform.js'
+import { platformRelease } from '../../src/release/platform.js'
 import { checkLocalLayers, initialPlatformValues, localLayers, readBaseSettings } from '../../src/node/settings-local.js'
 import { builtinReleasePath, loadRelease } from '../../src/release/index.js'
 import { cleanupTempDirs, tempDir } from '../support/cli.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { effectiveSettings, pryvIoSchema, settingsFromSetArgs, validateChange } from '../../src/config/index.js'
-import { NO_RELEASE_SCHEMA_DEF } from '../../src/config/platform.js'
+import { NO_RELEASE_SCHEMA_DEF } from '../../src/release/platform.js'
 import { defineSchema } from '../../src/config/schema.js'
 import { localLayers } from '../../src/node/settings-local.js'
 import { backupSchedule, compactionPolicy } from '../../src/node/storage-settings.js'

@@ -166,7 +166,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
 
   /** The settings schema of a release bundle. */
   async function releaseSchema(bundle: string): Promise<Schema> {
-    const [{ loadRelease }, { platformRelease }] = await Promise.all([import('../../release/load.js'), import('../../config/platform.js')])
+    const [{ loadRelease }, { platformRelease }] = await Promise.all([import('../../release/load.js'), import('../../release/platform.js')])
     return platformRelease((await loadRelease(bundle)).record).schema
   }
 
@@ -224,11 +224,16 @@ function formatChange(r: ChangeReply): string {
   return `${head}\n${formatDiff(r.diff)}\nper node:\n${formatPlans(r.nodes)}`
 }
 
-/** What a node did for one revision: restarted services, failures, pending, or unknown (`-`: not in its recent reports). */
-function renderCell(n: NodeReports, revision: number): string {
+/** What a node did for one revision: restarted services, failures, pending, rendered with a later one, or unknown (`-`: not in its recent reports). */
+export function renderCell(n: NodeReports, revision: number): string {
   if (n.reports === undefined) return '?'
   const report = n.reports.findLast((x) => x.settingsRevision === revision)
-  if (report === undefined) return Math.max(0, ...n.reports.map((x) => x.settingsRevision)) < revision ? 'pending' : '-'
+  if (report === undefined) {
+    // Reports are in revision order: the first one after this revision rendered it too, unless the one before it is older than the oldest kept.
+    const next = n.reports.findIndex((x) => x.settingsRevision > revision)
+    if (next === -1) return 'pending'
+    return next > 0 ? `with ${n.reports[next]!.settingsRevision}` : '-'
+  }
   if (report.failures.length > 0) return `${report.failures.length} failed`
   const parts = report.services === 'process'
     ? [['restarted', report.restarted], ['started', report.started]] as const
@@ -248,6 +253,6 @@ function formatHistory(r: HistoryReply): string {
     table(['REV', 'TIME', 'AUTHOR', 'TARGET', 'MESSAGE', 'CHANGED', ...r.nodes.map((n) => n.node.toUpperCase())], rows),
     ...(unreachable.length > 0 ? ['', `not answering (?): ${unreachable.join('; ')}`] : []),
     '',
-    'per node: services restarted (or to restart, when services are not run) for that revision; - = not in its recent reports'
+    'per node: services restarted (or to restart, when services are not run) for that revision; with N = rendered together with revision N; - = not in its recent reports'
   ].join('\n')
 }

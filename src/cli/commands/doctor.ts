@@ -1,11 +1,13 @@
 import { existsSync, promises as fs } from 'node:fs'
 import { dirname } from 'node:path'
 import { type Command, Option } from 'commander'
-import { type Check, judgeEngine, judgeFdLimit, judgeFreeSpace, judgeFsync, judgeMembers, judgePort, judgeRmemMax, type MemberView, worst } from '../../doctor/checks.js'
+import { type BackupView, type CertificateView, type Check, judgeBackups, judgeCertificate, judgeEngine, judgeFdLimit, judgeFreeSpace, judgeFsync, judgeMembers, judgePort, judgeReachability, judgeRmemMax, type MemberView, type ReachabilityView, worst } from '../../doctor/checks.js'
+import { DEFAULT_ADMIN_LISTEN, parseAdminListen } from '../../admin/listen.js'
 import { freeBytes, measureFsync, openFilesLimit, probeEngine, probePort, rmemMax } from '../../doctor/probes.js'
 import { ExitCode, isOperatorError } from '../../errors.js'
 import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
 import { DataDir } from '../../node/data-dir.js'
+import { splitHostPort } from '../../dns/listen-address.js'
 import { packageVersion } from '../../version.js'
 import type { CliContext } from '../context.js'
 import { productionDefaults } from '../defaults.js'
@@ -19,6 +21,7 @@ interface DoctorOptions {
   listen?: string[]
   dns?: string[]
   metrics?: string
+  admin?: string
   services?: string
   dockerSocket?: string
   json?: boolean
@@ -26,16 +29,19 @@ interface DoctorOptions {
 
 interface StatusReply {
   dns: string[]
+  admin: { url: string } | null
+  backups: BackupView | null
   members: Array<MemberView & { addresses: string[] }>
 }
 
 /** `pryv-node doctor`: checks this machine for a node, before init or join and while it runs. */
 export function registerDoctorCommand(program: Command, ctx: CliContext): void {
   program.command('doctor')
-    .description('Check this machine for running a node: ports, disk (fsync latency, free space), limits, the Docker engine, and on a running node its members\' clocks and versions. Each check: OK, WARN or FAIL with what to do.')
+    .description('Check this machine for running a node: ports, disk (fsync latency, free space), limits, the Docker engine, and on a running node its members\' clocks and versions, whether they reach its advertised addresses, the certificate\'s expiry and the backups\' age. Each check: OK, WARN or FAIL with what to do.')
     .option('--listen <addrs>', 'mesh addresses to check (default: the node\'s, else the default)', parseListen)
     .option('--dns <host:port,...>', 'DNS addresses to check, or none', parseHostPorts)
     .option('--metrics <host:port>', 'the metrics address to check', (text: string) => formatAddress(parseMetricsListen(text)))
+    .option('--admin <host:port>', `the admin app's address to check, or none (default: the node's, else ${DEFAULT_ADMIN_LISTEN})`)
     .addOption(new Option('--services <runtime>', 'the services backend to check for').choices(['docker', 'process', 'auto', 'none']))
     .option('--docker-socket <path>', 'the Docker-API engine\'s Unix socket')
     .option('--json', 'print JSON')
@@ -53,6 +59,7 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
       const listen = pick<string[]>('listen', config?.listen as string[] ?? parseListen(productionDefaults.listen))
       const dns = pick<string[]>('dns', config?.dns as string[] ?? parseHostPorts(productionDefaults.dns))
       const metrics = pick<string | undefined>('metrics', undefined)
+      const admin = pick<string | undefined>('admin', undefined)
       const services = pick<string>('services', 'none')
       const dockerSocket = pick<string>('dockerSocket', process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock')
 
@@ -78,6 +85,13 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
         if (port !== 0) checks.push(judgePort(await probePort('metrics', 'tcp', host, port), status !== undefined))
       }
 
+      const adminAddress = parseAdminListen(admin ?? DEFAULT_ADMIN_LISTEN)
+      if (adminAddress && adminAddress.port !== 0) {
+        const check = judgePort(await probePort('admin', 'tcp', adminAddress.host, adminAddress.port), status?.admin != null)
+        // At the default address, a port in use only leaves the node without its admin app (it says so and runs).
+        checks.push(admin === undefined && check.result === 'FAIL' ? { ...check, result: 'WARN' } : check)
+      }
+
       // The disk the data dir is (or will be) on.
       const dir = nearestExisting(dataDir.path)
       checks.push(judgeFreeSpace(await freeBytes(dir), dir))
@@ -90,8 +104,13 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
       if (dns.length > 0) checks.push(judgeRmemMax(await rmemMax()))
       if (services === 'docker' || services === 'auto') checks.push(judgeEngine(await probeEngine(dockerSocket), dockerSocket, services === 'docker'))
 
-      if (status) checks.push(...judgeMembers(status.members, status.members.find((m) => m.self)?.version ?? packageVersion()))
-      else if (initialised) checks.push({ name: 'members', result: 'WARN', detail: 'the node is not running: members\' clocks and versions not checked', hint: 'Start the node (pryv-node start, or systemctl start pryv-node) and run doctor again.' })
+      if (status) {
+        checks.push(...judgeMembers(status.members, status.members.find((m) => m.self)?.version ?? packageVersion()))
+        checks.push(...judgeReachability(await ctx.control('doctor.reachability') as ReachabilityView))
+        const certs = await ctx.control('certs.status') as { certificate: CertificateView | null, settings: { automatic: boolean } }
+        checks.push(judgeCertificate(certs.certificate, certs.settings.automatic))
+        checks.push(judgeBackups(status.backups, Date.now()))
+      } else if (initialised) checks.push({ name: 'members', result: 'WARN', detail: 'the node is not running: members\' clocks and versions not checked', hint: 'Start the node (pryv-node start, or systemctl start pryv-node) and run doctor again.' })
 
       const result = worst(checks)
       if (o.json) ctx.io.out(JSON.stringify({ result, checks }, null, 2))
@@ -106,11 +125,6 @@ async function fsyncCheck(dir: string): Promise<Check> {
   } catch (err) {
     return { name: 'disk fsync latency', result: 'FAIL', detail: `cannot write in ${dir}: ${(err as Error).message}`, hint: 'Free some space, or run as the user that owns the data dir.' }
   }
-}
-
-function splitHostPort(text: string): { host: string, port: number } {
-  const at = text.lastIndexOf(':')
-  return { host: text.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(text.slice(at + 1)) }
 }
 
 function nearestExisting(path: string): string {

@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { ExitCode, OperatorError } from '../../errors.js'
+import { ExitCode, isOperatorError, OperatorError } from '../../errors.js'
 import { SIGNATURE_FILE } from '../../release/bundle.js'
 import { compileRelease, NODE_SETTINGS_GROUPS } from '../../release/compile.js'
 import { ReleaseNotABundleError } from '../../release/errors.js'
@@ -24,6 +24,8 @@ interface Verified {
   settings: { groups: number, keys: number }
   services: { name: string, image?: string, command?: string, args?: readonly string[], dependsOn: readonly string[], dnsNames: readonly string[] }[]
   migrations: { from: string, to: string, steps: string[] }[]
+  /** On a node: checked against the release in force (as `release apply --dry-run`); off-platform: the bundle alone. */
+  platform: { checked: true, from: string | null, unchanged: boolean, migration: string[] } | { checked: false }
 }
 
 /** `pryv-node release …`: returns the `release` command so that other modules may add subcommands. */
@@ -32,7 +34,7 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): Comm
   const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
   release.command('verify')
-    .description('Check a release bundle (a directory or a .tgz of one) without applying it: manifest, schema, templates, migrations, and its signature. Lists every problem at once (exit 3).')
+    .description('Check a release bundle (a directory or a .tgz of one) without applying it: manifest, schema, templates, migrations, and its signature. Lists every problem at once (exit 3). On a running node, also against the release in force: the migration path to it and the platform\'s settings migrated to its schema.')
     .argument('<bundle>', 'bundle directory or .tgz')
     .option('--key <pem>', 'public key file of a trusted publisher (repeatable); with --key the bundle must be signed by one of them', collect, [])
     .option('--json', 'print JSON')
@@ -61,7 +63,8 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): Comm
           dependsOn: s.dependsOn ?? [],
           dnsNames: s.dnsNames ?? []
         })),
-        migrations: record.migrations.map((m) => ({ from: m.from, to: m.to, steps: m.steps.map(describeStep) }))
+        migrations: record.migrations.map((m) => ({ from: m.from, to: m.to, steps: m.steps.map(describeStep) })),
+        platform: await checkAgainstPlatform(ctx, resolve(bundle), keys)
       }
       ctx.io.out(o.json ? JSON.stringify(result, null, 2) : formatVerified(result))
     })
@@ -135,6 +138,31 @@ function describeStep(step: MigrationStep): string {
   }
 }
 
+/**
+ * On a machine whose node runs: the bundle against the platform's release in force, as `release
+ * apply --dry-run` checks it (same product, a migration path, the migrated settings valid on every
+ * node); its refusal is verify's. Without a running node, the bundle alone.
+ */
+async function checkAgainstPlatform(ctx: CliContext, path: string, keys: readonly string[]): Promise<Verified['platform']> {
+  try {
+    for await (const item of ctx.controlStream('release.apply', { path, keys, dryRun: true })) {
+      const e = item as { event?: string, from?: { version: string } | null, unchanged?: boolean, migration?: string[] }
+      if (e.event === 'result') return { checked: true, from: e.from?.version ?? null, unchanged: e.unchanged === true, migration: e.migration ?? [] }
+    }
+  } catch (err) {
+    if (isOperatorError(err) && err.code === 'PRYV_NODE_NOT_RUNNING') return { checked: false }
+    throw err
+  }
+  return { checked: false }
+}
+
+function formatPlatformCheck(p: Verified['platform'], version: string): string {
+  if (!p.checked) return 'platform   not checked: no node runs here (the bundle alone was checked)'
+  if (p.unchanged) return 'platform   this release is the one in force'
+  const migration = p.migration.length === 0 ? 'no settings migration' : `settings migration: ${p.migration.join('; ')}`
+  return `platform   from ${p.from ?? 'no release'} to ${version}: ${migration}; the migrated settings fit every node`
+}
+
 function formatVerified(v: Verified): string {
   const signature = {
     valid: `valid, by trusted key ${v.signature.keyId}`,
@@ -155,6 +183,7 @@ function formatVerified(v: Verified): string {
     `digest     ${v.digest}`,
     `signature  ${signature}`,
     `settings   ${v.settings.keys} settings in ${v.settings.groups} groups (plus the node's ${Object.keys(NODE_SETTINGS_GROUPS).join(', ')} groups)`,
+    formatPlatformCheck(v.platform, v.version),
     '',
     table(['SERVICE', 'IMAGE', 'COMMAND (PROCESS BACKEND)', 'DEPENDS ON', 'DNS NAMES'], rows),
     '',

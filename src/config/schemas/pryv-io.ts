@@ -60,7 +60,6 @@ export const dnsSettingsGroup: SchemaDef['groups'][string] = {
   title: 'DNS',
   settings: {
     ttl: setting(int(1, 604800), { description: 'TTL of every record the platform serves, in seconds.', consumers: [DNS], default: 300 }),
-    port: setting({ type: 'integer', format: 'port' }, { description: 'DNS port (UDP and TCP).', consumers: [DNS], scope: 'both', default: 53 }),
     aliasDomains: setting(listOf(hostname), {
       description: 'Other domains answered like the main one (legacy names): the same names and users under each; user names point at the cores under the main domain.',
       consumers: [DNS],

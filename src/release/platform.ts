@@ -1,13 +1,13 @@
-import type { ChangeTarget, PlatformSettings, SettingsChange } from './change.js'
-import type { SettingsValues } from './layers.js'
-import type { ServiceTemplates } from './render.js'
-import { defineSchema, type Schema, type SchemaDef } from './schema.js'
-import { type ChangeValidation, validateChange, validateLayer } from './validate.js'
-import type { SettingProblem, TemplateProblem } from './errors.js'
-import { effectiveSettings } from './layers.js'
-import { tryRenderService } from './render.js'
-import { compileRelease, platformSchemaDef } from '../release/compile.js'
-import type { ReleaseRecord, ReleaseService } from '../release/types.js'
+import type { ChangeTarget, PlatformSettings, SettingsChange } from '../config/change.js'
+import type { SettingsValues } from '../config/layers.js'
+import type { ServiceTemplates } from '../config/render.js'
+import { defineSchema, type Schema, type SchemaDef } from '../config/schema.js'
+import { type ChangeValidation, validateChange, validateLayer } from '../config/validate.js'
+import type { SettingProblem, TemplateProblem } from '../config/errors.js'
+import { effectiveSettings } from '../config/layers.js'
+import { tryRenderService } from '../config/render.js'
+import { compileRelease, platformSchemaDef } from './compile.js'
+import type { ReleaseRecord, ReleaseService } from './types.js'
 
 /** What a platform's settings are checked and rendered with: its release's schema and templates. */
 export interface PlatformRelease {
