@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { HttpBindings } from '@hono/node-server'
 import type { Context, Hono } from 'hono'
 import { describeSchemaJson } from '../config/describe.js'
@@ -20,7 +20,8 @@ import { APP_CSS, APP_JS, auditPage, type DryRun, loginPage, logsPage, type Memb
 import { requiredRole, roleAllows } from './permissions.js'
 import { type DnsView, dnsPage, type ReleasesView, releasesPage } from './platform-pages.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
-import { adminCertificate } from './tls.js'
+import { certificateOf } from '../state/certs.js'
+import { type AdminCertificate, adminCertificate, describeServed, platformCertificateServes, type ServedCertificate } from './tls.js'
 import { receiveUpload, UploadTooLarge, uploadTooLarge } from './upload.js'
 
 type Env = { Bindings: HttpBindings, Variables: { principal?: Principal, session?: Session } }
@@ -40,7 +41,12 @@ export interface AdminNode {
     readonly log: Logger
     readonly platformKey: () => string | undefined
   }
-  readonly replica: { readonly state: PlatformState }
+  readonly replica: {
+    readonly state: PlatformState
+    /** Told of every applied entry and installed snapshot (a new platform certificate is served at once). */
+    on(event: 'applied' | 'installed', listener: () => void): unknown
+    off(event: 'applied' | 'installed', listener: () => void): unknown
+  }
   readonly membership: { view(peerId: string): LivenessView }
   readonly dns: { readonly bound: readonly string[] }
   status(): unknown
@@ -60,7 +66,10 @@ export class AdminServer {
   readonly accounts: AdminAccounts
   private server?: Server
   private boundUrl?: string
-  private fingerprint?: string
+  /** Over HTTPS: the node's self-signed certificate, and what is served now (the platform's when it covers this node). */
+  private selfSigned?: AdminCertificate
+  private served?: ServedCertificate
+  private recheckTimer?: NodeJS.Timeout
   private signing?: { readonly keyHex: string, readonly key: Buffer }
 
   constructor(private readonly node: AdminNode, private readonly address: AdminAddress | undefined, private readonly dataDir: string, private readonly operations: () => Readonly<Record<string, ControlHandler>>) {
@@ -88,8 +97,50 @@ export class AdminServer {
     return this.boundUrl
   }
 
-  status(): { url: string, fingerprint?: string } | null {
-    return this.boundUrl ? { url: this.boundUrl, ...(this.fingerprint ? { fingerprint: this.fingerprint } : {}) } : null
+  status(): { url: string, fingerprint?: string, certificate?: ServedCertificate } | null {
+    return this.boundUrl ? { url: this.boundUrl, ...(this.served ? { fingerprint: this.served.fingerprint, certificate: this.served } : {}) } : null
+  }
+
+  /** The name this node's admin app is reached at beyond loopback, which the platform certificate must cover. */
+  private get hostName(): string {
+    return `${this.node.ctx.config.name}.${this.node.ctx.config.domain}`
+  }
+
+  /** The platform's certificate when it covers this node's name and is valid now, else the self-signed one. */
+  private chooseCertificate(): { cert: string, key: string, served: ServedCertificate } {
+    const platform = certificateOf(this.node.replica.state)
+    if (platformCertificateServes(platform, this.hostName, Date.now())) return { cert: platform.chainPem, key: platform.keyPem, served: describeServed('platform', platform.chainPem) }
+    const own = this.selfSigned!
+    return { cert: own.cert, key: own.key, served: describeServed('self-signed', own.cert) }
+  }
+
+  /**
+   * Swaps the certificate of new connections when the choice changed (a certificate issued, renewed
+   * or imported; the one served expired): no restart, open connections keep theirs.
+   */
+  private readonly recheckCertificate = (): void => {
+    const server = this.server as HttpsServer | undefined
+    if (!server || !this.served) return
+    const chosen = this.chooseCertificate()
+    if (chosen.served.fingerprint !== this.served.fingerprint) {
+      server.setSecureContext({ cert: chosen.cert, key: chosen.key, minVersion: 'TLSv1.2' })
+      this.served = chosen.served
+      this.node.ctx.log.info({ certificate: chosen.served }, 'the admin app serves another certificate')
+    }
+    this.scheduleRecheck()
+  }
+
+  /** Looks again when the certificate served expires (at most daily: timers are capped). */
+  private scheduleRecheck(): void {
+    clearTimeout(this.recheckTimer)
+    if (!this.served) return
+    const delay = Math.min(Math.max(0, Date.parse(this.served.notAfter) - Date.now() + 1000), 86_400_000)
+    this.recheckTimer = setTimeout(this.recheckCertificate, delay)
+    this.recheckTimer.unref()
+  }
+
+  private readonly onApplied = (_entry?: unknown, command?: { kind?: string }): void => {
+    if (command?.kind === undefined || command.kind.startsWith('certs.')) this.recheckCertificate()
   }
 
   async start(): Promise<void> {
@@ -99,9 +150,10 @@ export class AdminServer {
     const listener = getRequestListener(app.fetch)
     let server: Server
     if (address.https) {
-      const cert = await adminCertificate(this.dataDir, this.node.ctx.config.name, this.node.ctx.config.domain)
-      this.fingerprint = cert.fingerprint
-      server = createHttpsServer({ cert: cert.cert, key: cert.key, minVersion: 'TLSv1.2' }, listener)
+      this.selfSigned = await adminCertificate(this.dataDir, this.node.ctx.config.name, this.node.ctx.config.domain)
+      const chosen = this.chooseCertificate()
+      this.served = chosen.served
+      server = createHttpsServer({ cert: chosen.cert, key: chosen.key, minVersion: 'TLSv1.2' }, listener)
     } else {
       server = createHttpServer(listener)
     }
@@ -115,10 +167,18 @@ export class AdminServer {
     this.server = server
     const port = (server.address() as { port: number }).port
     this.boundUrl = adminUrl(address, port)
-    this.node.ctx.log.info({ url: this.boundUrl, ...(this.fingerprint ? { fingerprint: this.fingerprint } : {}) }, 'serving the admin app')
+    if (this.served) {
+      this.node.replica.on('applied', this.onApplied)
+      this.node.replica.on('installed', this.onApplied)
+      this.scheduleRecheck()
+    }
+    this.node.ctx.log.info({ url: this.boundUrl, ...(this.served ? { fingerprint: this.served.fingerprint, certificate: this.served } : {}) }, 'serving the admin app')
   }
 
   async stop(): Promise<void> {
+    this.node.replica.off('applied', this.onApplied)
+    this.node.replica.off('installed', this.onApplied)
+    clearTimeout(this.recheckTimer)
     const server = this.server
     this.server = undefined
     this.boundUrl = undefined
