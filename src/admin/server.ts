@@ -18,7 +18,9 @@ import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
 import { openApiDocument } from './openapi.js'
 import { APP_CSS, APP_JS, auditPage, type DryRun, loginPage, logsPage, type MembersView, membersPage, overviewPage, type PageContext, passwordPage, type ServicesView, type SettingsDiff, type SettingsExplain, type SettingsView, servicesPage, settingsPage } from './pages.js'
 import { requiredRole, roleAllows } from './permissions.js'
-import { type DnsView, dnsPage, type ReleasesView, releasesPage } from './platform-pages.js'
+import { type MemberReports, rolloutWaves } from './rollout.js'
+import { MAX_USERS_PAGE_SIZE, type UsersQuery, USERS_PAGE_SIZE, usersPage, usersPageHtml } from './users.js'
+import { type DnsView, dnsPage, type ReleaseRollout, type ReleasesView, releasesPage } from './platform-pages.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
 import { certificateOf } from '../state/certs.js'
 import { type AdminCertificate, adminCertificate, describeServed, platformCertificateServes, type ServedCertificate } from './tls.js'
@@ -49,6 +51,10 @@ export interface AdminNode {
   }
   readonly membership: { view(peerId: string): LivenessView }
   readonly dns: { readonly bound: readonly string[] }
+  /** Every member's render reports (asked over the mesh): a release's rollout, wave by wave. */
+  readonly settings: { allReports(): Promise<readonly MemberReports[]> }
+  /** How many members restart at once in a rollout (`--restart-budget`); 1 when not set. */
+  readonly restartBudget?: number
   status(): unknown
   submit(command: Command): Promise<unknown>
 }
@@ -330,11 +336,13 @@ export class AdminServer {
     })
     // Live updates for the app: an event whenever what the overview shows changes (an applied entry,
     // a member going up or down, a node catching up). Checked once a second; nothing is sent otherwise.
+    // `?watch=rollout` (the releases page): also when the release's rollout moves on a member.
     app.get('/api/v1/events', (c) => streamSSE(c, async (stream) => {
       let last = ''
+      const rollout = c.req.query('watch') === 'rollout'
       while (!stream.aborted && !stream.closed) {
         const s = this.node.status() as { revision: number, appliedOn: unknown, members: { name: string, role: string, alive: boolean, revision: number | null }[] }
-        const snapshot = JSON.stringify({ revision: s.revision, appliedOn: s.appliedOn, members: s.members.map((m) => [m.name, m.role, m.alive, m.revision]) })
+        const snapshot = JSON.stringify({ revision: s.revision, appliedOn: s.appliedOn, members: s.members.map((m) => [m.name, m.role, m.alive, m.revision]), ...(rollout ? { rollouts: await this.releaseRollouts() } : {}) })
         if (snapshot !== last) {
           last = snapshot
           await stream.writeSSE({ event: 'status', data: snapshot })
@@ -351,6 +359,12 @@ export class AdminServer {
       const result = await runAs(principal.actor, () => handler(params, signal))
       if (!(result instanceof ControlStream)) return c.json({ result: result ?? null })
       return eventStream(c, result)
+    })
+    // The platform's users (the registry), searched and paged: `?q=&core=&after=&limit=` (at most 500).
+    app.get('/api/v1/registry/users', (c) => {
+      const limit = Number(c.req.query('limit') ?? USERS_PAGE_SIZE)
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_USERS_PAGE_SIZE) throw new OperatorError('PRYV_USAGE', `limit must be a whole number from 1 to ${MAX_USERS_PAGE_SIZE}.`, { exitCode: ExitCode.usage })
+      return c.json(usersPage(this.node.replica.state.registryUsers.values(), { ...usersQuery(c), limit }))
     })
     // A release bundle (.tgz) as the raw request body: checked, unpacked and dry-run or applied by the
     // same operation as `release apply` (owner only); its progress and result come as events.
@@ -423,6 +437,12 @@ export class AdminServer {
       }
     })
     app.get('/', (c) => c.html(overviewPage({ ...page(c), live: true }, this.node.status() as unknown as Parameters<typeof overviewPage>[1])))
+    app.get('/users', (c) => {
+      const state = this.node.replica.state
+      const query = { ...usersQuery(c), limit: USERS_PAGE_SIZE }
+      const cores = [...state.members.values()].map((m) => m.name).sort()
+      return c.html(usersPageHtml(page(c), { ...usersPage(state.registryUsers.values(), query), query, cores, counts: Object.fromEntries(state.registryCounts) }))
+    })
     app.get('/audit', (c) => c.html(auditPage(page(c), this.operationsAudit())))
     // Settings: the schema as a table with the platform value and every machine's overrides side by
     // side; a change is dry-run or applied through the same operation as `config set`.
@@ -547,9 +567,9 @@ export class AdminServer {
     // out); rollback (owner), as `release rollback`.
     const releasesView = async (c: Context<Env>, extra: Partial<ReleasesView> = {}): Promise<ReleasesView> => {
       const status = await this.call(c, 'release.status', {}) as ReleasesView['status']
-      return { status, canOwn: roleAllows(c.get('principal')!.role, 'owner'), ...extra }
+      return { status, rollouts: await this.releaseRollouts(), canOwn: roleAllows(c.get('principal')!.role, 'owner'), ...extra }
     }
-    const releasesHtml = (c: Context<Env>, view: ReleasesView, code: 200 | 400 | 403 | 409 = 200) => c.html(releasesPage({ ...page(c), live: true, poll: !view.status.complete }, view), code)
+    const releasesHtml = (c: Context<Env>, view: ReleasesView, code: 200 | 400 | 403 | 409 = 200) => c.html(releasesPage({ ...page(c), live: 'rollout' }, view), code)
     app.get('/releases', async (c) => releasesHtml(c, await releasesView(c)))
     app.post('/releases', async (c) => {
       const form = await c.req.parseBody()
@@ -614,6 +634,23 @@ export class AdminServer {
     return app
   }
 
+  /**
+   * The rollout of the release in force, wave by wave; when it is a rollback, also the rollout it
+   * stopped (which wave's health gate failed).
+   */
+  private async releaseRollouts(): Promise<ReleaseRollout[]> {
+    const history = [...this.node.replica.state.releaseHistory.values()]
+    const current = history.at(-1)
+    if (!current) return []
+    const reports = await this.node.settings.allReports()
+    const budget = this.node.restartBudget ?? 1
+    const shown = current.kind === 'rollback' && history.length > 1 ? [history.at(-2)!, current] : [current]
+    return shown.reverse().map((e, i, all) => {
+      const until = i === 0 ? undefined : all[i - 1]!.revision
+      return { revision: e.revision, kind: e.kind, version: e.version, automatic: e.automatic === true, waves: rolloutWaves(e.revision, until, reports, budget) }
+    })
+  }
+
   private operationsAudit() {
     return [...this.node.replica.state.audit.values()].slice(-200).map((r) => ({ ...r, at: new Date(r.at).toISOString() }))
   }
@@ -641,6 +678,14 @@ class HttpError extends OperatorError {
   constructor(readonly status: 401 | 403 | 404 | 413, err: OperatorError) {
     super(err.code, err.message, { hint: err.hint, exitCode: err.exitCode })
   }
+}
+
+/** The search of the users page and API (the page size aside). */
+function usersQuery(c: Context<Env>): Omit<UsersQuery, 'limit'> {
+  const q = c.req.query('q')?.trim()
+  const core = c.req.query('core')?.trim()
+  const after = c.req.query('after')
+  return { ...(q ? { q } : {}), ...(core ? { core } : {}), ...(after ? { after } : {}) }
 }
 
 /** A revision number typed in a form; the operation checks it exists. */
