@@ -14,6 +14,13 @@ export function openApiDocument(operations: readonly string[]): Record<string, u
     '/api/v1/session': { get: { summary: 'The caller: account or token, role, and the CSRF token of the session', responses: { 200: { description: 'the session' } } } },
     '/api/v1/logout': { post: { summary: 'Ends every session of the account, on every node', responses: { 200: { description: 'logged out' } } } },
     '/api/v1/password': { post: { summary: 'Changes the account\'s own password ({ current, password }); ends its other sessions', responses: { 200: { description: 'changed' }, 400: errorResponse('weak or wrong password') } } },
+    '/api/v1/registry/users': {
+      get: {
+        summary: 'The platform\'s users (the registry) in username order, one page at a time: ?q= (part of the username or email), ?core=, ?after= (the `next` of the page before), ?limit= (1 to 500, 50 by default); answers { users, total, next } (role: viewer)',
+        'x-pryv-role': 'viewer',
+        responses: { 200: { description: '{ users: [{ username, core, fields, unique, registeredAt }], total, next? }' }, 400: errorResponse('a limit out of range') }
+      }
+    },
     '/api/v1/releases/upload': {
       post: {
         summary: 'Uploads a release bundle (.tgz, at most 64 MiB) and dry-runs (?dryRun=true) or applies it (?message=…) as `release apply` does (role: owner)',

@@ -13,10 +13,11 @@ export interface PageContext {
   readonly principal?: Principal
   readonly csrf?: string
   readonly node: string
-  /** Set on pages that follow the platform live: they refresh their content on every status event. */
-  readonly live?: boolean
-  /** Set on pages that follow work outside the log (a release's rollout): refreshed every 2 s too. */
-  readonly poll?: boolean
+  /**
+   * Set on pages that follow the platform live: they refresh their content on every status event.
+   * `rollout`: also on every change of the release's rollout (members' render reports, outside the log).
+   */
+  readonly live?: true | 'rollout'
 }
 
 export function layout(title: string, ctx: PageContext, body: Html): Html {
@@ -32,10 +33,10 @@ export function layout(title: string, ctx: PageContext, body: Html): Html {
 <header>
 <a class="brand" href="/">pryv-node</a>
 <span class="node">node ${ctx.node}</span>
-${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/members">Members</a> <a href="/services">Services</a> <a href="/dns">DNS</a> <a href="/releases">Releases</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
+${ctx.principal ? html`<nav aria-label="Main"><a href="/">Overview</a> <a href="/settings">Settings</a> <a href="/members">Members</a> <a href="/services">Services</a> <a href="/dns">DNS</a> <a href="/users">Platform users</a> <a href="/releases">Releases</a> <a href="/audit">Audit</a> <a href="/password">Password</a></nav>
 <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><span>${ctx.principal.actor} (${ctx.principal.role})</span> <button type="submit">Log out</button></form>` : ''}
 </header>
-<main${ctx.live ? ' data-live' : ''}${ctx.poll ? ' data-poll' : ''}>
+<main${ctx.live === 'rollout' ? ' data-live="rollout"' : ctx.live ? ' data-live' : ''}>
 <h1>${title}</h1>
 ${body}
 </main>
@@ -137,6 +138,8 @@ th, td { border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; }
 section, table { margin-bottom: 1rem; }
 .error { color: #8a1010; font-weight: bold; }
 .ok { color: #0a5a1a; }
+tr.wave-failed { background: #fdeaea; }
+tr.wave-passed { background: #eaf6ec; }
 button { padding: .4rem .9rem; }
 form.inline { display: inline; }
 textarea { font-family: monospace; width: 100%; max-width: 60rem; }
@@ -297,7 +300,7 @@ ${view.canOperate ? html`<form method="post" action="/members" class="change">${
 export const APP_JS = `
 const live = document.querySelector('main[data-live]')
 if (live) {
-  const events = new EventSource('/api/v1/events')
+  const events = new EventSource('/api/v1/events' + (live.dataset.live ? '?watch=' + encodeURIComponent(live.dataset.live) : ''))
   let first = true
   const refresh = async () => {
     const res = await fetch(location.href, { headers: { accept: 'text/html' } })
@@ -305,13 +308,11 @@ if (live) {
     const next = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('main')
     if (!next) return
     live.replaceChildren(...next.childNodes)
-    live.toggleAttribute('data-poll', next.hasAttribute('data-poll'))
   }
   events.addEventListener('status', () => {
     if (first) { first = false; return }
     refresh()
   })
-  setInterval(() => { if (live.hasAttribute('data-poll')) refresh() }, 2000)
 }
 const log = document.querySelector('pre[data-follow-service]')
 if (log) {

@@ -1,6 +1,7 @@
 import { html } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import { layout, type PageContext } from './pages.js'
+import type { Wave } from './rollout.js'
 
 /**
  * The DNS and releases pages of the admin app. Like pages.ts: every interpolated value goes through
@@ -100,8 +101,27 @@ export interface ReleasesView {
     readonly nodes: readonly { readonly node: string, readonly state: string, readonly release?: string, readonly detail?: string }[]
     readonly complete: boolean
   }
+  /** The rollout of the release in force, wave by wave (and the one a rollback stopped), newest first. */
+  readonly rollouts: readonly ReleaseRollout[]
   readonly canOwn: boolean
   readonly outcome?: Outcome
+}
+
+export interface ReleaseRollout {
+  readonly revision: number
+  readonly kind: 'apply' | 'rollback'
+  readonly version: string
+  readonly automatic: boolean
+  readonly waves: readonly Wave[]
+}
+
+function rolloutTable(r: ReleaseRollout): Html {
+  const what = r.kind === 'rollback' ? `${r.automatic ? 'Automatic rollback' : 'Rollback'} to ${r.version}` : `Rollout of ${r.version}`
+  return html`<table class="waves">
+<caption>${what} (revision ${r.revision}), wave by wave</caption>
+<thead><tr><th scope="col">Wave</th><th scope="col">Members</th><th scope="col">State</th><th scope="col">Health gate</th></tr></thead>
+<tbody>${r.waves.map((w) => html`<tr class="wave-${w.state.replace(' ', '-')}"><td>${w.label}</td><td>${w.members.map((m, i) => html`${i > 0 ? ', ' : ''}${m.node} ${m.state}`)}</td><td>${w.state}</td><td>${w.gate}</td></tr>`)}</tbody>
+</table>`
 }
 
 export function releasesPage(ctx: PageContext, view: ReleasesView): Html {
@@ -114,6 +134,7 @@ ${current ? html`<p class="summary">In force: <strong>${current.name} ${current.
 <thead><tr><th scope="col">Node</th><th scope="col">State</th><th scope="col">Release it runs</th><th scope="col">Detail</th></tr></thead>
 <tbody>${s.nodes.map((n) => html`<tr><td>${n.node}</td><td>${n.state}</td><td>${n.release ?? '–'}</td><td>${n.detail ?? ''}</td></tr>`)}</tbody>
 </table>
+${view.rollouts.map(rolloutTable)}
 ${view.canOwn && current ? html`<form method="post" action="/releases" class="inline">${csrfField(ctx)}<input type="hidden" name="action" value="rollback"><button type="submit">Roll back to the previous release</button></form>` : ''}
 ${view.canOwn ? html`<form method="post" action="/api/v1/releases/upload" enctype="application/octet-stream" class="change" data-upload data-csrf="${ctx.csrf ?? ''}">
 <label for="bundle">Release bundle (.tgz)</label><input id="bundle" name="bundle" type="file" accept=".tgz,.tar.gz,application/gzip" required>

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { HttpBindings } from '@hono/node-server'
 import type { Context, Hono } from 'hono'
 import { describeSchemaJson } from '../config/describe.js'
@@ -18,9 +18,12 @@ import { type AdminAddress, adminListenError, adminUrl } from './listen.js'
 import { openApiDocument } from './openapi.js'
 import { APP_CSS, APP_JS, auditPage, type DryRun, loginPage, logsPage, type MembersView, membersPage, overviewPage, type PageContext, passwordPage, type ServicesView, type SettingsDiff, type SettingsExplain, type SettingsView, servicesPage, settingsPage } from './pages.js'
 import { requiredRole, roleAllows } from './permissions.js'
-import { type DnsView, dnsPage, type ReleasesView, releasesPage } from './platform-pages.js'
+import { type MemberReports, rolloutWaves } from './rollout.js'
+import { MAX_USERS_PAGE_SIZE, type UsersQuery, USERS_PAGE_SIZE, usersPage, usersPageHtml } from './users.js'
+import { type DnsView, dnsPage, type ReleaseRollout, type ReleasesView, releasesPage } from './platform-pages.js'
 import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRESH_MS, type Session, sessionKey } from './sessions.js'
-import { adminCertificate } from './tls.js'
+import { certificateOf } from '../state/certs.js'
+import { type AdminCertificate, adminCertificate, describeServed, platformCertificateServes, type ServedCertificate } from './tls.js'
 import { receiveUpload, UploadTooLarge, uploadTooLarge } from './upload.js'
 
 type Env = { Bindings: HttpBindings, Variables: { principal?: Principal, session?: Session } }
@@ -40,9 +43,18 @@ export interface AdminNode {
     readonly log: Logger
     readonly platformKey: () => string | undefined
   }
-  readonly replica: { readonly state: PlatformState }
+  readonly replica: {
+    readonly state: PlatformState
+    /** Told of every applied entry and installed snapshot (a new platform certificate is served at once). */
+    on(event: 'applied' | 'installed', listener: () => void): unknown
+    off(event: 'applied' | 'installed', listener: () => void): unknown
+  }
   readonly membership: { view(peerId: string): LivenessView }
   readonly dns: { readonly bound: readonly string[] }
+  /** Every member's render reports (asked over the mesh): a release's rollout, wave by wave. */
+  readonly settings: { allReports(): Promise<readonly MemberReports[]> }
+  /** How many members restart at once in a rollout (`--restart-budget`); 1 when not set. */
+  readonly restartBudget?: number
   status(): unknown
   submit(command: Command): Promise<unknown>
 }
@@ -60,7 +72,10 @@ export class AdminServer {
   readonly accounts: AdminAccounts
   private server?: Server
   private boundUrl?: string
-  private fingerprint?: string
+  /** Over HTTPS: the node's self-signed certificate, and what is served now (the platform's when it covers this node). */
+  private selfSigned?: AdminCertificate
+  private served?: ServedCertificate
+  private recheckTimer?: NodeJS.Timeout
   private signing?: { readonly keyHex: string, readonly key: Buffer }
 
   constructor(private readonly node: AdminNode, private readonly address: AdminAddress | undefined, private readonly dataDir: string, private readonly operations: () => Readonly<Record<string, ControlHandler>>) {
@@ -88,8 +103,50 @@ export class AdminServer {
     return this.boundUrl
   }
 
-  status(): { url: string, fingerprint?: string } | null {
-    return this.boundUrl ? { url: this.boundUrl, ...(this.fingerprint ? { fingerprint: this.fingerprint } : {}) } : null
+  status(): { url: string, fingerprint?: string, certificate?: ServedCertificate } | null {
+    return this.boundUrl ? { url: this.boundUrl, ...(this.served ? { fingerprint: this.served.fingerprint, certificate: this.served } : {}) } : null
+  }
+
+  /** The name this node's admin app is reached at beyond loopback, which the platform certificate must cover. */
+  private get hostName(): string {
+    return `${this.node.ctx.config.name}.${this.node.ctx.config.domain}`
+  }
+
+  /** The platform's certificate when it covers this node's name and is valid now, else the self-signed one. */
+  private chooseCertificate(): { cert: string, key: string, served: ServedCertificate } {
+    const platform = certificateOf(this.node.replica.state)
+    if (platformCertificateServes(platform, this.hostName, Date.now())) return { cert: platform.chainPem, key: platform.keyPem, served: describeServed('platform', platform.chainPem) }
+    const own = this.selfSigned!
+    return { cert: own.cert, key: own.key, served: describeServed('self-signed', own.cert) }
+  }
+
+  /**
+   * Swaps the certificate of new connections when the choice changed (a certificate issued, renewed
+   * or imported; the one served expired): no restart, open connections keep theirs.
+   */
+  private readonly recheckCertificate = (): void => {
+    const server = this.server as HttpsServer | undefined
+    if (!server || !this.served) return
+    const chosen = this.chooseCertificate()
+    if (chosen.served.fingerprint !== this.served.fingerprint) {
+      server.setSecureContext({ cert: chosen.cert, key: chosen.key, minVersion: 'TLSv1.2' })
+      this.served = chosen.served
+      this.node.ctx.log.info({ certificate: chosen.served }, 'the admin app serves another certificate')
+    }
+    this.scheduleRecheck()
+  }
+
+  /** Looks again when the certificate served expires (at most daily: timers are capped). */
+  private scheduleRecheck(): void {
+    clearTimeout(this.recheckTimer)
+    if (!this.served) return
+    const delay = Math.min(Math.max(0, Date.parse(this.served.notAfter) - Date.now() + 1000), 86_400_000)
+    this.recheckTimer = setTimeout(this.recheckCertificate, delay)
+    this.recheckTimer.unref()
+  }
+
+  private readonly onApplied = (_entry?: unknown, command?: { kind?: string }): void => {
+    if (command?.kind === undefined || command.kind.startsWith('certs.')) this.recheckCertificate()
   }
 
   async start(): Promise<void> {
@@ -99,9 +156,10 @@ export class AdminServer {
     const listener = getRequestListener(app.fetch)
     let server: Server
     if (address.https) {
-      const cert = await adminCertificate(this.dataDir, this.node.ctx.config.name, this.node.ctx.config.domain)
-      this.fingerprint = cert.fingerprint
-      server = createHttpsServer({ cert: cert.cert, key: cert.key, minVersion: 'TLSv1.2' }, listener)
+      this.selfSigned = await adminCertificate(this.dataDir, this.node.ctx.config.name, this.node.ctx.config.domain)
+      const chosen = this.chooseCertificate()
+      this.served = chosen.served
+      server = createHttpsServer({ cert: chosen.cert, key: chosen.key, minVersion: 'TLSv1.2' }, listener)
     } else {
       server = createHttpServer(listener)
     }
@@ -115,10 +173,18 @@ export class AdminServer {
     this.server = server
     const port = (server.address() as { port: number }).port
     this.boundUrl = adminUrl(address, port)
-    this.node.ctx.log.info({ url: this.boundUrl, ...(this.fingerprint ? { fingerprint: this.fingerprint } : {}) }, 'serving the admin app')
+    if (this.served) {
+      this.node.replica.on('applied', this.onApplied)
+      this.node.replica.on('installed', this.onApplied)
+      this.scheduleRecheck()
+    }
+    this.node.ctx.log.info({ url: this.boundUrl, ...(this.served ? { fingerprint: this.served.fingerprint, certificate: this.served } : {}) }, 'serving the admin app')
   }
 
   async stop(): Promise<void> {
+    this.node.replica.off('applied', this.onApplied)
+    this.node.replica.off('installed', this.onApplied)
+    clearTimeout(this.recheckTimer)
     const server = this.server
     this.server = undefined
     this.boundUrl = undefined
@@ -270,11 +336,13 @@ export class AdminServer {
     })
     // Live updates for the app: an event whenever what the overview shows changes (an applied entry,
     // a member going up or down, a node catching up). Checked once a second; nothing is sent otherwise.
+    // `?watch=rollout` (the releases page): also when the release's rollout moves on a member.
     app.get('/api/v1/events', (c) => streamSSE(c, async (stream) => {
       let last = ''
+      const rollout = c.req.query('watch') === 'rollout'
       while (!stream.aborted && !stream.closed) {
         const s = this.node.status() as { revision: number, appliedOn: unknown, members: { name: string, role: string, alive: boolean, revision: number | null }[] }
-        const snapshot = JSON.stringify({ revision: s.revision, appliedOn: s.appliedOn, members: s.members.map((m) => [m.name, m.role, m.alive, m.revision]) })
+        const snapshot = JSON.stringify({ revision: s.revision, appliedOn: s.appliedOn, members: s.members.map((m) => [m.name, m.role, m.alive, m.revision]), ...(rollout ? { rollouts: await this.releaseRollouts() } : {}) })
         if (snapshot !== last) {
           last = snapshot
           await stream.writeSSE({ event: 'status', data: snapshot })
@@ -291,6 +359,12 @@ export class AdminServer {
       const result = await runAs(principal.actor, () => handler(params, signal))
       if (!(result instanceof ControlStream)) return c.json({ result: result ?? null })
       return eventStream(c, result)
+    })
+    // The platform's users (the registry), searched and paged: `?q=&core=&after=&limit=` (at most 500).
+    app.get('/api/v1/registry/users', (c) => {
+      const limit = Number(c.req.query('limit') ?? USERS_PAGE_SIZE)
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_USERS_PAGE_SIZE) throw new OperatorError('PRYV_USAGE', `limit must be a whole number from 1 to ${MAX_USERS_PAGE_SIZE}.`, { exitCode: ExitCode.usage })
+      return c.json(usersPage(this.node.replica.state.registryUsers.values(), { ...usersQuery(c), limit }))
     })
     // A release bundle (.tgz) as the raw request body: checked, unpacked and dry-run or applied by the
     // same operation as `release apply` (owner only); its progress and result come as events.
@@ -363,6 +437,12 @@ export class AdminServer {
       }
     })
     app.get('/', (c) => c.html(overviewPage({ ...page(c), live: true }, this.node.status() as unknown as Parameters<typeof overviewPage>[1])))
+    app.get('/users', (c) => {
+      const state = this.node.replica.state
+      const query = { ...usersQuery(c), limit: USERS_PAGE_SIZE }
+      const cores = [...state.members.values()].map((m) => m.name).sort()
+      return c.html(usersPageHtml(page(c), { ...usersPage(state.registryUsers.values(), query), query, cores, counts: Object.fromEntries(state.registryCounts) }))
+    })
     app.get('/audit', (c) => c.html(auditPage(page(c), this.operationsAudit())))
     // Settings: the schema as a table with the platform value and every machine's overrides side by
     // side; a change is dry-run or applied through the same operation as `config set`.
@@ -487,9 +567,9 @@ export class AdminServer {
     // out); rollback (owner), as `release rollback`.
     const releasesView = async (c: Context<Env>, extra: Partial<ReleasesView> = {}): Promise<ReleasesView> => {
       const status = await this.call(c, 'release.status', {}) as ReleasesView['status']
-      return { status, canOwn: roleAllows(c.get('principal')!.role, 'owner'), ...extra }
+      return { status, rollouts: await this.releaseRollouts(), canOwn: roleAllows(c.get('principal')!.role, 'owner'), ...extra }
     }
-    const releasesHtml = (c: Context<Env>, view: ReleasesView, code: 200 | 400 | 403 | 409 = 200) => c.html(releasesPage({ ...page(c), live: true, poll: !view.status.complete }, view), code)
+    const releasesHtml = (c: Context<Env>, view: ReleasesView, code: 200 | 400 | 403 | 409 = 200) => c.html(releasesPage({ ...page(c), live: 'rollout' }, view), code)
     app.get('/releases', async (c) => releasesHtml(c, await releasesView(c)))
     app.post('/releases', async (c) => {
       const form = await c.req.parseBody()
@@ -554,6 +634,23 @@ export class AdminServer {
     return app
   }
 
+  /**
+   * The rollout of the release in force, wave by wave; when it is a rollback, also the rollout it
+   * stopped (which wave's health gate failed).
+   */
+  private async releaseRollouts(): Promise<ReleaseRollout[]> {
+    const history = [...this.node.replica.state.releaseHistory.values()]
+    const current = history.at(-1)
+    if (!current) return []
+    const reports = await this.node.settings.allReports()
+    const budget = this.node.restartBudget ?? 1
+    const shown = current.kind === 'rollback' && history.length > 1 ? [history.at(-2)!, current] : [current]
+    return shown.reverse().map((e, i, all) => {
+      const until = i === 0 ? undefined : all[i - 1]!.revision
+      return { revision: e.revision, kind: e.kind, version: e.version, automatic: e.automatic === true, waves: rolloutWaves(e.revision, until, reports, budget) }
+    })
+  }
+
   private operationsAudit() {
     return [...this.node.replica.state.audit.values()].slice(-200).map((r) => ({ ...r, at: new Date(r.at).toISOString() }))
   }
@@ -581,6 +678,14 @@ class HttpError extends OperatorError {
   constructor(readonly status: 401 | 403 | 404 | 413, err: OperatorError) {
     super(err.code, err.message, { hint: err.hint, exitCode: err.exitCode })
   }
+}
+
+/** The search of the users page and API (the page size aside). */
+function usersQuery(c: Context<Env>): Omit<UsersQuery, 'limit'> {
+  const q = c.req.query('q')?.trim()
+  const core = c.req.query('core')?.trim()
+  const after = c.req.query('after')
+  return { ...(q ? { q } : {}), ...(core ? { core } : {}), ...(after ? { after } : {}) }
 }
 
 /** A revision number typed in a form; the operation checks it exists. */

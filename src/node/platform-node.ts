@@ -396,6 +396,11 @@ export class PlatformNode {
     }
   }
 
+  /** How many members restart at once in a rollout (--restart-budget), for the admin app's rollout view. */
+  get restartBudget(): number | undefined {
+    return this.init.settings?.restartBudget
+  }
+
   /** The admin server; at the default address, a port in use (another node on this machine) is only a warning. */
   private async startAdmin(): Promise<void> {
     try {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import type { Browser } from 'playwright-core'
 import * as tar from 'tar'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEMO_1_1 } from '../release/helpers.js'
+import { DEMO_1_1, DEMO_1_2_UNHEALTHY } from '../release/helpers.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 
 // Debian's chromium (`.ci/run` installs it), driven by the pinned playwright-core: Playwright cannot
@@ -321,7 +321,7 @@ describe.skipIf(!hasChromium)('the admin app in a real Chromium, on a 3-node pla
     await page.getByLabel('Account').fill('admin')
     await page.getByLabel('Password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Log in' }).click()
-    for (const path of ['/', '/settings', '/settings?explain=platform.name&on=core1&from=1', '/dns?user=bob-demo', '/releases', '/members', '/services', '/services/logs?node=core1&service=demo-api', '/audit', '/password']) await check(path)
+    for (const path of ['/', '/settings', '/settings?explain=platform.name&on=core1&from=1', '/dns?user=bob-demo', '/users?q=user', '/releases', '/members', '/services', '/services/logs?node=core1&service=demo-api', '/audit', '/password']) await check(path)
     await context.close()
   })
 })
@@ -367,6 +367,78 @@ describe.skipIf(!hasChromium)('following a service\'s logs in the app', { timeou
     await expect.poll(async () => page.getByRole('status').textContent()).toContain('demo-api restarted on core1')
     await expect.poll(started, { timeout: 15_000 }).toBe(2)
     await logs.screenshot({ path: join(ARTIFACTS, 'logs.png'), fullPage: true })
+    await context.close()
+  })
+})
+
+describe.skipIf(!hasChromium)('an unhealthy release in the app, on a 3-node platform running its services', { timeout: 180_000 }, () => {
+  let browser: Browser
+  const nodes: NodeProcess[] = []
+  const args = (i: number) => ['--listen', `127.0.47.${i + 1}:0`, '--dns', 'none', '--admin', `127.0.47.${i + 1}:0`, '--services', 'process']
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true })
+    const { chromium } = await import('playwright-core')
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+    nodes.push(NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...args(0)]))
+    await nodes[0]!.ready(60_000)
+    for (const [i, name] of ['core2', 'core3'].entries()) {
+      const invite = (await cli(nodes[0]!.dataDir, ['invite', 'create', '--json'])).invite
+      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...args(i + 1)])
+      nodes.push(node)
+      await node.ready(60_000)
+    }
+  }, 180_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await Promise.all(nodes.map((n) => n.stop()))
+    cleanupTempDirs()
+  })
+
+  it('uploads it, follows its waves live, and sees the canary\'s health gate fail and the platform roll back by itself', async () => {
+    const url = nodes[1]!.events.find((e) => e.event === 'ready')!.admin as string
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const link = await cli(nodes[0]!.dataDir, ['admin', 'login-link', '--json'])
+    await page.goto(link.url.replace(new URL(link.url).origin, url))
+    await page.getByRole('button', { name: 'Log in with this link' }).click()
+    await page.getByLabel('New password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/')
+    await page.getByRole('link', { name: 'Releases' }).click()
+    const waves = (caption: RegExp) => page.getByRole('table', { name: caption }).locator('tbody tr').allInnerTexts().then((rows) => rows.map((r) => r.replace(/\s+/g, ' ').trim()))
+    // The release in force rolled out everywhere (every member's services healthy).
+    await expect.poll(() => waves(/^Rollout of 1\.0\.0/), { timeout: 60_000 }).toEqual([
+      'canary core1 healthy passed passed: every service healthy',
+      'wave 1 core2 healthy passed passed: every service healthy',
+      'wave 2 core3 healthy passed passed: every service healthy'
+    ])
+
+    const bundle = join(tempDir(), 'demo-1.2.0.tgz')
+    await tar.c({ gzip: true, file: bundle, cwd: DEMO_1_2_UNHEALTHY }, ['.'])
+    await page.getByLabel('Release bundle (.tgz)').setInputFiles(bundle)
+    await page.getByLabel('Message').fill('broken <b>upgrade</b>')
+    await page.getByRole('button', { name: 'Apply the bundle' }).click()
+    // No reload from here on: the page follows the rollout (server-sent events).
+    await expect.poll(() => waves(/^Rollout of 1\.2\.0/), { timeout: 90_000 }).toEqual([
+      expect.stringMatching(/^canary core1 failed failed failed on core1 \(demo-api: .+\)$/),
+      'wave 1 core2 skipped not reached not run: the release was replaced before this wave',
+      'wave 2 core3 skipped not reached not run: the release was replaced before this wave'
+    ])
+    await expect.poll(() => waves(/^Automatic rollback to 1\.0\.0/), { timeout: 60_000 }).toEqual([
+      'canary core1 healthy passed passed: every service healthy',
+      'wave 1 core2 healthy passed passed: every service healthy',
+      'wave 2 core3 healthy passed passed: every service healthy'
+    ])
+    expect(await page.locator('.summary').textContent()).toMatch(/In force: demo 1\.0\.0 since revision \d+ \(rolled back automatically by core1\)\. Every member runs it\./)
+    expect(await page.getByRole('row', { name: /apply demo 1\.2\.0 \(from 1\.0\.0\).*broken <b>upgrade<\/b>/ }).count()).toBe(1)
+    expect(await page.locator('main b').count()).toBe(0)
+    await page.screenshot({ path: join(ARTIFACTS, 'releases-rollback.png'), fullPage: true })
+    // The CLI sees the same.
+    for (const node of nodes) {
+      expect((await cli(node.dataDir, ['release', 'status', '--json'])).current).toMatchObject({ kind: 'rollback', version: '1.0.0', automatic: true })
+    }
     await context.close()
   })
 })

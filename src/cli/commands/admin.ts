@@ -121,6 +121,6 @@ export async function announceAdmin(node: PlatformNode, io: Io): Promise<void> {
   const status = node.admin.status()
   if (!status) return
   const link = await node.admin.accounts.createLoginLink('admin')
-  io.out(`Admin app: ${status.url}${status.fingerprint ? ` (certificate SHA-256 ${status.fingerprint})` : ''}`)
+  io.out(`Admin app: ${status.url}${status.certificate ? ` (${status.certificate.source} certificate SHA-256 ${status.certificate.fingerprint})` : ''}`)
   io.out(`Log in once with (valid until ${link.expiresAt}): ${link.url}`)
 }
