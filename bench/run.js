@@ -41,7 +41,7 @@ const HARNESSES = [
   // Log compaction (h/compact): disk use after many writes, with and without compaction.
   { name: 'compaction-disk', script: 'compaction-disk.js', args: ['300000', '10000'], budget: 400 },
   // Backup, restore, restart and join with 100,000 users, next to etcd's snapshot save/restore (h/backup).
-  { name: 'backup', script: 'backup.js', args: ['100000'], budget: 300 },,
+  { name: 'backup', script: 'backup.js', args: ['100000'], budget: 300 },
   // The admin app (h/admin): RSS with and without it; overview and settings page loads with 20 members
   // on the Pryv.io schema; settings changes through the app and from the CLI until applied everywhere.
   { name: 'admin', script: 'admin.js', args: ['20', '3', '100', '10'], budget: 480 }
