@@ -29,6 +29,9 @@ type Op = WriteOp
  * reads synchronously). `persist` writes what a Ready asks before its messages may be sent.
  */
 export class DurableRaftLog implements LogStorage {
+  /** Log writes made durable with an fsync since the node started (one per Ready that must sync). */
+  syncs = 0
+
   private constructor(private readonly store: StateStore, private readonly memory: MemoryStorage) {}
 
   /** Loads the log; `bootstrapVoters` creates the first snapshot of a new platform's writer set. */
@@ -62,7 +65,9 @@ export class DurableRaftLog implements LogStorage {
 
   /** Makes a Ready's snapshot, entries and hard state durable (fsync when it must), in that order. */
   async persist(rd: Ready): Promise<void> {
-    await this.store.write(await this.prepare(rd), rd.mustSync)
+    const ops = await this.prepare(rd)
+    if (rd.mustSync && ops.length > 0) this.syncs++
+    await this.store.write(ops, rd.mustSync)
   }
 
   /**

@@ -151,7 +151,7 @@ export class WriterSet {
   status(): Record<string, unknown> {
     const s = this.core.status()
     const leaderlessForMs = this.leaderlessSince === null ? null : Date.now() - this.leaderlessSince
-    return { role: s.role, term: s.term, leader: s.leader, leaderlessForMs, commit: s.commit, applied: s.applied, voters: s.membership.voters, learners: s.membership.learners, dropped: this.dropped, commitStages: this.stages.summary() }
+    return { role: s.role, term: s.term, leader: s.leader, leaderlessForMs, commit: s.commit, applied: s.applied, voters: s.membership.voters, learners: s.membership.learners, dropped: this.dropped, logSyncs: this.log.syncs, commitStages: this.stages.summary() }
   }
 
   /**
