@@ -99,7 +99,7 @@ export class WriterSet {
 
   /** Opens a full node's consensus log; `bootstrap` makes this node the first and only voter. */
   static async open(ctx: NodeContext, store: StateStore, membership: Membership, init: WriterSetInit, bootstrap: boolean): Promise<WriterSet> {
-    const log = await DurableRaftLog.open(store, bootstrap ? [ctx.selfId] : undefined)
+    const log = await DurableRaftLog.open(store, bootstrap ? [ctx.selfId] : undefined, ctx.replica.state.raft?.index ?? 0)
     if (bootstrap) ctx.replica.setRaftCursor(log.snapshot().index, 0)
     return new WriterSet(ctx, log, membership, init)
   }
