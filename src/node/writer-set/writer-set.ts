@@ -362,9 +362,9 @@ export class WriterSet {
   private async apply(e: Entry, readyAt: number): Promise<void> {
     const payload = e.kind === 'normal' && e.data.length > 0 ? new TextDecoder().decode(e.data) : undefined
     const out = await this.ctx.replica.applyCommitted(e.index, payload, this.ctx.identity, this.ctx.selfId)
-    // Gossiped to observers once the waiting write has had its reply: publishing costs about a millisecond.
-    const entry = out.entry
-    if (entry && this.isLeader()) setImmediate(() => this.init.publish(entry))
+    // Gossiped at once, not deferred: the entry that removes a member must go out before applying it
+    // cuts that member's connections (test/node/leave.test.ts, "a member removed by another one").
+    if (out.entry && this.isLeader()) this.init.publish(out.entry)
     const ticket = this.tickets.get(e.index)
     if (!ticket) return
     this.tickets.delete(e.index)
