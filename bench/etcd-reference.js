@@ -4,6 +4,7 @@
 //   node bench/etcd-reference.js [puts=300] [failoverTrials=20]
 // - sequential put latency through etcd's JSON gateway (HTTP/1.1 keep-alive, /v3/kv/put), to the leader
 //   and to a follower: one round trip per put, as our figures include one control-socket round trip;
+// - 16 concurrent clients putting to the leader (as many puts in all): throughput and latency;
 // - failover: SIGKILL the leader, then a put through a survivor every 10 ms (3 s deadline each, in
 //   parallel) until one succeeds; the member is restarted and the cluster healthy before the next trial.
 // Timings --heartbeat-interval 50 --election-timeout 500: the closest to the writer set's (50 ms ticks,
@@ -80,6 +81,21 @@ async function healthy() {
 }
 
 const f1 = (x) => x.toFixed(1)
+const CLIENTS = 16
+
+/** `clients` clients, each putting `each` times in sequence to `m`: latencies and puts per second. */
+async function concurrentPuts(m, clients, each) {
+  const latencies = []
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+    for (let i = 0; i < each; i++) {
+      const t = performance.now()
+      await put(m, `conc/${c}/${i % 50}`, 'v'.repeat(32))
+      latencies.push(performance.now() - t)
+    }
+  }))
+  return { latencies, writesPerS: latencies.length / ((performance.now() - t0) / 1000) }
+}
 const md = [header('writer-set reference: etcd, 3 members on loopback', COMMAND)]
 let reference
 const missing = ensureEtcd()
@@ -102,6 +118,7 @@ if (missing) {
     }
     const direct = await latency(leader)
     const follower = await latency(members.find((m) => m !== leader))
+    const concurrent = await concurrentPuts(leader, CLIENTS, Math.ceil(puts / CLIENTS))
     const failover = []
     for (let t = 0; t < trials; t++) {
       leader = await healthy()
@@ -126,6 +143,7 @@ if (missing) {
       version,
       leader: { p50: pct(direct, 50), p99: pct(direct, 99) },
       follower: { p50: pct(follower, 50), p99: pct(follower, 99) },
+      concurrent: { clients: CLIENTS, writesPerS: concurrent.writesPerS, p50: pct(concurrent.latencies, 50), p99: pct(concurrent.latencies, 99) },
       failover: { p50: pct(failover, 50), p99: pct(failover, 99), trials }
     }
     md.push(`etcd ${version} (Debian), 3 members on loopback, --heartbeat-interval ${HB} --election-timeout ${ET}, data on the same disk as the nodes'; client: HTTP/1.1 keep-alive to the JSON gateway.`)
@@ -134,6 +152,7 @@ if (missing) {
     md.push('|---|---|---|')
     md.push(`| put latency, to the leader (${puts} sequential, after 100 warm-up) | ${f1(reference.leader.p50)} | ${f1(reference.leader.p99)} |`)
     md.push(`| put latency, to a follower | ${f1(reference.follower.p50)} | ${f1(reference.follower.p99)} |`)
+    md.push(`| put latency, ${CLIENTS} concurrent clients to the leader (${concurrent.latencies.length} puts): ${Math.round(concurrent.writesPerS)} puts/s | ${f1(reference.concurrent.p50)} | ${f1(reference.concurrent.p99)} |`)
     md.push(`| leader SIGKILL → a put accepted through a survivor (${trials} trials, attempts every 10 ms) | ${f1(reference.failover.p50)} | ${f1(reference.failover.p99)} |`)
   } catch (err) {
     process.stderr.write(`${err.stack}\n`)

@@ -37,6 +37,7 @@ export {
 } from './errors.js'
 export type { ProgressState } from './progress.js'
 export { RaftCore } from './raft.js'
+export { sendableBeforePersist } from './ready.js'
 export type { PeerStatus, RaftStatus } from './raft.js'
 export { MemoryStorage } from './storage.js'
 export type { InitialState, LogStorage } from './storage.js'

@@ -245,6 +245,21 @@ export class RaftCore {
     pr.probeSent = outcome === 'delivered'
   }
 
+  /**
+   * The driver saw its connection to `peer` close (the process died, or the link broke). If `peer` is
+   * this follower's leader, the leader is forgotten, which ends its lease here, and a voter campaigns
+   * within 1 to heartbeatTicks + 1 ticks instead of a whole election timeout. Pre-vote keeps this
+   * harmless when the leader is in fact alive: the voters that still hear it refuse, and its next
+   * message makes it this node's leader again.
+   */
+  leaderLost(peer: NodeId): void {
+    if (this.role !== 'follower' || this.leader !== peer) return
+    this.info(`lost the connection to leader ${peer} at term ${this.term}`)
+    this.leader = null
+    const soon = 1 + Math.floor(this.config.random() * (this.config.heartbeatTicks + 1))
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon)
+  }
+
   // ---- outputs ----
 
   hasReady(): boolean {

@@ -75,7 +75,7 @@ function main(): number {
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
   process.stdout.write(
     `schedules=${summary.schedules} ticks=${summary.ticks} elections=${summary.elections} commits=${summary.commits} ` +
-      `crashes=${summary.crashes} snapshots-installed=${summary.snapshotsInstalled} snapshot-transfers=${summary.snapshotTransfers} interrupted=${summary.transfersInterrupted} membership-changes=${summary.membershipChanges} ` +
+      `crashes=${summary.crashes} (mid-write ${summary.crashesMidWrite}) snapshots-installed=${summary.snapshotsInstalled} snapshot-transfers=${summary.snapshotTransfers} interrupted=${summary.transfersInterrupted} membership-changes=${summary.membershipChanges} ` +
       `messages=${summary.messages} violations=${summary.failures.length} seconds=${seconds} node=${process.version}\n`
   )
   for (const f of summary.failures) {

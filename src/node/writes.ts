@@ -91,6 +91,13 @@ export class Writes {
   }
 
   private async route(request: WriteRequest, waitApplied = true): Promise<WriteOutcome> {
+    const startedAt = performance.now()
+    const outcome = await this.routeUntilApplied(request, waitApplied)
+    this.writerSet?.stages.record('total', performance.now() - startedAt)
+    return outcome
+  }
+
+  private async routeUntilApplied(request: WriteRequest, waitApplied: boolean): Promise<WriteOutcome> {
     const deadline = Date.now() + WRITE_TIMEOUT_MS
     for (;;) {
       try {
@@ -105,7 +112,8 @@ export class Writes {
         return outcome
       } catch (err) {
         if (!isOperatorError(err) || !RETRYABLE.has(err.code) || Date.now() > deadline) throw err
-        await sleep(100)
+        // A full node retries as soon as it knows of another leader (an election ended).
+        await (this.writerSet?.leaderChange(100) ?? sleep(100))
       }
     }
   }
@@ -145,6 +153,7 @@ export class Writes {
   private async proposeHere(request: WriteRequest, origin: string): Promise<WriteOutcome> {
     const writerSet = this.writerSet
     if (!writerSet) throw notLeader()
+    const checkedFrom = performance.now()
     const command = 'join' in request && request.join ? this.joinCommand(request.join) : 'command' in request ? request.command : undefined
     if (!command) throw new OperatorError('PRYV_RPC_MALFORMED', 'the proposal holds neither a command nor a join')
     let stamped: StampedCommand
@@ -159,6 +168,7 @@ export class Writes {
     // Refused here, a write never enters the log; applying re-checks, for entries proposed concurrently.
     const refused = checkCommand(this.ctx.replica.state, stamped)
     if (refused) return { revision: this.ctx.replica.revision, result: refused }
+    writerSet.stages.record('check', performance.now() - checkedFrom)
     try {
       return await writerSet.propose(JSON.stringify(stamped))
     } catch (err) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, createPrivateKey, type KeyObject, sign } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 
@@ -25,8 +25,27 @@ export function entryHash(e: CommittedEntry): string {
 }
 
 export async function signEntry(e: CommittedEntry, key: PrivateKey, signer: string): Promise<SignedEntry> {
-  const sig = await key.sign(Buffer.from(entryHash(e), 'hex'))
+  const digest = Buffer.from(entryHash(e), 'hex')
+  const keyObject = ed25519KeyObject(key)
+  const sig = keyObject ? sign(null, digest, keyObject) : await key.sign(digest)
   return { revision: e.revision, prevHash: e.prevHash, payload: e.payload, signer, sig: Buffer.from(sig).toString('base64') }
+}
+
+const keyObjects = new WeakMap<PrivateKey, KeyObject>()
+
+/**
+ * The node's Ed25519 key as a KeyObject, imported once: libp2p's `sign` imports it again for every
+ * signature, which costs more than the signature itself (each full node signs every revision).
+ */
+function ed25519KeyObject(key: PrivateKey): KeyObject | undefined {
+  if (key.type !== 'Ed25519' || key.raw.length !== 64) return undefined
+  let keyObject = keyObjects.get(key)
+  if (!keyObject) {
+    const raw = Buffer.from(key.raw)
+    keyObject = createPrivateKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', d: raw.subarray(0, 32).toString('base64url'), x: raw.subarray(32).toString('base64url') } })
+    keyObjects.set(key, keyObject)
+  }
+  return keyObject
 }
 
 export async function verifyEntrySignature(e: SignedEntry): Promise<boolean> {

@@ -121,6 +121,43 @@ describe('check-quorum and the leader lease (thesis §6.2)', () => {
   })
 })
 
+describe('a closed connection to the leader (leaderLost)', () => {
+  it('makes a follower campaign within heartbeatTicks + 1 ticks', () => {
+    const c = new TestCluster(['n1', 'n2', 'n3'])
+    c.campaign('n1')
+    c.crash('n1')
+    c.core('n2').leaderLost('n1')
+    c.drive('n2')
+    expect(c.core('n2').softState()).toEqual({ leader: null, role: 'follower' })
+    c.tick('n2', 3)
+    expect(c.core('n2').softState().role).not.toBe('follower')
+  })
+
+  it('is harmless when the leader is alive: pre-vote fails, the term stays, the leader stays', () => {
+    const c = new TestCluster(['n1', 'n2', 'n3'])
+    c.campaign('n1')
+    c.core('n3').leaderLost('n1')
+    c.drive('n3')
+    for (let i = 0; i < 3; i++) {
+      c.tick('n3')
+      c.stabilize()
+    }
+    c.tickAll(4)
+    c.stabilize()
+    expect(c.core('n1').softState()).toEqual({ leader: 'n1', role: 'leader' })
+    expect(c.core('n3').softState()).toEqual({ leader: 'n1', role: 'follower' })
+    expect(c.core('n1').hardState().term).toBe(2)
+  })
+
+  it('is ignored when the peer is not this node\'s leader', () => {
+    const c = new TestCluster(['n1', 'n2', 'n3'])
+    c.campaign('n1')
+    c.core('n2').leaderLost('n3')
+    expect(c.core('n2').hasReady()).toBe(false)
+    expect(c.core('n2').softState()).toEqual({ leader: 'n1', role: 'follower' })
+  })
+})
+
 describe('log replication (Raft §5.3)', () => {
   it('commits on a majority and applies in order everywhere', () => {
     const c = new TestCluster(['n1', 'n2', 'n3'])

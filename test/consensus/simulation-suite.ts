@@ -5,7 +5,8 @@ import { replayCommand, runSchedules } from '../../src/consensus/sim/run.js'
 // and restarts, client writes, learner joins, promotions, removals and leadership transfers, log
 // compaction and snapshot installs that span many ticks (crashes and leader changes during them). After
 // every step: election safety, log matching, leader completeness, state machine safety, durability of
-// acknowledged writes; after healing: a leader, and a committed write applied by every member.
+// acknowledged writes (also when a leader crashes after its early appends, before its own disk
+// write of them); after healing: a leader, and a committed write applied by every member.
 // Each cluster size has its own test file so that the sizes run in parallel workers.
 const STEPS = 150
 
@@ -18,6 +19,8 @@ export function simulationSuite(voters: number, schedules: number, seed: number)
     expect(summary.elections).toBeGreaterThan(summary.schedules)
     expect(summary.commits).toBeGreaterThan(10 * summary.schedules)
     expect(summary.crashes).toBeGreaterThan(0)
+    // Leaders send appends while their own disk write runs (writer-set.ts): some crash in between.
+    expect(summary.crashesMidWrite).toBeGreaterThan(0)
     expect(summary.snapshotsInstalled).toBeGreaterThan(0)
     // Compaction: snapshot installs that take a while, some cut short by a crash of the receiver or the leader.
     expect(summary.snapshotTransfers).toBeGreaterThan(0)

@@ -21,6 +21,8 @@ export interface RunSummary {
   readonly elections: number
   readonly commits: number
   readonly crashes: number
+  /** Leader crashes between its early appends and its own disk write (Simulation `crashesMidWrite`). */
+  readonly crashesMidWrite: number
   readonly snapshotsInstalled: number
   readonly snapshotTransfers: number
   readonly transfersInterrupted: number
@@ -46,7 +48,7 @@ export function replayCommand(result: Pick<SimResult, 'seed' | 'voters'>, steps:
 
 export function runSchedules(options: RunOptions): RunSummary {
   const failures: SimResult[] = []
-  const total = { ticks: 0, elections: 0, commits: 0, crashes: 0, snapshotsInstalled: 0, snapshotTransfers: 0, transfersInterrupted: 0, membershipChanges: 0, messages: 0 }
+  const total = { ticks: 0, elections: 0, commits: 0, crashes: 0, crashesMidWrite: 0, snapshotsInstalled: 0, snapshotTransfers: 0, transfersInterrupted: 0, membershipChanges: 0, messages: 0 }
   let ran = 0
   for (let i = 0; i < options.schedules; i++) {
     const result = new Simulation({
@@ -61,6 +63,7 @@ export function runSchedules(options: RunOptions): RunSummary {
     total.elections += result.elections
     total.commits += result.commits
     total.crashes += result.crashes
+    total.crashesMidWrite += result.crashesMidWrite
     total.snapshotsInstalled += result.snapshotsInstalled
     total.snapshotTransfers += result.snapshotTransfers
     total.transfersInterrupted += result.transfersInterrupted

@@ -1,6 +1,7 @@
 import { decodeMessage, encodeMessage } from '../codec.js'
 import type { ConsensusLogger } from '../config.js'
 import { RaftCore } from '../raft.js'
+import { sendableBeforePersist } from '../ready.js'
 import { MemoryStorage } from '../storage.js'
 import type { Entry, Membership, Message, NodeId, Ready, Snapshot } from '../types.js'
 import type { LogView } from './checker.js'
@@ -41,6 +42,8 @@ export interface SimResult {
   readonly commits: number
   readonly proposals: number
   readonly crashes: number
+  /** Crashes of a leader after it sent its early appends, before its own disk write of them. */
+  readonly crashesMidWrite: number
   readonly snapshotsInstalled: number
   /** Snapshot installs that took several ticks (a transfer), and those a crash or a leader change interrupted. */
   readonly snapshotTransfers: number
@@ -120,6 +123,12 @@ function decodeApp(data: Uint8Array): AppState {
 /** One seeded schedule: N cores, a lossy, reordering, partitionable network, crashes, proposals and membership changes. */
 export class Simulation {
   private readonly rng: SeededRandom
+  /**
+   * Draws only for crashes between a leader's early send and its disk write (see `drive`): its own
+   * sequence, so that schedules without such a crash stay those of the same seed before it existed.
+   */
+  private readonly midWriteRng: SeededRandom
+  private healed = false
   private readonly checker = new SafetyChecker()
   private readonly nodes = new Map<NodeId, SimNode>()
   private readonly spares: NodeId[] = []
@@ -135,11 +144,12 @@ export class Simulation {
   private readonly maxDelay: number
   private readonly snapshotEvery: number
   private readonly faultRate: number
-  private stats = { proposals: 0, crashes: 0, snapshotsInstalled: 0, snapshotTransfers: 0, transfersInterrupted: 0, membershipChanges: 0, messages: 0 }
+  private stats = { proposals: 0, crashes: 0, crashesMidWrite: 0, snapshotsInstalled: 0, snapshotTransfers: 0, transfersInterrupted: 0, membershipChanges: 0, messages: 0 }
   private readonly churn: RoleChurn | undefined
 
   constructor(private readonly options: SimOptions) {
     this.rng = new SeededRandom(options.seed)
+    this.midWriteRng = new SeededRandom(options.seed ^ 0x5eed)
     this.loss = this.rng.next() * 0.15
     this.duplication = this.rng.next() * 0.05
     this.maxDelay = this.rng.int(4)
@@ -249,7 +259,29 @@ export class Simulation {
     n.installing = undefined
   }
 
-  /** Persist, send, apply, advance, check, as a real driver would. A crash never interrupts this. */
+  /**
+   * A process crash: its peers see their connections to it close (the node's driver tells its core,
+   * writer-set.ts), except across a partition.
+   */
+  private crash(victim: SimNode): void {
+    this.stop(victim)
+    this.stats.crashes++
+    if (this.options.bug === 'lossyDisk') {
+      const { term, vote } = victim.storage.hardState()
+      victim.storage = new MemoryStorage(victim.storage.snapshot())
+      victim.storage.setHardState({ term, vote, commit: victim.storage.lastIndex() })
+    }
+    for (const n of this.nodes.values()) {
+      if (n.core === null || this.blocked.has(`${victim.id}>${n.id}`)) continue
+      n.core.leaderLost(victim.id)
+      this.drive(n)
+    }
+  }
+
+  /**
+   * Persist, send, apply, advance, check, as a real driver would. A crash interrupts this only
+   * between a leader's early messages and its disk write (writer-set.ts sends them in parallel).
+   */
   private drive(n: SimNode): void {
     const core = n.core
     if (core === null) return
@@ -268,6 +300,15 @@ export class Simulation {
           this.trace(`${n.id} transfers snapshot ${rd.snapshot.index} until tick ${n.installing.until}`)
           return
         }
+      }
+      // The node's driver sends these while its own disk write runs: a crash may come in between.
+      const early = rd.entries.length > 0 ? sendableBeforePersist(rd) : []
+      if (early.length > 0 && !this.healed && this.midWriteRng.chance(0.01 * this.faultRate)) {
+        for (const m of early) this.send(m)
+        this.trace(`crash ${n.id} after sending, before its disk write of ${rd.entries[0]!.index}..${rd.entries.at(-1)!.index}`)
+        this.crash(n)
+        this.stats.crashesMidWrite++
+        return
       }
       if (rd.snapshot) n.storage.applySnapshot(rd.snapshot)
       if (rd.entries.length > 0) {
@@ -407,13 +448,7 @@ export class Simulation {
       const victim = midTransfer ? (leader && r.chance(0.5) ? leader : r.pick(installing)) : leader && r.chance(0.5) ? leader : r.pick(up)
       this.trace(`crash ${victim.id}${midTransfer ? ' during a snapshot transfer' : ''}`)
       if (midTransfer) this.stats.transfersInterrupted++
-      this.stop(victim)
-      this.stats.crashes++
-      if (this.options.bug === 'lossyDisk') {
-        const { term, vote } = victim.storage.hardState()
-        victim.storage = new MemoryStorage(victim.storage.snapshot())
-        victim.storage.setHardState({ term, vote, commit: victim.storage.lastIndex() })
-      }
+      this.crash(victim)
     }
     for (const n of down) {
       if (r.chance(0.06)) {
@@ -511,6 +546,7 @@ export class Simulation {
 
   private heal(): void {
     this.trace('heal: network repaired, every node restarted')
+    this.healed = true
     this.blocked.clear()
     this.loss = 0
     this.duplication = 0

@@ -29,10 +29,17 @@ type Op = WriteOp
  * reads synchronously). `persist` writes what a Ready asks before its messages may be sent.
  */
 export class DurableRaftLog implements LogStorage {
+  /** Log writes made durable with an fsync since the node started (one per Ready that must sync). */
+  syncs = 0
+
   private constructor(private readonly store: StateStore, private readonly memory: MemoryStorage) {}
 
-  /** Loads the log; `bootstrapVoters` creates the first snapshot of a new platform's writer set. */
-  static async open(store: StateStore, bootstrapVoters?: readonly string[]): Promise<DurableRaftLog> {
+  /**
+   * Loads the log; `bootstrapVoters` creates the first snapshot of a new platform's writer set.
+   * `applied`: the last entry the node's state holds, committed by definition; the stored commit
+   * index may be older (see `persist`).
+   */
+  static async open(store: StateStore, bootstrapVoters?: readonly string[], applied = 0): Promise<DurableRaftLog> {
     const snap = await store.get(SNAP)
     if (snap === undefined) {
       const memory = bootstrapVoters ? MemoryStorage.bootstrap(bootstrapVoters) : new MemoryStorage()
@@ -45,6 +52,9 @@ export class DurableRaftLog implements LogStorage {
     if (hard !== undefined) memory.setHardState(decodeHardState(bytes(hard)))
     const entries = (await store.readPrefix(ENTRY)).map(([, v]) => decodeEntry(bytes(v))).filter((e) => e.index > memory.snapshot().index)
     memory.append(entries)
+    const stored = memory.hardState()
+    const commit = Math.min(memory.lastIndex(), Math.max(stored.commit, memory.snapshot().index, applied))
+    if (commit > stored.commit) memory.setHardState({ ...stored, commit })
     return new DurableRaftLog(store, memory)
   }
 
@@ -60,9 +70,17 @@ export class DurableRaftLog implements LogStorage {
   lastIndex(): number { return this.memory.lastIndex() }
   snapshot(): Snapshot { return this.memory.snapshot() }
 
-  /** Makes a Ready's snapshot, entries and hard state durable (fsync when it must), in that order. */
+  /**
+   * Makes a Ready's snapshot, entries and hard state durable (fsync when it must), in that order. A
+   * Ready that only moves the commit index writes nothing: Raft keeps the commit index in memory
+   * (a restarted node learns it from the leader, and `open` raises it to what the state applied), and
+   * that write would sit on every write's path between commit and apply, on every node.
+   */
   async persist(rd: Ready): Promise<void> {
-    await this.store.write(await this.prepare(rd), rd.mustSync)
+    const ops = await this.prepare(rd)
+    if (!rd.mustSync) return
+    if (ops.length > 0) this.syncs++
+    await this.store.write(ops, true)
   }
 
   /**

@@ -15,6 +15,8 @@ export interface TransportEvents {
   isAllowed(peerId: string): boolean
   /** Counts messages dropped as malformed or spoofed. */
   onDropped(reason: string, from: string): void
+  /** The mesh lost its last connection to a peer (it died, or the link broke). */
+  onPeerLost(peerId: string): void
 }
 
 /**
@@ -34,11 +36,15 @@ export class RaftTransport {
 
   constructor(private readonly mesh: MeshNode, private readonly events: TransportEvents, private readonly log: Logger) {}
 
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => this.events.onPeerLost(evt.detail.toString())
+
   async start(): Promise<void> {
     await this.mesh.handle(RAFT_PROTOCOL, (stream, connection) => void this.receive(stream, connection), { maxInboundStreams: 4 })
+    this.mesh.addEventListener('peer:disconnect', this.onDisconnect)
   }
 
   async stop(): Promise<void> {
+    this.mesh.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.mesh.unhandle(RAFT_PROTOCOL).catch(() => undefined)
     for (const pending of this.outbound.values()) {
       void pending.then((lp) => lp?.unwrap().abort(new Error('stopping')))
@@ -48,15 +54,32 @@ export class RaftTransport {
     this.inbound.clear()
   }
 
-  /** Sends one message; resolves true when it was written to the stream (not that it arrived). */
-  async send(m: Message): Promise<boolean> {
-    const lp = await this.streamTo(m.to)
+  /**
+   * Sends messages, those to the same peer in one write (one muxer frame, one encryption, one
+   * syscall for a whole Ready's appends to it). `onSnapshotSent` tells, for each snapshot message,
+   * whether it was written to the stream (not that it arrived).
+   */
+  async sendAll(messages: readonly Message[], onSnapshotSent: (m: Message, written: boolean) => void): Promise<void> {
+    const byPeer = new Map<string, Message[]>()
+    for (const m of messages) {
+      const list = byPeer.get(m.to)
+      if (list) list.push(m)
+      else byPeer.set(m.to, [m])
+    }
+    await Promise.all([...byPeer].map(async ([peer, list]) => {
+      const written = await this.write(peer, list)
+      for (const m of list) if (m.type === 'snapshot') onSnapshotSent(m, written)
+    }))
+  }
+
+  private async write(peer: string, messages: readonly Message[]): Promise<boolean> {
+    const lp = await this.streamTo(peer)
     if (!lp) return false
     try {
-      await lp.write(encodeMessage(m), { signal: AbortSignal.timeout(5000) })
+      await lp.writeV(messages.map(encodeMessage), { signal: AbortSignal.timeout(5000) })
       return true
     } catch (err) {
-      this.outbound.delete(m.to)
+      this.outbound.delete(peer)
       lp.unwrap().abort(err as Error)
       return false
     }

@@ -6,7 +6,8 @@ import {
   RaftCore,
   type Ready,
   type Snapshot,
-  SUGGESTED_TICK_MS
+  SUGGESTED_TICK_MS,
+  sendableBeforePersist
 } from '../../consensus/index.js'
 import { ExitCode, OperatorError } from '../../errors.js'
 import type { ApplyResult } from '../../state/machine.js'
@@ -17,6 +18,7 @@ import type { Membership } from '../membership.js'
 import type { LogPosition } from '../../state/compaction.js'
 import { DurableRaftLog } from './raft-log.js'
 import { RaftTransport } from './transport.js'
+import { CommitStages } from './commit-stages.js'
 import { leavingRefusal, planMembershipChange, type WriterSetPolicy } from './policy.js'
 
 export interface WriterSetInit {
@@ -38,6 +40,9 @@ export interface CommitOutcome {
 
 interface Ticket {
   readonly term: number
+  readonly proposedAt: number
+  /** When the leader's own log write of the entry ended (performance.now()). */
+  persistedAt?: number
   readonly resolve: (outcome: CommitOutcome) => void
   readonly reject: (err: unknown) => void
 }
@@ -51,6 +56,8 @@ const DEFAULT_POLICY: WriterSetPolicy = { maxVoters: 7, targetVoters: undefined,
  */
 export class WriterSet {
   readonly dropped: Record<string, number> = {}
+  /** Where writes' time goes on this node, stage by stage (shown by `status`). */
+  readonly stages = new CommitStages()
   private readonly core: RaftCore
   private readonly transport: RaftTransport
   private readonly tickets = new Map<number, Ticket>()
@@ -60,6 +67,7 @@ export class WriterSet {
   private again = false
   private stopped = false
   private leader: string | null = null
+  private readonly leaderWaiters = new Set<() => void>()
   /** When this node last stopped following any leader (its start, or losing one); null while it has one. */
   private leaderlessSince: number | null = Date.now()
   private changeInFlight = false
@@ -80,13 +88,18 @@ export class WriterSet {
     this.transport = new RaftTransport(ctx.mesh, {
       onMessage: (m) => this.step(m),
       isAllowed: (peer) => ctx.replica.state.members.get(peer)?.role === 'full',
-      onDropped: (reason) => { this.dropped[reason] = (this.dropped[reason] ?? 0) + 1 }
+      onDropped: (reason) => { this.dropped[reason] = (this.dropped[reason] ?? 0) + 1 },
+      onPeerLost: (peer) => {
+        if (this.stopped) return
+        this.core.leaderLost(peer)
+        this.kick()
+      }
     }, ctx.log)
   }
 
   /** Opens a full node's consensus log; `bootstrap` makes this node the first and only voter. */
   static async open(ctx: NodeContext, store: StateStore, membership: Membership, init: WriterSetInit, bootstrap: boolean): Promise<WriterSet> {
-    const log = await DurableRaftLog.open(store, bootstrap ? [ctx.selfId] : undefined)
+    const log = await DurableRaftLog.open(store, bootstrap ? [ctx.selfId] : undefined, ctx.replica.state.raft?.index ?? 0)
     if (bootstrap) ctx.replica.setRaftCursor(log.snapshot().index, 0)
     return new WriterSet(ctx, log, membership, init)
   }
@@ -122,10 +135,23 @@ export class WriterSet {
     return this.leader
   }
 
+  /** Resolves when the leader this node knows changes (one is elected, or lost), or after `ms`. */
+  leaderChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer)
+        this.leaderWaiters.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      this.leaderWaiters.add(wake)
+    })
+  }
+
   status(): Record<string, unknown> {
     const s = this.core.status()
     const leaderlessForMs = this.leaderlessSince === null ? null : Date.now() - this.leaderlessSince
-    return { role: s.role, term: s.term, leader: s.leader, leaderlessForMs, commit: s.commit, applied: s.applied, voters: s.membership.voters, learners: s.membership.learners, dropped: this.dropped }
+    return { role: s.role, term: s.term, leader: s.leader, leaderlessForMs, commit: s.commit, applied: s.applied, voters: s.membership.voters, learners: s.membership.learners, dropped: this.dropped, logSyncs: this.log.syncs, commitStages: this.stages.summary() }
   }
 
   /**
@@ -175,6 +201,7 @@ export class WriterSet {
    * committed and applied here. Throws NotLeaderError when this node does not lead.
    */
   propose(payload: string, timeoutMs = 10_000): Promise<CommitOutcome> {
+    const proposedAt = performance.now()
     const ticket = this.core.propose(new TextEncoder().encode(payload))
     this.kick()
     return new Promise<CommitOutcome>((resolve, reject) => {
@@ -184,6 +211,7 @@ export class WriterSet {
       }, timeoutMs)
       this.tickets.set(ticket.index, {
         term: ticket.term,
+        proposedAt,
         resolve: (o) => { clearTimeout(timer); resolve(o) },
         reject: (e) => { clearTimeout(timer); reject(e) }
       })
@@ -224,29 +252,55 @@ export class WriterSet {
     }
   }
 
-  /** The order is the core's contract: persist, then send, then apply, then advance. */
+  /**
+   * The order is the core's contract: persist, then send, then apply, then advance; except that a
+   * leader's appends go out while it writes the same entries (`sendableBeforePersist`).
+   */
   private async handle(rd: Ready): Promise<void> {
+    const startedAt = performance.now()
+    const early = sendableBeforePersist(rd)
+    this.send(early)
     if (rd.snapshot) {
       if (!(await this.installSnapshot(rd))) return
     } else {
       await this.log.persist(rd)
     }
-    for (const m of rd.messages) this.send(m)
-    for (const e of rd.committedEntries) await this.apply(e)
+    const persistedAt = performance.now()
+    this.timePersist(rd, startedAt, persistedAt)
+    this.send(early.length === 0 ? rd.messages : rd.messages.filter((m) => !early.includes(m)))
+    for (const e of rd.committedEntries) await this.apply(e, startedAt)
     if (rd.softState) {
       if (rd.softState.leader === null) this.leaderlessSince ??= Date.now()
       else this.leaderlessSince = null
+      if (rd.softState.leader !== this.leader) for (const wake of this.leaderWaiters) wake()
       this.leader = rd.softState.leader
     }
     this.core.advance()
   }
 
-  private send(m: Message): void {
-    void this.transport.send(m).then((ok) => {
-      if (m.type === 'snapshot') {
-        this.core.reportSnapshot(m.to, ok ? 'delivered' : 'failed')
-        this.kick()
-      }
+  private timePersist(rd: Ready, startedAt: number, persistedAt: number): void {
+    if (rd.entries.length === 0) return
+    if (!this.isLeader()) {
+      this.stages.record('followerPersist', persistedAt - startedAt)
+      return
+    }
+    let first = true
+    for (const e of rd.entries) {
+      const ticket = this.tickets.get(e.index)
+      if (!ticket) continue
+      ticket.persistedAt = persistedAt
+      this.stages.record('queue', startedAt - ticket.proposedAt)
+      // One write per Ready: counted once, however many proposals it carried.
+      if (first) this.stages.record('persist', persistedAt - startedAt)
+      first = false
+    }
+  }
+
+  private send(messages: readonly Message[]): void {
+    if (messages.length === 0) return
+    void this.transport.sendAll(messages, (m, ok) => {
+      this.core.reportSnapshot(m.to, ok ? 'delivered' : 'failed')
+      this.kick()
     })
   }
 
@@ -304,13 +358,22 @@ export class WriterSet {
     this.compactedAt = Date.now()
   }
 
-  private async apply(e: Entry): Promise<void> {
+  /** `readyAt`: when the Ready that committed `e` began to be handled. */
+  private async apply(e: Entry, readyAt: number): Promise<void> {
     const payload = e.kind === 'normal' && e.data.length > 0 ? new TextDecoder().decode(e.data) : undefined
     const out = await this.ctx.replica.applyCommitted(e.index, payload, this.ctx.identity, this.ctx.selfId)
+    // Gossiped at once, not deferred: the entry that removes a member must go out before applying it
+    // cuts that member's connections (test/node/leave.test.ts, "a member removed by another one").
     if (out.entry && this.isLeader()) this.init.publish(out.entry)
     const ticket = this.tickets.get(e.index)
     if (!ticket) return
     this.tickets.delete(e.index)
+    if (ticket.persistedAt !== undefined) {
+      // A single voter commits in the Ready that persists: nothing to replicate.
+      const committedAt = Math.max(readyAt, ticket.persistedAt)
+      this.stages.record('replicate', committedAt - ticket.persistedAt)
+      this.stages.record('apply', performance.now() - committedAt)
+    }
     if (ticket.term !== e.term || out.revision === undefined) {
       ticket.reject(new OperatorError('PRYV_WRITE_LOST', 'The write was lost in a change of leader and not committed.', { hint: 'Retry it.', exitCode: ExitCode.unreachable }))
     } else {
