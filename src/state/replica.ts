@@ -31,9 +31,17 @@ export interface ReplicaEvents {
  * moves on. Entries committed by this node's writer set go through `applyCommitted`, entries
  * received from the mesh through `offer`.
  */
+/** How many applied results a replica keeps for its writer set's replies (a gossiped entry is at most seconds ahead). */
+const RECENT_RESULTS = 1024
+
 export class Replica extends EventEmitter<ReplicaEvents> {
   private queue: Promise<unknown> = Promise.resolve()
   private readonly waiters = new Map<number, Array<() => void>>()
+  /**
+   * The results of the last entries applied, by revision: when a writer's own committed entry reached
+   * this node first by gossip, the writer still answers its client with the command's result.
+   */
+  private readonly recentResults = new Map<number, ApplyResult>()
 
   constructor(
     readonly state: PlatformState,
@@ -76,7 +84,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           throw new DivergenceError(`revision ${revision} holds a different command here than the writer set committed`)
         }
         this.state.raft = { index, revision }
-        return { revision }
+        const result = this.recentResults.get(revision)
+        return result ? { revision, result } : { revision }
       }
       this.state.raft = { index, revision }
       const entry = await signEntry({ revision, prevHash: this.state.headHash, payload }, key, self)
@@ -165,6 +174,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     state.headHash = entryHash(entry)
     // A failed write leaves memory ahead of disk: the node must stop and restart from disk.
     await this.store.commit(entry, state, [...changes, ...audited])
+    this.recentResults.set(entry.revision, result)
+    for (const oldest of this.recentResults.keys()) {
+      if (this.recentResults.size <= RECENT_RESULTS) break
+      this.recentResults.delete(oldest)
+    }
     this.emit('applied', entry, command, result)
     const done = this.waiters.get(entry.revision)
     if (done) {

@@ -94,8 +94,11 @@ describe('a replica applies only the next entry, signed by a writer', () => {
     expect(await replica.applyCommitted(3, undefined, founder.key, founder.id)).toEqual({})
 
     const gossiped = await next(founder)
-    expect((await replica.offer(gossiped)).applied).toBe(true)
-    expect(await replica.applyCommitted(4, gossiped.payload, founder.key, founder.id)).toEqual({ revision: 2 })
+    const offered = await replica.offer(gossiped)
+    expect(offered.applied).toBe(true)
+    // The command's result still reaches the writer's client (registry import reads its counts).
+    expect(await replica.applyCommitted(4, gossiped.payload, founder.key, founder.id)).toEqual({ revision: 2, result: offered.result })
+    expect(offered.result).toBeDefined()
     expect(replica.revision).toBe(2)
 
     const other = await next(founder, founder, entryHash(gossiped), 3)
