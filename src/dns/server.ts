@@ -237,6 +237,7 @@ export class DnsServer {
     await Promise.all([...this.udp.map(closeUdp), ...this.tcp.map(closeTcp)])
     this.udp = []
     this.tcp = []
+    this.udpAddresses = []
   }
 
   /** Serves `zone` from the next packet on, with the current health overrides applied. */
