@@ -19,7 +19,7 @@ import type { RespondContext } from './respond.js'
 import { DEFAULT_RATE_LIMIT, type RateLimitConfig, RateLimiter } from './rrl.js'
 import { type RateLimitEvent, RateLimitLog } from './rrl-log.js'
 import { closeTcp, listenTcp, type TcpOptions, type TcpSources } from './tcp.js'
-import { bindUdp, closeUdp, type UdpLoad, udpReusePortSupported } from './udp.js'
+import { bindUdp, closeUdp, udpReusePortSupported } from './udp.js'
 import type { FromWorker, ToWorker, ZoneTransfer } from './worker-messages.js'
 import type { ZoneSpec } from './zone-spec.js'
 
@@ -124,9 +124,8 @@ export class DnsServer {
   private udpAddresses: ListenAddress[] = []
   private readonly demand: ThreadDemand | undefined
   private demandTimer: NodeJS.Timeout | undefined
-  /** Datagrams received by the main thread's UDP sockets. */
-  private readonly udpLoad: UdpLoad = { packets: 0 }
-  private lastLoad = { packets: 0, atMs: 0 }
+  /** Responses the main thread had sent at the last look, and when. */
+  private lastLoad = { answered: 0, atMs: 0 }
   private quietSinceMs: number | undefined
   /** A thread being started or threads being stopped on demand. */
   private changing: Promise<void> | undefined
@@ -193,7 +192,7 @@ export class DnsServer {
     try {
       for (const a of listen.udp ?? []) {
         this.udp.push(
-          await bindUdp(a, this.ctx, { reusePort: threads > 1, recvBufferSize: this.init.recvBufferSize, limiter: this.limiter, load: this.udpLoad, onError })
+          await bindUdp(a, this.ctx, { reusePort: threads > 1, recvBufferSize: this.init.recvBufferSize, limiter: this.limiter, onError })
         )
       }
       const udp = this.udp.map(boundAddress)
@@ -209,7 +208,7 @@ export class DnsServer {
       this.maxThreads = udp.length > 0 ? threads : 1
       if (this.demand === undefined) for (let i = 1; i < this.maxThreads; i++) await this.spawnWorker()
       else if (this.maxThreads > 1) {
-        this.lastLoad = { packets: 0, atMs: performance.now() }
+        this.lastLoad = { answered: this.answered(), atMs: performance.now() }
         this.demandTimer = setInterval(() => this.followDemand(this.demand!), 1000)
         this.demandTimer.unref()
       }
@@ -368,13 +367,14 @@ export class DnsServer {
    * Once a second with threadsOnDemand: one more thread while the load reaches startAtQps (up to
    * maxThreads), every extra thread stopped once it has stayed below stopBelowQps for stopAfterMs.
    * The kernel spreads a port's flows evenly over its sockets, so the main thread's own count times
-   * the threads running estimates the whole.
+   * the threads running estimates the whole. The count comes from the counters the request path
+   * keeps anyway (a snapshot a second, well under a millisecond), so answering costs nothing more.
    */
   private followDemand(demand: ThreadDemand): void {
     const now = performance.now()
-    const packets = this.udpLoad.packets
-    const qps = ((packets - this.lastLoad.packets) * 1000 * (1 + this.workers.length)) / Math.max(1, now - this.lastLoad.atMs)
-    this.lastLoad = { packets, atMs: now }
+    const answered = this.answered()
+    const qps = ((answered - this.lastLoad.answered) * 1000 * (1 + this.workers.length)) / Math.max(1, now - this.lastLoad.atMs)
+    this.lastLoad = { answered, atMs: now }
     if (this.changing) return
     if (qps < demand.stopBelowQps && this.workers.length > 0) {
       this.quietSinceMs ??= now
@@ -399,8 +399,15 @@ export class DnsServer {
     this.changing = done.finally(() => {
       this.changing = undefined
       this.quietSinceMs = undefined
-      this.lastLoad = { packets: this.udpLoad.packets, atMs: performance.now() }
+      this.lastLoad = { answered: this.answered(), atMs: performance.now() }
     })
+  }
+
+  /** Responses the main thread has sent since start (UDP and TCP: TCP is served there alone). */
+  private answered(): number {
+    let n = 0
+    for (const count of Object.values(this.counters_.snapshot().responsesByRcode)) n += count
+    return n
   }
 
   private async stopWorker(w: WorkerHandle): Promise<void> {

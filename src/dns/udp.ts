@@ -10,13 +10,7 @@ export interface UdpOptions {
   recvBufferSize?: number
   /** Response rate limiting, applied to every reply while it is active. */
   limiter?: RateLimiter
-  /** Counts the datagrams received, for the server to follow its load. */
-  load?: UdpLoad
   onError: (err: Error) => void
-}
-
-export interface UdpLoad {
-  packets: number
 }
 
 /** One UDP socket answering with respond(); never lets a packet throw out of the handler. */
@@ -30,9 +24,7 @@ export async function bindUdp(addr: ListenAddress, ctx: RespondContext, opts: Ud
     reusePort: opts.reusePort,
     recvBufferSize: opts.recvBufferSize
   })
-  const load = opts.load ?? { packets: 0 }
   sock.on('message', (msg, rinfo) => {
-    load.packets++
     if (rinfo.port === 0) return
     let out: Buffer | null
     try {
