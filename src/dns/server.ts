@@ -124,8 +124,8 @@ export class DnsServer {
   private udpAddresses: ListenAddress[] = []
   private readonly demand: ThreadDemand | undefined
   private demandTimer: NodeJS.Timeout | undefined
-  /** Responses the main thread had sent at the last look, and when. */
-  private lastLoad = { answered: 0, atMs: 0 }
+  /** Requests the main thread had handled at the last look, and when. */
+  private lastLoad = { handled: 0, atMs: 0 }
   private quietSinceMs: number | undefined
   /** A thread being started or threads being stopped on demand. */
   private changing: Promise<void> | undefined
@@ -208,7 +208,7 @@ export class DnsServer {
       this.maxThreads = udp.length > 0 ? threads : 1
       if (this.demand === undefined) for (let i = 1; i < this.maxThreads; i++) await this.spawnWorker()
       else if (this.maxThreads > 1) {
-        this.lastLoad = { answered: this.answered(), atMs: performance.now() }
+        this.lastLoad = { handled: this.handled(), atMs: performance.now() }
         this.demandTimer = setInterval(() => this.followDemand(this.demand!), 1000)
         this.demandTimer.unref()
       }
@@ -372,9 +372,9 @@ export class DnsServer {
    */
   private followDemand(demand: ThreadDemand): void {
     const now = performance.now()
-    const answered = this.answered()
-    const qps = ((answered - this.lastLoad.answered) * 1000 * (1 + this.workers.length)) / Math.max(1, now - this.lastLoad.atMs)
-    this.lastLoad = { answered, atMs: now }
+    const handled = this.handled()
+    const qps = ((handled - this.lastLoad.handled) * 1000 * (1 + this.workers.length)) / Math.max(1, now - this.lastLoad.atMs)
+    this.lastLoad = { handled, atMs: now }
     if (this.changing) return
     if (qps < demand.stopBelowQps && this.workers.length > 0) {
       this.quietSinceMs ??= now
@@ -399,14 +399,18 @@ export class DnsServer {
     this.changing = done.finally(() => {
       this.changing = undefined
       this.quietSinceMs = undefined
-      this.lastLoad = { answered: this.answered(), atMs: performance.now() }
+      this.lastLoad = { handled: this.handled(), atMs: performance.now() }
     })
   }
 
-  /** Responses the main thread has sent since start (UDP and TCP: TCP is served there alone). */
-  private answered(): number {
-    let n = 0
-    for (const count of Object.values(this.counters_.snapshot().responsesByRcode)) n += count
+  /**
+   * Requests the main thread has handled since start (UDP and TCP: TCP is served there alone),
+   * answered or not: a flood that rate limiting drops is work for the thread all the same.
+   */
+  private handled(): number {
+    const s = this.counters_.snapshot()
+    let n = s.dropped
+    for (const count of Object.values(s.queriesByType)) n += count
     return n
   }
 
