@@ -46,11 +46,33 @@ export interface DnsServerInit {
    * build (dist/dns/worker.js); otherwise 1. "auto" = availableParallelism(). Default 1.
    */
   udpThreads?: number | 'auto'
+  /**
+   * Starts the extra UDP threads only when the main thread's UDP load asks for them, and stops them
+   * when it has stayed low: each thread is a V8 isolate of its own (≈ 14 MB resident), which an
+   * idle node need not pay for. Default: every thread starts with the server.
+   */
+  threadsOnDemand?: ThreadDemand
   /** SO_RCVBUF of each UDP socket, capped by the kernel (net.core.rmem_max). Default 4 MiB. */
   recvBufferSize?: number
   /** Socket errors and exceptions from the request path (the packet is dropped). */
   onError?: (err: Error) => void
 }
+
+/** When the extra UDP threads run (DnsServerInit.threadsOnDemand). */
+export interface ThreadDemand {
+  /** One more thread when the UDP queries per second, estimated over every running thread, reach this. */
+  startAtQps: number
+  /** Every extra thread stops once the estimated rate has stayed below this for stopAfterMs. */
+  stopBelowQps: number
+  stopAfterMs: number
+}
+
+/**
+ * A thread answers ~80k queries per CPU-second (bench/dns/RESULTS-dns.md): 2,000 q/s is a few per
+ * cent of a core, well below what would slow the main thread's other work, and far above what an
+ * idle platform's resolvers send.
+ */
+export const DEFAULT_THREAD_DEMAND: ThreadDemand = { startAtQps: 2000, stopBelowQps: 200, stopAfterMs: 5 * 60_000 }
 
 /** The limits that can change while the server runs (from the `dns.*` settings). */
 export interface DnsLimits {
@@ -84,7 +106,7 @@ interface WorkerHandle {
 export class DnsServer {
   private readonly counters_ = new DnsCounters()
   private readonly ctx: RespondContext
-  private readonly init: Required<Omit<DnsServerInit, 'random' | 'rateLimit'>>
+  private readonly init: Required<Omit<DnsServerInit, 'random' | 'rateLimit' | 'threadsOnDemand'>>
   private readonly limiter: RateLimiter
   private readonly rateLimitLog: RateLimitLog
   private readonly tcpOpts: TcpOptions
@@ -97,6 +119,16 @@ export class DnsServer {
   private tcp: Server[] = []
   private readonly connections = new Set<Socket>()
   private workers: WorkerHandle[] = []
+  /** UDP threads the server may run (main thread included), and where their sockets bind. */
+  private maxThreads = 1
+  private udpAddresses: ListenAddress[] = []
+  private readonly demand: ThreadDemand | undefined
+  private demandTimer: NodeJS.Timeout | undefined
+  /** Requests the main thread had handled at the last look, and when. */
+  private lastLoad = { handled: 0, atMs: 0 }
+  private quietSinceMs: number | undefined
+  /** A thread being started or threads being stopped on demand. */
+  private changing: Promise<void> | undefined
   /** Final counters of stopped workers. */
   private retired: DnsCountersSnapshot | undefined
   private expiryTimer: NodeJS.Timeout | undefined
@@ -125,6 +157,7 @@ export class DnsServer {
       maxPerSource: this.init.tcpConnectionsPerSource,
       onError: this.init.onError
     }
+    this.demand = init.threadsOnDemand
     this.rateLimitLog = new RateLimitLog(this.init.onRateLimit)
     this.limiter = new RateLimiter(init.rateLimit ?? DEFAULT_RATE_LIMIT, init.now, (prefix, kind) => this.rateLimitLog.limited(prefix, kind, this.init.now()))
     this.armExpiry()
@@ -171,7 +204,14 @@ export class DnsServer {
         if (same) server = await listenTcp(same, this.ctx, tcpOpts, this.connections, this.tcpSources).catch(() => undefined)
         this.tcp.push(server ?? (await listenTcp(a, this.ctx, tcpOpts, this.connections, this.tcpSources)))
       }
-      for (let i = 1; i < threads && udp.length > 0; i++) this.workers.push(await this.spawnWorker(udp))
+      this.udpAddresses = udp
+      this.maxThreads = udp.length > 0 ? threads : 1
+      if (this.demand === undefined) for (let i = 1; i < this.maxThreads; i++) await this.spawnWorker()
+      else if (this.maxThreads > 1) {
+        this.lastLoad = { handled: this.handled(), atMs: performance.now() }
+        this.demandTimer = setInterval(() => this.followDemand(this.demand!), 1000)
+        this.demandTimer.unref()
+      }
       this.sweepTimer = setInterval(() => this.rateLimitLog.sweep(this.init.now()), 1000)
       this.sweepTimer.unref()
       return { udp, tcp: this.tcp.map(boundAddress), udpThreads: udp.length > 0 ? 1 + this.workers.length : 0 }
@@ -182,6 +222,9 @@ export class DnsServer {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.demandTimer)
+    this.demandTimer = undefined
+    await this.changing
     clearTimeout(this.expiryTimer)
     this.expiryTimer = undefined
     clearInterval(this.sweepTimer)
@@ -193,6 +236,7 @@ export class DnsServer {
     await Promise.all([...this.udp.map(closeUdp), ...this.tcp.map(closeTcp)])
     this.udp = []
     this.tcp = []
+    this.udpAddresses = []
   }
 
   /** Serves `zone` from the next packet on, with the current health overrides applied. */
@@ -252,6 +296,11 @@ export class DnsServer {
     this.broadcast({ t: 'serial', serial })
   }
 
+  /** UDP threads running now, the main thread included (0 without UDP). */
+  get udpThreads(): number {
+    return this.udpAddresses.length > 0 ? 1 + this.workers.length : 0
+  }
+
   /** Totals since start over all threads (worker figures lag by up to one second). */
   counters(): DnsCountersSnapshot {
     let s: DnsCountersSnapshot = { ...this.counters_.snapshot(), rateLimited: this.limiter.snapshot() }
@@ -278,10 +327,14 @@ export class DnsServer {
     for (const w of this.workers) w.worker.postMessage(m)
   }
 
-  private spawnWorker(udp: ListenAddress[]): Promise<WorkerHandle> {
+  /**
+   * One more UDP thread. It is in `workers` from the start, so that a change broadcast while it
+   * starts waits in its port instead of being missed; it leaves the list if it fails.
+   */
+  private async spawnWorker(): Promise<void> {
     const worker = new Worker(WORKER_URL, {
       workerData: {
-        udp,
+        udp: this.udpAddresses,
         maxUdpPayload: this.ctx.maxUdpPayload,
         rateLimit: this.limiter.config,
         recvBufferSize: this.init.recvBufferSize,
@@ -289,18 +342,76 @@ export class DnsServer {
       }
     })
     const handle: WorkerHandle = { worker, counters: undefined }
+    this.workers.push(handle)
     worker.on('error', this.init.onError)
     worker.on('message', (m: FromWorker) => {
       if (m.t === 'counters') handle.counters = m.counters
       else if (m.t === 'limited') this.rateLimitLog.limited(m.prefix, m.kind, this.init.now())
     })
-    return new Promise((resolve, reject) => {
-      worker.on('message', (m: FromWorker) => {
-        if (m.t === 'ready') resolve(handle)
-        else if (m.t === 'error') reject(new Error(`DNS worker failed: ${m.message}`))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: FromWorker) => {
+          if (m.t === 'ready') resolve()
+          else if (m.t === 'error') reject(new Error(`DNS worker failed: ${m.message}`))
+        })
+        worker.once('error', reject)
       })
-      worker.once('error', reject)
+    } catch (err) {
+      this.workers = this.workers.filter((w) => w !== handle)
+      await worker.terminate()
+      throw err
+    }
+  }
+
+  /**
+   * Once a second with threadsOnDemand: one more thread while the load reaches startAtQps (up to
+   * maxThreads), every extra thread stopped once it has stayed below stopBelowQps for stopAfterMs.
+   * The kernel spreads a port's flows evenly over its sockets, so the main thread's own count times
+   * the threads running estimates the whole. The count comes from the counters the request path
+   * keeps anyway (a snapshot a second, well under a millisecond), so answering costs nothing more.
+   */
+  private followDemand(demand: ThreadDemand): void {
+    const now = performance.now()
+    const handled = this.handled()
+    const qps = ((handled - this.lastLoad.handled) * 1000 * (1 + this.workers.length)) / Math.max(1, now - this.lastLoad.atMs)
+    this.lastLoad = { handled, atMs: now }
+    if (this.changing) return
+    if (qps < demand.stopBelowQps && this.workers.length > 0) {
+      this.quietSinceMs ??= now
+      if (now - this.quietSinceMs < demand.stopAfterMs) return
+      const workers = this.workers
+      this.workers = []
+      this.change(Promise.all(workers.map((w) => this.stopWorker(w))).then(() => {}))
+    } else {
+      this.quietSinceMs = undefined
+      if (qps >= demand.startAtQps && 1 + this.workers.length < this.maxThreads) {
+        this.change(this.spawnWorker().catch((err: Error) => {
+          // Not retried every second under load: the server goes on with the threads it has.
+          this.maxThreads = 1 + this.workers.length
+          this.init.onError(err)
+        }))
+      }
+    }
+  }
+
+  /** Runs one change of the threads at a time; the next window of the load starts after it. */
+  private change(done: Promise<void>): void {
+    this.changing = done.finally(() => {
+      this.changing = undefined
+      this.quietSinceMs = undefined
+      this.lastLoad = { handled: this.handled(), atMs: performance.now() }
     })
+  }
+
+  /**
+   * Requests the main thread has handled since start (UDP and TCP: TCP is served there alone),
+   * answered or not: a flood that rate limiting drops is work for the thread all the same.
+   */
+  private handled(): number {
+    const s = this.counters_.snapshot()
+    let n = s.dropped
+    for (const count of Object.values(s.queriesByType)) n += count
+    return n
   }
 
   private async stopWorker(w: WorkerHandle): Promise<void> {

@@ -1,4 +1,4 @@
-import { DnsServer } from '../dns/server.js'
+import { DEFAULT_THREAD_DEMAND, DnsServer } from '../dns/server.js'
 import type { DnsCountersSnapshot } from '../dns/counters.js'
 import { compileZone } from '../dns/compile.js'
 import { ExitCode, OperatorError } from '../errors.js'
@@ -35,6 +35,8 @@ export class DnsService {
     const settings = this.settings()
     const server = new DnsServer(compileZone(this.spec(settings)), {
       udpThreads: 'auto',
+      // An idle node answers on its main thread; more threads start when the queries call for them.
+      threadsOnDemand: DEFAULT_THREAD_DEMAND,
       rateLimit: settings.limits.rateLimit,
       maxUdpPayload: settings.limits.maxUdpPayload,
       tcpIdleTimeoutMs: settings.limits.tcpIdleTimeoutMs,
