@@ -204,7 +204,7 @@ export class PlatformNode {
         isMemberHost: (host) => memberHosts(replica).has(host),
         listen: init.config.listen,
         announce: init.config.announce,
-        guardedTopics: [topics.log(init.config.platformId), topics.heartbeat(init.config.platformId)]
+        guardedTopics: [topics.log(init.config.platformId), topics.liveness(init.config.platformId)]
       })
       node = new PlatformNode(init, store, mesh, replica, keyring)
       await node.startParts()
