@@ -17,9 +17,17 @@ import { LIVENESS_FORMAT } from '../mesh/liveness.js'
  *   revisions and clocks are refreshed. Signature checks per node: (full members) × (reports/s).
  *
  * The rules a node applies to decide that member X is alive:
- * 1. heard from X directly within `deadAfterMs` (time this node itself was stalled does not count);
- * 2. or a full member R that this node hears directly (R alive by rule 1) last reported X up: R's
- *    claim stands until R reports otherwise, since R reports every change it sees;
+ * 1. heard from X directly within `deadAfterMs` (time this node itself was stalled does not count).
+ *    Where heartbeats flow between the two (X is a full member, or this node is one), this decides
+ *    once X has been heard at all, with one grace: while a full member whose claims stand (rule 2)
+ *    still says X is up, X gets one more heartbeat period (a few heartbeats lost between this node
+ *    and X are not a death). So a crashed full member leaves every node's DNS answers at most
+ *    deadAfterMs + one heartbeat period after its last heartbeat, whatever reports are late or lost,
+ *    and a node does not count for long on a member that it cannot reach itself. (A heartbeat not
+ *    answered within half a period is sent again, so that lost messages rarely add up to a death.)
+ * 2. otherwise (an observer seen by an observer, or a member never heard yet), a full member R that
+ *    this node hears directly (R alive by rule 1) last reported X up: R's claim stands until R
+ *    reports otherwise, since R reports every change it sees (each change is sent three times);
  * 3. when no full member is heard directly (the only full member died, or this node is cut off from
  *    all of them), the last reports stand as they were: losing every reporter tells nothing about the
  *    other members, so they are not all declared dead at once. A full member that is itself silent is
@@ -67,6 +75,9 @@ interface ReporterState {
   readonly claims: Map<string, Claim>
 }
 
+/** How many times a change is reported: when seen, then every half heartbeat period (memberlist retransmits updates likewise). */
+const REPEATS = 3
+
 /** Stalls (this node's event loop blocked) older than this no longer matter to anyone's deadline. */
 const STALL_MEMORY_MS = 60_000
 const MAX_STALLS = 32
@@ -83,6 +94,12 @@ export class LivenessCore {
   private lastDigestAt?: number
   private seq = 0
   private readonly published = new Map<string, string>()
+  /**
+   * Changes reported lately, sent again in later reports (digests included do not end this): with
+   * "alive if any full member says so", one lost report would otherwise keep a dead member alive
+   * for a whole digest period at the node that lost it.
+   */
+  private readonly repeats = new Map<string, { count: number, lastAt: number }>()
 
   constructor(readonly timings: LivenessTimings, private readonly boot: number) {}
 
@@ -120,6 +137,11 @@ export class LivenessCore {
     if (peerId === this.self || !this.members.has(peerId)) return
     const before = this.heard.get(peerId)
     this.heard.set(peerId, { at: now, heartbeat, clockOffsetMs: clockOffsetMs ?? before?.clockOffsetMs })
+  }
+
+  /** When `peerId` was last heard directly (this node's monotonic clock). */
+  lastHeardAt(peerId: string): number | undefined {
+    return this.heard.get(peerId)?.at
   }
 
   /** This node's event loop could not run for `durationMs` until `now`: that time counts against nobody. */
@@ -162,6 +184,11 @@ export class LivenessCore {
 
   view(peerId: string, now: number): LivenessView {
     const direct = this.heard.get(peerId)
+    if (direct && (this.full.has(peerId) || this.full.has(this.self))) {
+      const age = this.age(direct.at, now)
+      const alive = age <= this.timings.deadAfterMs || (age <= this.timings.deadAfterMs + this.timings.heartbeatMs && this.claimedUp(peerId, now))
+      return { alive, lastSeenAgoMs: Math.max(0, now - direct.at), lastHeartbeat: direct.heartbeat }
+    }
     let alive = direct !== undefined && this.directlyAlive(direct, now)
     let seen = direct ? now - direct.at : undefined
     let latest: { at: number, heartbeat: Heartbeat } | undefined = direct ? { at: direct.at, heartbeat: direct.heartbeat } : undefined
@@ -178,6 +205,15 @@ export class LivenessCore {
       if (claim.heartbeat && (!latest || claim.heardAt > latest.at)) latest = { at: claim.heardAt, heartbeat: mergeHeartbeat(claim.heartbeat, latest?.heartbeat)! }
     }
     return { alive, ...(seen !== undefined ? { lastSeenAgoMs: Math.max(0, seen) } : {}), ...(latest ? { lastHeartbeat: latest.heartbeat } : {}) }
+  }
+
+  /** Whether a full member whose claims stand (rules 2 and 3) last reported `peerId` up. */
+  private claimedUp(peerId: string, now: number): boolean {
+    const usable = this.usableReporters(now)
+    for (const [reporter, state] of this.reporters) {
+      if (reporter !== peerId && usable.has(reporter) && state.claims.get(peerId)?.up) return true
+    }
+    return false
   }
 
   /** The member's clock against this node's: measured directly when it is heard directly, else as reported. */
@@ -209,23 +245,28 @@ export class LivenessCore {
       const signature = up ? JSON.stringify([hb.unhealthy ?? [], hb.version ?? '', hb.addresses, hb.joinAddresses ?? []]) : 'down'
       current.set(id, { signature, entry: { peerId: id, up, agoMs: Math.max(0, Math.round(now - h.at)), heartbeat: withoutClock(hb), ...(h.clockOffsetMs !== undefined ? { clockOffsetMs: Math.round(h.clockOffsetMs) } : {}) } })
     }
-    if (this.lastDigestAt === undefined || now - this.lastDigestAt >= digestEveryMs(this.members.size)) {
-      this.lastDigestAt = now
-      this.published.clear()
-      const entries: ReportEntry[] = []
-      for (const [id, c] of current) {
-        this.published.set(id, c.signature)
-        // A digest names only the members up, without their addresses (changes carry those).
-        if (c.entry.up) entries.push({ ...c.entry, heartbeat: digestHeartbeat(c.entry.heartbeat!) })
-      }
-      return this.report(true, wallNow, entries)
-    }
+    // The first report after listening is a digest of everything: nothing in it is repeated.
+    const first = this.lastDigestAt === undefined
     const changes: ReportEntry[] = []
     for (const [id, c] of current) {
       const before = this.published.get(id) ?? 'down'
-      if (before === c.signature) continue
-      this.published.set(id, c.signature)
-      changes.push(c.entry)
+      const repeat = this.repeats.get(id)
+      if (before !== c.signature) {
+        this.published.set(id, c.signature)
+        if (!first) this.repeats.set(id, { count: REPEATS - 1, lastAt: now })
+        changes.push(c.entry)
+      } else if (repeat && now - repeat.lastAt >= this.timings.heartbeatMs / 2) {
+        if (--repeat.count <= 0) this.repeats.delete(id)
+        else repeat.lastAt = now
+        changes.push(c.entry)
+      }
+    }
+    if (first || now - this.lastDigestAt! >= digestEveryMs(this.members.size)) {
+      this.lastDigestAt = now
+      // A digest names only the members up, without their addresses (changes carry those). A change
+      // it carries is still repeated in the reports that follow, like any other.
+      const entries = [...current.values()].filter((c) => c.entry.up).map((c) => ({ ...c.entry, heartbeat: digestHeartbeat(c.entry.heartbeat!) }))
+      return this.report(true, wallNow, entries)
     }
     return changes.length > 0 ? this.report(false, wallNow, changes) : undefined
   }

@@ -71,7 +71,11 @@ export class Membership {
   start(): void {
     const pubsub = this.ctx.mesh.services.pubsub
     pubsub.topicValidators.set(this.topic, (_from, msg) => {
-      if (msg.type !== 'signed' || this.ctx.replica.state.members.get(msg.from.toString())?.role !== 'full') return TopicValidatorResult.Reject
+      if (msg.type !== 'signed') return TopicValidatorResult.Reject
+      // Ignored, not rejected: a report published by a full member that was removed or demoted a
+      // moment ago still travels, and rejecting it would lower the score of the member that forwards
+      // it, until gossip stops sending that member anything (the log's entries included).
+      if (this.ctx.replica.state.members.get(msg.from.toString())?.role !== 'full') return TopicValidatorResult.Ignore
       return parseReport(decodeJson(msg.data)) ? TopicValidatorResult.Accept : TopicValidatorResult.Reject
     })
     pubsub.subscribe(this.topic)
@@ -166,7 +170,15 @@ export class Membership {
     if (this.stopped) return
     const delay = this.timings.heartbeatMs * (0.9 + Math.random() * 0.2)
     this.heartbeatTimer = setTimeout(() => {
-      if (this.ctx.replica.state.members.has(this.ctx.selfId)) for (const peerId of this.liveness.fullMembers()) void this.sendHeartbeat(peerId)
+      if (this.ctx.replica.state.members.has(this.ctx.selfId)) {
+        const sentAt = this.ctx.monotonic()
+        const to = this.liveness.fullMembers()
+        for (const peerId of to) void this.sendHeartbeat(peerId)
+        // Not answered within half a period: sent once more (a lost frame or answer is not a silence).
+        setTimeout(() => {
+          for (const peerId of to) if ((this.liveness.lastHeardAt(peerId) ?? -1) < sentAt) void this.sendHeartbeat(peerId)
+        }, this.timings.heartbeatMs / 2).unref()
+      }
       this.scheduleHeartbeats()
     }, delay)
     this.heartbeatTimer.unref()
@@ -258,7 +270,9 @@ export class Membership {
         if (!frame) continue
         this.counters.framesReceived++
         const offset = frame.heartbeat.clock === undefined ? undefined : frame.heartbeat.clock - Date.now()
-        if (!this.heard(from, frame.heartbeat, offset)) continue
+        this.heard(from, frame.heartbeat, offset)
+        // Answered even when not taken (a member removed a moment ago): our revision tells it to catch
+        // up, and so to learn that it was removed.
         await lp.write(encodeJson({ v: LIVENESS_FORMAT, heartbeat: this.ownHeartbeat(), ...(frame.heartbeat.clock !== undefined ? { echo: frame.heartbeat.clock } : {}) }), { signal: AbortSignal.timeout(5000) })
         this.counters.framesSent++
       }
@@ -270,16 +284,15 @@ export class Membership {
   }
 
   /** Takes a heartbeat heard from `peerId` if it is a member and the heartbeat names that member. */
-  private heard(peerId: string, hb: Heartbeat, clockOffsetMs: number | undefined): boolean {
+  private heard(peerId: string, hb: Heartbeat, clockOffsetMs: number | undefined): void {
     const member = this.ctx.replica.state.members.get(peerId)
-    if (!member || member.name !== hb.name) return false
+    if (!member || member.name !== hb.name) return
     const now = this.ctx.monotonic()
     const before = this.liveness.view(peerId, now)
     this.liveness.heardDirectly(peerId, hb, now, clockOffsetMs)
     if (!before.alive) this.ctx.log.info({ member: hb.name, peerId }, 'member is up')
     if (hb.revision > this.ctx.replica.revision) this.onBehind?.(peerId, hb.revision)
     void this.remember(peerId, hb.addresses)
-    return true
   }
 
   /** Set by the node: called when dialling a member failed. */

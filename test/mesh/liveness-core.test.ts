@@ -66,7 +66,13 @@ describe('liveness core: reports', () => {
     expect(change.digest).toBe(false)
     expect(change.entries.map((e) => [e.peerId, e.up, e.heartbeat?.unhealthy ?? []])).toEqual([['o1', true, ['api']], ['o2', true, []]])
     expect(change.entries[1]!.heartbeat!.addresses).toEqual(['/ip4/127.0.0.1/tcp/2'])
-    // o2 falls silent: reported down once.
+    // Each change is sent again twice, half a heartbeat period apart (a lost report must not hide it).
+    expect(f.nextReport(5000, 0)).toBeUndefined()
+    expect(f.nextReport(5250, 0)!.entries.map((e) => e.peerId)).toEqual(['o1', 'o2'])
+    expect(f.nextReport(5500, 0)).toBeUndefined()
+    expect(f.nextReport(5750, 0)!.entries.map((e) => e.peerId)).toEqual(['o1', 'o2'])
+    expect(f.nextReport(6750, 0)).toBeUndefined()
+    // o2 falls silent: reported down.
     f.heardDirectly('o1', hb('o1', { unhealthy: ['api'] }), 8000)
     expect(f.nextReport(8601, 0)!.entries).toMatchObject([{ peerId: 'o2', up: false }])
     expect(f.nextReport(8850, 0)).toBeUndefined()
