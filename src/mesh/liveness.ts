@@ -62,6 +62,8 @@ export interface LivenessReport {
   readonly digest: boolean
   /** The reporter's wall clock when it published. */
   readonly clock: number
+  /** The revision the reporter has applied (a node behind it catches up). */
+  readonly revision?: number
   readonly entries: readonly ReportEntry[]
 }
 
@@ -111,7 +113,8 @@ export function parseReport(raw: unknown): LivenessReport | undefined {
     if (!entry) return undefined
     entries.push(entry)
   }
-  return { v: LIVENESS_FORMAT, boot: r.boot as number, seq: r.seq as number, digest: r.digest, clock: r.clock as number, entries }
+  if (r.revision !== undefined && !(Number.isSafeInteger(r.revision) && (r.revision as number) >= 0)) return undefined
+  return { v: LIVENESS_FORMAT, boot: r.boot as number, seq: r.seq as number, digest: r.digest, clock: r.clock as number, ...(r.revision !== undefined ? { revision: r.revision as number } : {}), entries }
 }
 
 function parseEntry(raw: unknown): ReportEntry | undefined {

@@ -31,8 +31,12 @@ export const defaultTimings: MembershipTimings = { heartbeatMs: 1000, deadAfterM
 
 /** How often a full member looks for changes to report, and this node checks that its event loop keeps time. */
 const CHECK_EVERY_MS = 250
-/** A check this late means the event loop was blocked (a stall); that time counts against no member. */
-const STALL_AFTER_MS = 500
+/**
+ * A check this late means the event loop was blocked (a stall); that time counts against no member.
+ * Shorter delays (a loaded machine) are covered by deadAfterMs being four heartbeats, and counting
+ * them would only slow the detection of real deaths.
+ */
+const STALL_AFTER_MS = 1000
 const MAX_FRAME_BYTES = 64 * 1024
 
 /** Counters of the liveness traffic (status, benchmarks). */
@@ -59,9 +63,12 @@ export class Membership {
   private heartbeatTimer?: NodeJS.Timeout
   private readonly nextDialAt = new Map<string, { at: number, backoffMs: number }>()
   private readonly outbound = new Map<string, Promise<LengthPrefixedStream<Stream> | undefined>>()
+  /** When each outbound stream was opened: one that brings no answer for deadAfterMs is opened anew. */
+  private readonly openedAt = new Map<string, number>()
   private readonly inbound = new Set<Stream>()
   private stopped = false
   private lastCheckAt = 0
+  private lastStallWarnAt = Number.NEGATIVE_INFINITY
 
   constructor(private readonly ctx: NodeContext, private readonly timings: MembershipTimings = defaultTimings) {
     this.liveness = new LivenessCore(timings, Date.now())
@@ -85,7 +92,10 @@ export class Membership {
       const report = parseReport(decodeJson(msg.data))
       if (!report) return
       this.counters.reportsReceived++
-      this.liveness.receiveReport(msg.from.toString(), report, this.ctx.monotonic(), Date.now())
+      const from = msg.from.toString()
+      this.liveness.receiveReport(from, report, this.ctx.monotonic(), Date.now())
+      // A second way to learn that this node is behind, besides the full members' answers.
+      if (report.revision !== undefined && report.revision > this.ctx.replica.revision) this.onBehind?.(from, report.revision)
     })
     void this.ctx.mesh.handle(LIVENESS_PROTOCOL, (stream, connection) => void this.serve(stream, connection), { maxInboundStreams: 4, runOnLimitedConnection: false })
       .catch((err) => this.ctx.log.error({ err: (err as Error).message }, 'cannot serve the liveness protocol'))
@@ -191,16 +201,23 @@ export class Membership {
     this.lastCheckAt = now
     if (late > STALL_AFTER_MS) {
       this.liveness.stalled(now, late)
-      this.ctx.log.warn({ stalledMs: Math.round(late) }, 'this node\'s event loop was blocked: that time counts against no member')
+      // Said once a minute at most.
+      if (now - this.lastStallWarnAt >= 60_000) {
+        this.lastStallWarnAt = now
+        this.ctx.log.warn({ stalledMs: Math.round(late) }, 'this node\'s event loop was blocked: that time counts against no member')
+      }
     }
     const report = this.liveness.nextReport(now, Date.now())
     if (!report) return
     this.counters.reportsPublished++
-    this.ctx.mesh.services.pubsub.publish(this.topic, encodeJson(report)).catch(() => undefined)
+    this.ctx.mesh.services.pubsub.publish(this.topic, encodeJson({ ...report, revision: this.ctx.replica.revision })).catch(() => undefined)
   }
 
   private async sendHeartbeat(peerId: string): Promise<void> {
     if (this.stopped || this.ctx.mesh.getConnections(peerIdFromString(peerId)).length === 0) return
+    const now = this.ctx.monotonic()
+    const silentSince = Math.max(this.liveness.lastHeardAt(peerId) ?? Number.NEGATIVE_INFINITY, this.openedAt.get(peerId) ?? now)
+    if (this.outbound.has(peerId) && now - silentSince > this.timings.deadAfterMs) this.closeStream(peerId)
     const lp = await this.streamTo(peerId)
     if (!lp) return
     try {
@@ -215,16 +232,22 @@ export class Membership {
   private streamTo(peerId: string): Promise<LengthPrefixedStream<Stream> | undefined> {
     let pending = this.outbound.get(peerId)
     if (!pending) {
+      this.openedAt.set(peerId, this.ctx.monotonic())
       pending = this.ctx.mesh.dialProtocol(peerIdFromString(peerId), LIVENESS_PROTOCOL, { signal: AbortSignal.timeout(3000) }).then(
         (stream) => {
-          stream.addEventListener('close', () => this.outbound.delete(peerId))
+          // Only this stream's entry: a stream closed late must not drop the one opened after it.
+          stream.addEventListener('close', () => {
+            if (this.outbound.get(peerId) === pending) this.outbound.delete(peerId)
+          })
           const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
           void this.readReplies(peerId, lp)
           return lp
         },
         (err) => {
           this.ctx.log.debug({ peerId, err: (err as Error).message }, 'liveness stream not opened')
-          setTimeout(() => this.outbound.delete(peerId), 200).unref()
+          setTimeout(() => {
+            if (this.outbound.get(peerId) === pending) this.outbound.delete(peerId)
+          }, 200).unref()
           return undefined
         }
       )
@@ -276,8 +299,10 @@ export class Membership {
         await lp.write(encodeJson({ v: LIVENESS_FORMAT, heartbeat: this.ownHeartbeat(), ...(frame.heartbeat.clock !== undefined ? { echo: frame.heartbeat.clock } : {}) }), { signal: AbortSignal.timeout(5000) })
         this.counters.framesSent++
       }
-    } catch {
-      // The stream ended or broke; the member opens another.
+    } catch (err) {
+      // Ended, broke, or an answer could not be written: closed, so that the member opens another
+      // (a stream left open but no longer read would swallow its heartbeats).
+      stream.abort(err as Error)
     } finally {
       this.inbound.delete(stream)
     }

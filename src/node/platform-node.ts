@@ -525,6 +525,7 @@ export class PlatformNode {
       admin: this.admin.status(),
       watch: this.watch.url ?? null,
       dropped: this.replication.dropped,
+      liveness: this.membership.counters,
       certs: { warnings: this.certs.warnings() }
     }
   }
