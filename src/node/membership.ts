@@ -95,7 +95,7 @@ export class Membership {
       const from = msg.from.toString()
       this.liveness.receiveReport(from, report, this.ctx.monotonic(), Date.now())
       // A second way to learn that this node is behind, besides the full members' answers.
-      if (report.revision !== undefined && report.revision > this.ctx.replica.revision) this.onBehind?.(from, report.revision)
+      if (report.revision !== undefined) this.noteRevision(from, report.revision)
     })
     void this.ctx.mesh.handle(LIVENESS_PROTOCOL, (stream, connection) => void this.serve(stream, connection), { maxInboundStreams: 4, runOnLimitedConnection: false })
       .catch((err) => this.ctx.log.error({ err: (err as Error).message }, 'cannot serve the liveness protocol'))
@@ -316,9 +316,29 @@ export class Membership {
     const before = this.liveness.view(peerId, now)
     this.liveness.heardDirectly(peerId, hb, now, clockOffsetMs)
     if (!before.alive) this.ctx.log.info({ member: hb.name, peerId }, 'member is up')
-    if (hb.revision > this.ctx.replica.revision) this.onBehind?.(peerId, hb.revision)
+    this.noteRevision(peerId, hb.revision)
     void this.remember(peerId, hb.addresses)
   }
+
+  /**
+   * A member has applied `revision`. Heartbeats travel faster than gossip, so a member a write ahead
+   * is the normal case for a moment; only when this node is still below a revision seen a heartbeat
+   * period ago has gossip missed something, and it catches up from that member.
+   */
+  private noteRevision(peerId: string, revision: number): void {
+    const mine = this.ctx.replica.revision
+    if (revision <= mine) return
+    const now = this.ctx.monotonic()
+    if (!this.behind || this.behind.revision <= mine) {
+      this.behind = { revision, at: now }
+      return
+    }
+    if (now - this.behind.at < this.timings.heartbeatMs) return
+    this.behind = { revision, at: now }
+    this.onBehind?.(peerId, revision)
+  }
+
+  private behind?: { revision: number, at: number }
 
   /** Set by the node: called when dialling a member failed. */
   onDialFailed?: (peerId: string, err: unknown) => void
