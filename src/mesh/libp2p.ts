@@ -64,7 +64,13 @@ export async function createMesh(init: MeshInit): Promise<MeshNode> {
             timeInMeshWeight: 0.01,
             timeInMeshQuantum: 1000,
             invalidMessageDeliveriesWeight: -10,
-            invalidMessageDeliveriesDecay: 0.9
+            invalidMessageDeliveriesDecay: 0.9,
+            // No minimum delivery rate for mesh peers: the platform's topics are quiet (a log entry per
+            // write, a liveness report per change), so an observer that publishes nothing would fall
+            // 20 deliveries short per topic (−400 each), be graylisted by the full members and stop
+            // receiving the log (a removed member never learnt it was removed).
+            meshMessageDeliveriesWeight: 0,
+            meshFailurePenaltyWeight: 0
           })]))
         }
       })

@@ -25,7 +25,8 @@ export interface NodeContext {
 
 export const topics = {
   log: (platformId: string): string => `/pryv/${platformId}/log/1`,
-  heartbeat: (platformId: string): string => `/pryv/${platformId}/heartbeat/1`
+  /** Full members' liveness reports (src/membership/liveness.ts). */
+  liveness: (platformId: string): string => `/pryv/${platformId}/liveness/1`
 }
 
 /** The node's own listen addresses without the /p2p suffix, as stored in its member record. */

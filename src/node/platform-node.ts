@@ -209,7 +209,7 @@ export class PlatformNode {
         isMemberHost: (host) => memberHosts(replica).has(host),
         listen: init.config.listen,
         announce: init.config.announce,
-        guardedTopics: [topics.log(init.config.platformId), topics.heartbeat(init.config.platformId)]
+        guardedTopics: [topics.log(init.config.platformId), topics.liveness(init.config.platformId)]
       })
       node = new PlatformNode(init, store, mesh, replica, keyring)
       await node.startParts()
@@ -537,6 +537,7 @@ export class PlatformNode {
       admin: this.admin.status(),
       watch: this.watch.url ?? null,
       dropped: this.replication.dropped,
+      liveness: this.membership.counters,
       certs: { warnings: this.certs.warnings() }
     }
   }

@@ -43,7 +43,7 @@ const MIN_ATTEMPTS_PER_MEMBER = 15
 /** Every protocol a member serves on the mesh. */
 const MESH_PROTOCOLS = [
   '/pryv/sync/1.0.0', '/pryv/propose/1.0.0', '/pryv/raft/1.0.0', '/pryv/settings-reports/1.0.0', '/pryv/services/1.0.0',
-  '/pryv/service-restart/1.0.0', '/pryv/service-logs/1.0.0', '/pryv/release-prepull/1.0.0', '/pryv/join/1.0.0',
+  '/pryv/service-restart/1.0.0', '/pryv/service-logs/1.0.0', '/pryv/release-prepull/1.0.0', '/pryv/join/1.0.0', '/pryv/liveness/1.0.0',
   '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.2.0', '/meshsub/1.1.0'
 ]
 
@@ -110,7 +110,7 @@ describe('a machine from outside, holding old invites or even the platform key',
     })
     let messages = 0
     stranger.services.pubsub.addEventListener('message', () => { messages++ })
-    for (const topic of [`/pryv/${platformId}/log/1`, `/pryv/${platformId}/heartbeat/1`]) stranger.services.pubsub.subscribe(topic)
+    for (const topic of [`/pryv/${platformId}/log/1`, `/pryv/${platformId}/liveness/1`]) stranger.services.pubsub.subscribe(topic)
     const opened = new Map<string, number>()
     stranger.addEventListener('connection:open', (evt) => {
       const peer = evt.detail.remotePeer.toString()
