@@ -8,5 +8,5 @@ export { type PryvCustomEntries, pryvCustomEntriesToRecords } from './pryv-entri
 export { DEFAULT_RATE_LIMIT, type RateLimitConfig, RRL_KINDS, type RrlKind } from './rrl.js'
 export type { RateLimitEvent } from './rrl-log.js'
 export { DEFAULT_THREAD_DEMAND, type DnsBound, type DnsLimits, type DnsListenSpec, DnsServer, type DnsServerInit, type ThreadDemand } from './server.js'
-export { seededRandom } from './weighted.js'
+export { seededRandom } from '../seeded-random.js'
 export type * from './zone-spec.js'

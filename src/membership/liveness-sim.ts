@@ -1,5 +1,6 @@
 import type { Heartbeat, LivenessReport } from '../mesh/liveness.js'
 import { LIVENESS_FORMAT } from '../mesh/liveness.js'
+import { seededRandom } from '../seeded-random.js'
 import { LivenessCore, type LivenessTimings } from './liveness.js'
 
 /**
@@ -67,17 +68,6 @@ export function simulateLiveness(opts: SimulationOptions): SimulationResult {
   return { options, protocol: simulateProtocol(options), reference: simulateReference(options) }
 }
 
-/** A deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 class EventQueue {
   private readonly heap: Array<{ t: number, n: number, run: () => void }> = []
@@ -171,7 +161,7 @@ function victims(opts: Options): { observer: number, full: number } {
 }
 
 function simulateProtocol(opts: Options): ProtocolFigures {
-  const rnd = random(opts.seed)
+  const rnd = seededRandom(opts.seed)
   const net = network(opts, rnd)
   const q = new EventQueue()
   const n = opts.nodes
@@ -300,7 +290,7 @@ function simulateProtocol(opts: Options): ProtocolFigures {
  * every 500 ms. Computed per (sender, receiver) pair from the deliveries, on the same network.
  */
 function simulateReference(opts: Options): ProtocolFigures {
-  const rnd = random(opts.seed ^ 0x5eed)
+  const rnd = seededRandom(opts.seed ^ 0x5eed)
   const net = network(opts, rnd)
   const n = opts.nodes
   const end = opts.seconds * 1000
