@@ -2,6 +2,10 @@
 // `npm run bench`: every benchmark harness in turn, each in its own process group and bounded in time,
 // then bench/RESULTS.md (machine, Node, commit, date; per harness the command, figures, the reference
 // measured in the same run, goals met or missed, notes, charts under bench/results/).
+// `node bench/run.js --report` writes RESULTS.md again from the records alone: the last whole run's
+// (run.json), later runs of single harnesses (reported as such, dated) and comparisons run by hand
+// (EXTRA_RECORDS). Notes on the mechanism stay here; notes on one record's run sit beside it in
+// bench/results/<name>.notes.md.
 //   npm run bench                       (builds first)
 //   env: BENCH_BUDGET_S (1140: the whole run), BENCH_ONLY (comma-separated harness names)
 // Whatever happens, it stops what the harnesses started: their process groups, the benchmarks' netlab
@@ -243,10 +247,20 @@ function ownRun(record) {
   return out.join('\n')
 }
 
-/** The notes that go with a record, kept beside it: bench/results/<name>.notes.md. */
+/**
+ * The notes written on one record, kept beside it: bench/results/<name>.notes.md, whose first line names
+ * the record (its finishedAt). Once the harness runs again they no longer describe its figures: left out.
+ */
 function notes(name) {
   const file = resolve(here, 'results', `${name}.notes.md`)
-  return existsSync(file) ? `\n\n${readFileSync(file, 'utf8').trim()}` : ''
+  if (!existsSync(file)) return ''
+  const [first, ...rest] = readFileSync(file, 'utf8').split('\n')
+  const on = /^<!-- notes on the record of (\S+):/.exec(first)?.[1]
+  if (on !== rec(name)?.finishedAt) {
+    process.stderr.write(`[bench] ${file}: notes on the record of ${on}, not on this one: left out\n`)
+    return ''
+  }
+  return `\n\n${rest.join('\n').trim()}`
 }
 
 /** nsd-compare's table, if this run wrote it: its text, and the ratio of each server per test. */
