@@ -9,6 +9,7 @@
 // scripts/docker-engine.sh (started here when none is running, and stopped again).
 import { execFileSync, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
+import { fixtureBundle } from '../test/release/fixture-bundle.js'
 import { header, lab, pct } from './lib/nodes.js'
 import { finish, goal, onInterrupt } from './lib/report.js'
 
@@ -16,7 +17,6 @@ const backends = (process.argv[2] ?? 'process,docker').split(',')
 const rounds = Number(process.argv[3] ?? 3)
 const ROOT = resolve(import.meta.dirname, '..')
 const BIN = resolve(ROOT, 'bin/pryv-node.js')
-const FIXTURES = resolve(ROOT, 'test/release/fixtures')
 const ENGINE = resolve(ROOT, 'scripts/docker-engine.sh')
 
 let startedEngine = false
@@ -96,10 +96,10 @@ try {
       await waitComplete(nodes[0])
       const ref = await cli(nodes[0], ['restart', 'demo-api', '--all'])
       if (ref.code === 0) reference.push(ref.ms)
-      const up = await cli(nodes[0], ['release', 'apply', resolve(FIXTURES, 'demo-1.1.0'), '--wait'])
+      const up = await cli(nodes[0], ['release', 'apply', fixtureBundle('demo-1.1.0', l.root), '--wait'])
       if (up.code !== 0) throw new Error(`apply 1.1.0 failed (${up.code}): ${up.err}`)
       upgrade.push(up.ms)
-      const broken = await cli(nodes[0], ['release', 'apply', resolve(FIXTURES, 'demo-1.2.0-unhealthy'), '--wait'])
+      const broken = await cli(nodes[0], ['release', 'apply', fixtureBundle('demo-1.2.0-unhealthy', l.root), '--wait'])
       if (broken.code !== 8) throw new Error(`the broken release did not roll back (exit ${broken.code}): ${broken.err}`)
       autoRollback.push(broken.ms)
       const back = await cli(nodes[0], ['release', 'rollback', '--wait'])

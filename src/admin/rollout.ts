@@ -3,6 +3,7 @@
  * each member got with the release, and the wave's health gate. Pure: built from the members' render
  * reports (what `config history` shows per node).
  */
+import { restartWaves } from '../release/waves.js'
 
 /** What the view needs of one render report of a member. */
 export interface ReportView {
@@ -42,25 +43,13 @@ export interface Wave {
 }
 
 /**
- * The restart waves of the settings service's rolling restarts: the first member by name alone (the
- * canary), then the others in groups of `budget` (`--restart-budget`, 1 by default), by name.
- */
-export function restartWaves(names: readonly string[], budget: number): string[][] {
-  const sorted = [...names].sort((a, b) => a.localeCompare(b))
-  const size = Math.max(1, Math.floor(budget))
-  const waves = sorted.length > 0 ? [[sorted[0]!]] : []
-  for (let i = 1; i < sorted.length; i += size) waves.push(sorted.slice(i, i + size))
-  return waves
-}
-
-/**
  * The rollout of the release entry at `revision`, until the entry after it (`until`, absent for
  * the release in force): per member, its last report in that span decides.
  */
 export function rolloutWaves(revision: number, until: number | undefined, members: readonly MemberReports[], budget: number): Wave[] {
   const byNode = new Map(members.map((m) => [m.node, memberRollout(m, revision, until)]))
   const waves: Wave[] = []
-  for (const [i, names] of restartWaves([...byNode.keys()], budget).entries()) {
+  for (const [i, names] of restartWaves([...byNode.keys()], budget, (name) => name).entries()) {
     const rows = names.map((n) => byNode.get(n)!)
     const state = waveState(rows, waves.at(-1)?.state)
     waves.push({ label: i === 0 ? 'canary' : `wave ${i}`, members: rows, state, gate: gateText(state, rows) })

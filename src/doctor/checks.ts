@@ -1,4 +1,5 @@
 import { DEFAULT_UDP_RECV_BUFFER_SIZE } from '../dns/constants.js'
+import { splitHostPort } from '../dns/listen-address.js'
 
 /**
  * `pryv-node doctor`'s judgments: pure functions from what was measured to OK, WARN or FAIL with
@@ -35,7 +36,7 @@ export function judgePort(p: PortProbe, servedByNode: boolean): Check {
   const name = `port ${p.what} (${p.protocol} ${p.address})`
   if (p.outcome === 'free') return { name, result: 'OK', detail: 'free' }
   if (p.outcome === 'in-use' && servedByNode) return { name, result: 'OK', detail: 'served by this node' }
-  if (p.outcome === 'in-use') return { name, result: 'FAIL', detail: 'in use by another process', hint: `Stop what listens on ${p.address} (ss -lntup | grep ${p.address.slice(p.address.lastIndexOf(':') + 1)}), or choose another address.` }
+  if (p.outcome === 'in-use') return { name, result: 'FAIL', detail: 'in use by another process', hint: `Stop what listens on ${p.address} (ss -lntup | grep ${splitHostPort(p.address).port}), or choose another address.` }
   if (p.outcome === 'denied') return { name, result: 'FAIL', detail: 'not allowed to bind it', hint: 'Ports below 1024 need root or CAP_NET_BIND_SERVICE (the unit of `pryv-node service install` grants it).' }
   return { name, result: 'FAIL', detail: p.error ?? 'cannot bind', hint: 'Check that the address is one of this machine\'s.' }
 }
@@ -162,7 +163,7 @@ export function judgeReachability(r: ReachabilityView): Check[] {
     const missedText = missed.map((s) => `${s.member}: ${s.result?.error ?? 'not dialled'}`).join('; ')
     const failed = missed.filter((s) => s.result !== undefined && s.result.dialled !== false)
     if (missed.length === 0) return { name, result: 'OK', detail: `from ${reached.map((s) => `${s.member} (${s.result!.latencyMs} ms)`).join(', ')}` }
-    const port = t.kind === 'dns' ? t.address.slice(t.address.lastIndexOf(':') + 1) : /\/tcp\/(\d+)/.exec(t.address)?.[1] ?? '?'
+    const port = t.kind === 'dns' ? String(splitHostPort(t.address).port) : /\/tcp\/(\d+)/.exec(t.address)?.[1] ?? '?'
     const hint = t.kind === 'dns'
       ? `Open UDP and TCP port ${port} towards this machine, or serve DNS on an address the others reach (--dns).`
       : `Open TCP port ${port} towards this machine in the firewall between the machines, or announce an address the others reach (--announce on start).`

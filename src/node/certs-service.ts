@@ -17,6 +17,7 @@ import { accountOf, certificateOf, renewalOf } from '../state/certs.js'
 import type { Command } from '../state/commands.js'
 import { currentRelease, PLATFORM_SETTINGS_KEY } from '../state/types.js'
 import type { ControlHandler } from '../control/server.js'
+import { splitHostPort } from '../dns/listen-address.js'
 import type { NodeContext } from './context.js'
 import type { Membership } from './membership.js'
 import { errorReply } from './wire-errors.js'
@@ -393,9 +394,7 @@ export class CertsService {
 
 /** A DNS address bound to every interface is asked on the member's own mesh IP (loopback for this node). */
 function reachable(bound: string, meshAddresses: readonly string[]): string {
-  const i = bound.lastIndexOf(':')
-  const host = bound.slice(0, i).replace(/^\[|\]$/g, '')
-  const port = bound.slice(i + 1)
+  const { host, port } = splitHostPort(bound)
   if (host !== '0.0.0.0' && host !== '::') return bound
   const ip4 = meshAddresses.map((a) => /^\/ip4\/([^/]+)\//.exec(a)?.[1]).find((a) => a !== undefined && a !== '0.0.0.0')
   return `${ip4 ?? '127.0.0.1'}:${port}`

@@ -1,6 +1,7 @@
 import { DEFAULT_THREAD_DEMAND, DnsServer } from '../dns/server.js'
 import type { DnsCountersSnapshot } from '../dns/counters.js'
 import { compileZone } from '../dns/compile.js'
+import { splitHostPort } from '../dns/listen-address.js'
 import { ExitCode, OperatorError } from '../errors.js'
 import type { NodeContext } from './context.js'
 import type { Membership } from './membership.js'
@@ -44,7 +45,7 @@ export class DnsService {
       onRateLimit: (e) => this.logRateLimit(e),
       onError: (err) => this.ctx.log.debug({ err: err.message }, 'dns request failed')
     })
-    const addresses = listen.map(parseHostPort)
+    const addresses = listen.map(splitHostPort)
     try {
       const bound = await server.start({ udp: addresses, tcp: addresses })
       this.bound = bound.udp.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`))
@@ -139,9 +140,4 @@ export class DnsService {
       }
     }
   }
-}
-
-function parseHostPort(text: string): { host: string, port: number } {
-  const i = text.lastIndexOf(':')
-  return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) }
 }

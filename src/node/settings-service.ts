@@ -19,6 +19,7 @@ import { detectRuntime } from '../runtime/detect.js'
 import type { Runtime } from '../runtime/runtime.js'
 import type { Command } from '../state/commands.js'
 import type { OnChange } from '../release/types.js'
+import { restartWaves } from '../release/waves.js'
 import { currentRelease, currentReleaseEntry, PLATFORM_SETTINGS_KEY, type PlatformState, type ReleaseHistoryRecord, type SettingsHistoryRecord, settingsHistoryKey } from '../state/types.js'
 import type { NodeContext } from './context.js'
 import { checkLocalLayers, type LocalLayers, localLayers, type LocalSettings } from './settings-local.js'
@@ -393,10 +394,9 @@ export class SettingsService {
    * this one while waiting (`stillCurrent`: the caller renders again).
    */
   private async waitForTurn(settingsRevision: number, stillCurrent: () => boolean): Promise<boolean> {
-    const budget = Math.max(1, this.local.restartBudget ?? DEFAULT_RESTART_BUDGET)
-    const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
-    const index = members.findIndex((m) => m.peerId === this.ctx.selfId)
-    const earlier = index <= 0 ? [] : members.slice(0, 1 + Math.floor((index - 1) / budget) * budget)
+    const waves = restartWaves([...this.ctx.replica.state.members.values()], this.local.restartBudget ?? DEFAULT_RESTART_BUDGET, (m) => m.name)
+    const mine = waves.findIndex((wave) => wave.some((m) => m.peerId === this.ctx.selfId))
+    const earlier = mine <= 0 ? [] : waves.slice(0, mine).flat()
     let warnAt = Date.now() + WAVE_WARN_MS
     let pending = earlier
     while (pending.length > 0 && !this.stopped) {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { type MemberReports, restartWaves, rolloutWaves } from '../../src/admin/rollout.js'
+import { type MemberReports, rolloutWaves } from '../../src/admin/rollout.js'
+import { restartWaves } from '../../src/release/waves.js'
+
+const byName = (name: string) => name
 
 const healthy = (settingsRevision: number) => ({ settingsRevision, failures: [] })
 const failed = (settingsRevision: number) => ({ settingsRevision, failures: [{ service: 'demo-api', message: 'unhealthy after 10 s' }] })
@@ -7,9 +10,9 @@ const summary = (waves: ReturnType<typeof rolloutWaves>) => waves.map((w) => `${
 
 describe('a release rollout, wave by wave', () => {
   it('orders members as the rolling restarts do: the first by name alone, then groups of the restart budget', () => {
-    expect(restartWaves(['core3', 'core1', 'core4', 'core2'], 1)).toEqual([['core1'], ['core2'], ['core3'], ['core4']])
-    expect(restartWaves(['core3', 'core1', 'core4', 'core2', 'core5'], 2)).toEqual([['core1'], ['core2', 'core3'], ['core4', 'core5']])
-    expect(restartWaves([], 1)).toEqual([])
+    expect(restartWaves(['core3', 'core1', 'core4', 'core2'], 1, byName)).toEqual([['core1'], ['core2'], ['core3'], ['core4']])
+    expect(restartWaves(['core3', 'core1', 'core4', 'core2', 'core5'], 2, byName)).toEqual([['core1'], ['core2', 'core3'], ['core4', 'core5']])
+    expect(restartWaves([], 1, byName)).toEqual([])
   })
 
   it('shows a rollout in progress: the canary passed, the next wave rolls out, the last waits for it', () => {

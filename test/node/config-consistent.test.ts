@@ -1,8 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { callControl } from '../../src/control/client.js'
-import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
-
-const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none']
+import { cleanupTempDirs, type NodeProcess, runCli } from '../support/cli.js'
+import { startPlatform } from '../support/platform.js'
 
 describe('config get --consistent', () => {
   const nodes: NodeProcess[] = []
@@ -12,13 +10,8 @@ describe('config get --consistent', () => {
   })
 
   it('on an observer, sees a change acknowledged on another node just before', async () => {
-    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...LOOPBACK])
-    nodes.push(founder)
-    await founder.ready()
-    const { invite } = await callControl(`${founder.dataDir}/control.sock`, 'invite.create', { role: 'observer' }, 15_000) as { invite: string }
-    const observer = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', 'obs1', ...LOOPBACK])
-    nodes.push(observer)
-    await observer.ready()
+    await startPlatform(nodes, [['obs1', 'observer']])
+    const [founder, observer] = nodes as [NodeProcess, NodeProcess]
 
     for (const name of ['Clinic A', 'Clinic B', 'Clinic C']) {
       const set = await runCli(['--data-dir', founder.dataDir, 'config', 'set', `platform.name=${name}`])

@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callControl } from '../../src/control/client.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
-
-const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none']
+import { control, LOOPBACK, startPlatform } from '../support/platform.js'
 
 interface WriterSetStatus { role: string, leader: string | null, voters: string[], learners: string[] }
 interface Status { revision: number, self: { peerId: string }, writerSet: WriterSetStatus | null }
 
-const control = (node: NodeProcess, method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-  callControl(`${node.dataDir}/control.sock`, method, params, 15_000)
 const status = (node: NodeProcess): Promise<Status> => control(node, 'status') as Promise<Status>
 const running = (n: NodeProcess): boolean => n.proc.exitCode === null && n.proc.signalCode === null
 
@@ -26,15 +22,7 @@ describe('role churn on 3 full nodes (separate processes)', () => {
   const cli = (node: NodeProcess, ...args: string[]) => runCli(['--data-dir', node.dataDir, ...args])
 
   beforeAll(async () => {
-    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...LOOPBACK])
-    nodes.push(founder)
-    await founder.ready()
-    for (const name of ['core2', 'core3']) {
-      const { invite } = await control(founder, 'invite.create', { role: 'full' }) as { invite: string }
-      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...LOOPBACK])
-      nodes.push(node)
-      await node.ready()
-    }
+    await startPlatform(nodes, [['core2', 'full'], ['core3', 'full']])
   })
 
   afterAll(async () => {

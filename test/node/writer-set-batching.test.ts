@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callControl } from '../../src/control/client.js'
-import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+import { cleanupTempDirs, NodeProcess } from '../support/cli.js'
+import { control, startPlatform } from '../support/platform.js'
 
 // Group commit: concurrent writes on the leader share log writes (one fsync per Ready, on the leader
 // and on each follower), and a leader killed with SIGKILL in the middle of a batch loses no write it
@@ -9,8 +9,6 @@ const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none', '--admin', 'none']
 
 interface Status { self: { peerId: string }, writerSet: { role: string, leader: string | null, voters: string[], logSyncs: number } | null }
 
-const control = (node: NodeProcess, method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-  callControl(`${node.dataDir}/control.sock`, method, params, 15_000)
 const status = (node: NodeProcess): Promise<Status> => control(node, 'status') as Promise<Status>
 const setUser = (node: NodeProcess, name: string): Promise<unknown> => control(node, 'dns.users.set', { users: { [name]: 'core1' } })
 
@@ -18,15 +16,8 @@ describe('group commit on 3 full nodes', () => {
   const nodes: NodeProcess[] = []
 
   beforeAll(async () => {
-    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...LOOPBACK])
-    nodes.push(founder)
-    await founder.ready()
-    for (const name of ['core2', 'core3']) {
-      const { invite } = await control(founder, 'invite.create', { role: 'full' }) as { invite: string }
-      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...LOOPBACK])
-      nodes.push(node)
-      await node.ready()
-    }
+    await startPlatform(nodes, [['core2', 'full'], ['core3', 'full']], LOOPBACK)
+    const founder = nodes[0]!
     for (const deadline = Date.now() + 30_000; (await status(founder)).writerSet?.voters.length !== 3;) {
       if (Date.now() > deadline) throw new Error('the writer set did not grow to 3 voters within 30 s')
       await new Promise((r) => setTimeout(r, 300))

@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callControl } from '../../src/control/client.js'
 import { isOperatorError } from '../../src/errors.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 import { checkLinearizable, type Operation } from '../support/linearizability.js'
-
-const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none']
+import { control, LOOPBACK, startPlatform } from '../support/platform.js'
 
 interface WriterSetStatus { role: string, leader: string | null, voters: string[], learners: string[] }
 interface Status { revision: number, self: { peerId: string }, writerSet: WriterSetStatus | null }
 
-const control = (node: NodeProcess, method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-  callControl(`${node.dataDir}/control.sock`, method, params, 15_000)
 const status = (node: NodeProcess): Promise<Status> => control(node, 'status') as Promise<Status>
 
 /** Errors after which a write may still have been applied: its outcome is unknown. */
@@ -21,15 +17,7 @@ describe('the writer set: 3 full nodes and 2 observers as separate processes', (
   const cores = ['core1', 'core2', 'core3', 'obs1', 'obs2']
 
   beforeAll(async () => {
-    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...LOOPBACK])
-    nodes.push(founder)
-    await founder.ready()
-    for (const [name, role] of [['core2', 'full'], ['core3', 'full'], ['obs1', 'observer'], ['obs2', 'observer']] as const) {
-      const { invite } = await control(founder, 'invite.create', { role }) as { invite: string }
-      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...LOOPBACK])
-      nodes.push(node)
-      await node.ready()
-    }
+    await startPlatform(nodes, [['core2', 'full'], ['core3', 'full'], ['obs1', 'observer'], ['obs2', 'observer']])
   })
 
   afterAll(async () => {
@@ -113,13 +101,8 @@ describe('membership changes from the CLI', () => {
   })
 
   it('promotes an observer to a learner, refuses to demote the only voter, and lets a member leave', async () => {
-    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...LOOPBACK])
-    nodes.push(founder)
-    await founder.ready()
-    const { invite } = await control(founder, 'invite.create', { role: 'observer' }) as { invite: string }
-    const observer = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', 'obs1', ...LOOPBACK])
-    nodes.push(observer)
-    await observer.ready()
+    await startPlatform(nodes, [['obs1', 'observer']])
+    const [founder, observer] = nodes as [NodeProcess, NodeProcess]
 
     const promoted = await runCli(['--data-dir', founder.dataDir, 'members', 'promote', 'obs1'])
     expect(promoted.code, promoted.stderr).toBe(0)
@@ -148,15 +131,8 @@ describe('a dead voter is replaced with no operator action', () => {
 
   it('promotes the spare full member and removes the dead voter', async () => {
     const opts = [...LOOPBACK, '--replace-voters-after', '3s']
-    const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...opts])
-    nodes.push(founder)
-    await founder.ready()
-    for (const name of ['core2', 'core3', 'core4']) {
-      const { invite } = await control(founder, 'invite.create', { role: 'full' }) as { invite: string }
-      const node = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', name, ...opts])
-      nodes.push(node)
-      await node.ready()
-    }
+    await startPlatform(nodes, [['core2', 'full'], ['core3', 'full'], ['core4', 'full']], opts)
+    const founder = nodes[0]!
     const leaderView = async (): Promise<WriterSetStatus | undefined> =>
       (await Promise.all(nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null).map(status))).map((s) => s.writerSet).find((w) => w?.role === 'leader') ?? undefined
     await expect.poll(async () => { const w = await leaderView(); return w && [w.voters.length, w.learners.length] }, { timeout: 20_000, interval: 300 }).toEqual([3, 1])

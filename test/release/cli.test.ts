@@ -102,7 +102,7 @@ describe('pryv-node release keygen, sign, verify --key', () => {
     expect(tgz.stderr).toContain('is not a release bundle: only a bundle directory can be signed')
     const noKey = await runCli(['release', 'sign', copyBundle(), '--key', '/nonexistent.key'])
     expect(noKey.code).toBe(3)
-    expect(noKey.stderr).toContain('error PRYV_RELEASE_KEY_UNREADABLE: cannot read the private key /nonexistent.key')
+    expect(noKey.stderr).toContain('error PRYV_RELEASE_KEY_UNREADABLE: Cannot read the private key file /nonexistent.key')
     const missingOption = await runCli(['release', 'sign', copyBundle()])
     expect(missingOption.code).toBe(2)
     expect(missingOption.stderr).toContain("required option '--key <private.pem>' not specified")

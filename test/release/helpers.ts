@@ -1,16 +1,20 @@
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { expect } from 'vitest'
 import * as tar from 'tar'
 import { parse, stringify } from 'yaml'
 import { builtinReleasePath, type ReleaseInvalidError, type ReleaseProblem, loadRelease } from '../../src/release/index.js'
 import { tempDir } from '../support/cli.js'
+import { fixtureBundle } from './fixture-bundle.js'
 
 export const DEMO = builtinReleasePath('demo')
 export const PRYV_IO = builtinReleasePath('pryv-io')
-export const FIXTURES = resolve(import.meta.dirname, 'fixtures')
-export const DEMO_1_1 = join(FIXTURES, 'demo-1.1.0')
-export const DEMO_1_2_UNHEALTHY = join(FIXTURES, 'demo-1.2.0-unhealthy')
+// The fixtures, assembled once per test file with the demo's service files; removed when the worker exits.
+const fixtures = mkdtempSync(join(tmpdir(), 'pn-fixtures-'))
+process.on('exit', () => rmSync(fixtures, { recursive: true, force: true }))
+export const DEMO_1_1 = fixtureBundle('demo-1.1.0', fixtures)
+export const DEMO_1_2_UNHEALTHY = fixtureBundle('demo-1.2.0-unhealthy', fixtures)
 
 /** A writable copy of a bundle directory (the shipped demo by default), in a temp dir. */
 export function copyBundle(source = DEMO): string {

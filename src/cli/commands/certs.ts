@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { callControl } from '../../control/client.js'
-import { ExitCode, OperatorError } from '../../errors.js'
 import { DataDir } from '../../node/data-dir.js'
 import type { CliContext } from '../context.js'
 import { table } from '../format.js'
+import { readInputFile } from '../input-file.js'
 
 /** Obtaining a certificate waits for the ACME server and DNS propagation: longer than other calls. */
 const ISSUE_TIMEOUT_MS = 300_000
@@ -45,18 +44,14 @@ export function registerCertsCommands(program: Command, ctx: CliContext): void {
     .argument('<cert>', 'PEM file: the certificate, then its intermediates')
     .argument('<key>', 'PEM file: its private key (unencrypted)')
     .action(async (certPath: string, keyPath: string) => {
-      const [chain, key] = await Promise.all([readInput(certPath, 'certificate'), readInput(keyPath, 'key')])
+      const [chain, key] = await Promise.all([readPem(certPath, 'certificate'), readPem(keyPath, 'key')])
       const r = await ctx.control('certs.import', { chain, key }) as { serial: string, names: string[], notAfter: string }
       ctx.io.out(`Certificate ${r.serial} for ${r.names.join(', ')} (valid until ${r.notAfter}) imported; every node installs it.`)
     })
 }
 
-async function readInput(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (err) {
-    throw new OperatorError('PRYV_FILE_UNREADABLE', `Cannot read the ${what} file ${path}: ${(err as Error).message}.`, { hint: 'Give the path of a PEM file this user may read.', exitCode: ExitCode.invalidInput })
-  }
+function readPem(path: string, what: string): Promise<string> {
+  return readInputFile(path, what, 'PRYV_FILE_UNREADABLE', 'Give the path of a PEM file this user may read.')
 }
 
 function formatCertsStatus(s: CertsStatus): string {

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { ExitCode, OperatorError } from '../../errors.js'
 import type { ReleaseEvent } from '../../node/release-service.js'
 import type { CliContext } from '../context.js'
+import { readReleaseKey } from './release.js'
 import { table } from '../format.js'
 import { parseDuration } from '../parse.js'
 
@@ -70,7 +70,7 @@ export function registerReleaseOpsCommands(release: Command, ctx: CliContext): v
     .option('--timeout <duration>', 'with --wait: give up waiting after this long (the rollout goes on)', parseDuration, 600_000)
     .option('--json', 'print JSON')
     .action(async (bundle: string, o) => {
-      const keys = await Promise.all((o.key as string[]).map((file) => readKey(file)))
+      const keys = await Promise.all((o.key as string[]).map((file) => readReleaseKey(file, 'public key')))
       const startedMs = Date.now()
       const r = await withPullProgress(ctx, 'release.apply', { path: resolve(bundle), keys, dryRun: Boolean(o.dryRun), message: o.message }, Boolean(o.json)) as unknown as ApplyReply
       if (o.json && !o.wait) {
@@ -172,17 +172,6 @@ async function withPullProgress(ctx: CliContext, method: string, params: Record<
     bars?.stop()
   }
   throw new OperatorError('PRYV_NO_REPLY', 'The node closed the connection without a result.', { hint: 'Check the node\'s log.', exitCode: ExitCode.internal })
-}
-
-async function readKey(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (err) {
-    throw new OperatorError('PRYV_RELEASE_KEY_UNREADABLE', `Cannot read the key ${file}: ${(err as Error).message}.`, {
-      hint: 'Pass the public key file made by `pryv-node release keygen` (the .pub file).',
-      exitCode: ExitCode.invalidInput
-    })
-  }
 }
 
 type Outcome =

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { ExitCode, isOperatorError, OperatorError } from '../../errors.js'
@@ -9,6 +9,7 @@ import { type LoadedRelease, loadRelease } from '../../release/load.js'
 import { generateSigningKeys, signatureFileText, signRelease, verifyRelease } from '../../release/sign.js'
 import type { MigrationStep } from '../../release/types.js'
 import type { CliContext } from '../context.js'
+import { readInputFile } from '../input-file.js'
 import { table } from '../format.js'
 
 const PRIVATE_KEY_FILE = 'release-signing.key'
@@ -41,7 +42,7 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): Comm
     .addHelpText('after', '\nExamples:\n  pryv-node release verify releases/demo\n  pryv-node release verify pryv-io-1.9.2.tgz --key publisher.pub --json')
     .action(async (bundle: string, o: { key: string[], json?: boolean }) => {
       const loaded = await loadRelease(bundle)
-      const keys = await Promise.all(o.key.map((file) => readKeyFile(file, 'public key')))
+      const keys = await Promise.all(o.key.map((file) => readReleaseKey(file, 'public key')))
       const { record } = loaded
       const signature: Verified['signature'] = keys.length > 0
         ? { status: 'valid', keyId: verifyRelease(record, keys).keyId }
@@ -102,7 +103,7 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): Comm
     .action(async (dir: string, o: { key: string, json?: boolean }) => {
       const isDirectory = await stat(dir).then((s) => s.isDirectory(), () => undefined)
       if (isDirectory === false) throw new ReleaseNotABundleError(dir, 'only a bundle directory can be signed', 'extract the archive, sign the directory, then pack it again')
-      const pem = await readKeyFile(o.key, 'private key')
+      const pem = await readReleaseKey(o.key, 'private key')
       const { record } = await loadRelease(dir)
       const signed = signRelease(record, pem)
       const path = join(dir, SIGNATURE_FILE)
@@ -114,14 +115,9 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): Comm
   return release
 }
 
-async function readKeyFile(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (err) {
-    throw new OperatorError('PRYV_RELEASE_KEY_UNREADABLE', `cannot read the ${what} ${file}: ${(err as Error).message}`, {
-      hint: 'give the path of a PEM file made by `pryv-node release keygen`'
-    })
-  }
+/** A release signing key named by `--key`: the private one for `sign`, public ones for `verify` and `apply`. */
+export async function readReleaseKey(file: string, what: 'public key' | 'private key'): Promise<string> {
+  return await readInputFile(file, what, 'PRYV_RELEASE_KEY_UNREADABLE', `Give the path of the ${what} file made by \`pryv-node release keygen\`${what === 'public key' ? ' (the .pub file)' : ''}.`)
 }
 
 function describeStep(step: MigrationStep): string {

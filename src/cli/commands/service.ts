@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { Command } from 'commander'
+import { splitHostPort } from '../../dns/listen-address.js'
 import { ExitCode, OperatorError } from '../../errors.js'
 import { renderNodeUnit, UNIT_NAME } from '../../host/systemd-unit.js'
 import { DataDir } from '../../node/data-dir.js'
@@ -31,7 +32,7 @@ export function registerServiceUnitCommands(program: Command, ctx: CliContext): 
       const usesEngine = kept.services === 'docker' || kept.services === 'auto'
       const groups = usesEngine && user !== 'root' ? await socketGroup(dockerSocket) : []
       const dns = (Array.isArray(kept.dns) ? kept.dns : config.dns) as string[]
-      const bindsLowPorts = user !== 'root' && dns.some((a) => Number(a.slice(a.lastIndexOf(':') + 1)) < 1024)
+      const bindsLowPorts = user !== 'root' && dns.some((a) => splitHostPort(a).port < 1024)
       const unit = renderNodeUnit({ node: process.execPath, bin: BIN, dataDir: dataDir.path, user, name: config.name, domain: config.domain, groups, bindsLowPorts })
       const path = join(o.unitDir, UNIT_NAME)
       if (o.dryRun) {
