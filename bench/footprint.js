@@ -33,8 +33,23 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) 
 const kb = (x) => (x / 1024).toFixed(1)
 const w8 = (extra) => (extra.writes / seconds).toFixed(1)
 
+/** What the nodes did over a window, summed: liveness frames and reports, entries gossip brought after a sync (stale). */
+function sumCounters(before, after) {
+  const sum = {}
+  after.forEach((s, k) => {
+    for (const [group, values] of [['liveness', s.liveness], ['dropped', s.dropped]]) {
+      for (const [name, v] of Object.entries(values ?? {})) {
+        const key = `${group}.${name}`
+        sum[key] = (sum[key] ?? 0) + v - (before[k][group]?.[name] ?? 0)
+      }
+    }
+  })
+  return sum
+}
+
 /** Per-node rates over `ms` while `during` runs: bytes/s in+out of eth0, CPU % of a core, RSS at the end. */
 async function window(nodes, ms, during) {
+  const s0 = await Promise.all(nodes.map((n) => control(n, 'status')))
   const b0 = nodes.map((n) => ifaceCounters(n.host))
   const c0 = nodes.map((n) => sample(n.proc.pid))
   const t0 = performance.now()
@@ -42,8 +57,10 @@ async function window(nodes, ms, during) {
   const s = (performance.now() - t0) / 1000
   const b1 = nodes.map((n) => ifaceCounters(n.host))
   const c1 = nodes.map((n) => sample(n.proc.pid))
+  const s1 = await Promise.all(nodes.map((n) => control(n, 'status')))
   return {
     extra,
+    counters: sumCounters(s0, s1),
     perNode: nodes.map((n, k) => ({
       name: n.name,
       role: n.role,
@@ -100,6 +117,7 @@ if (unavailable) {
         return { writes: done, late }
       })
       results.push({ size, idle, busy })
+      process.stderr.write(`[footprint] ${size} nodes, counters summed over all nodes: idle ${JSON.stringify(idle.counters)}; writes ${JSON.stringify(busy.counters)}\n`)
       process.stderr.write(`[footprint] ${size} nodes: idle ${kb(median(idle.perNode.map((p) => p.rxBps + p.txBps)))} KiB/s per node, writes ${kb(median(busy.perNode.map((p) => p.rxBps + p.txBps)))} KiB/s\n`)
     } finally {
       await l.close()

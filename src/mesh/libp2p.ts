@@ -30,6 +30,9 @@ export interface MeshInit {
   readonly guardedTopics?: readonly string[]
 }
 
+/** Weight of gossipsub's mesh delivery penalties on the platform's topics (see createMesh). */
+const MESH_DELIVERY_PENALTY = 0.005
+
 /**
  * A libp2p node of the platform mesh: TCP, the private-network key (nothing without it can even
  * finish a handshake), noise, yamux, identify, ping and gossipsub with signed messages. Only members
@@ -55,28 +58,38 @@ export async function createMesh(init: MeshInit): Promise<MeshNode> {
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
-        // Every member is a direct peer on a private network: loopback test platforms put many
-        // peers on one IP, which gossipsub would otherwise penalise.
-        scoreParams: {
-          IPColocationFactorWeight: 0,
-          topics: Object.fromEntries((init.guardedTopics ?? []).map((topic) => [topic, createTopicScoreParams({
-            topicWeight: 1,
-            timeInMeshWeight: 0.01,
-            timeInMeshQuantum: 1000,
-            invalidMessageDeliveriesWeight: -10,
-            invalidMessageDeliveriesDecay: 0.9,
-            // No minimum delivery rate for mesh peers: the platform's topics are quiet (a log entry per
-            // write, a liveness report per change), so an observer that publishes nothing would fall
-            // 20 deliveries short per topic (−400 each), be graylisted by the full members and stop
-            // receiving the log (a removed member never learnt it was removed).
-            meshMessageDeliveriesWeight: 0,
-            meshFailurePenaltyWeight: 0
-          })]))
-        }
+        scoreParams: platformScoreParams(init.guardedTopics ?? [])
       })
     },
     start: false
   })
+}
+
+/**
+ * Gossipsub's peer scoring: invalid messages on the platform's topics lower their sender's score, and
+ * mesh peers that deliver little are pruned from the mesh without ever reaching a threshold.
+ */
+export function platformScoreParams(topics: readonly string[]) {
+  return {
+    // Every member is a direct peer on a private network: loopback test platforms put many
+    // peers on one IP, which gossipsub would otherwise penalise.
+    IPColocationFactorWeight: 0,
+    topics: Object.fromEntries(topics.map((topic) => [topic, createTopicScoreParams({
+      topicWeight: 1,
+      timeInMeshWeight: 0.01,
+      timeInMeshQuantum: 1000,
+      invalidMessageDeliveriesWeight: -10,
+      invalidMessageDeliveriesDecay: 0.9,
+      // A mesh peer that delivers few messages first (an observer publishes nothing) goes below 0 and
+      // is pruned from the mesh: it still gets each entry once, from the publisher (flood publish),
+      // instead of once per mesh peer. The weight keeps that penalty small: a full deficit (20 deliveries, squared) costs 2 per
+      // topic, so the score stays above gossipsub's gossip (−10), publish (−50) and graylist (−80)
+      // thresholds; at −1 a quiet observer fell to −800, was graylisted and stopped receiving the
+      // log (a removed member never learnt it was removed).
+      meshMessageDeliveriesWeight: -MESH_DELIVERY_PENALTY,
+      meshFailurePenaltyWeight: -MESH_DELIVERY_PENALTY
+    })]))
+  }
 }
 
 /**
