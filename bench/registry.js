@@ -9,7 +9,7 @@
 // - `users` users imported: each node's resident memory and the DNS answer time of a user name
 //   before and after (sequential queries to one node).
 import { Resolver } from 'node:dns/promises'
-import { control, header, lab, pct, sample, sleep } from './lib/nodes.js'
+import { control, header, lab, pct, sample, sleep, untilHealthy } from './lib/nodes.js'
 import { finish, goal, onInterrupt } from './lib/report.js'
 
 const registrations = Number(process.argv[2] ?? 300)
@@ -20,15 +20,6 @@ const l = lab('pnbench-reg-')
 onInterrupt(() => l.close())
 const f1 = (x) => x.toFixed(1)
 const args = ['--listen', '127.0.0.1:0', '--dns', '127.0.0.1:0', '--register', '127.0.0.1:0']
-
-async function healthy(nodes) {
-  for (;;) {
-    const all = await Promise.all(nodes.map((n) => control(n, 'status').catch(() => undefined)))
-    const leaders = all.filter((s) => s?.writerSet?.role === 'leader')
-    if (all.every(Boolean) && leaders.length === 1 && leaders[0].writerSet.voters.length === 3 && new Set(all.map((s) => s.revision)).size === 1) return all
-    await sleep(100)
-  }
-}
 
 /** Runs `op` from CONCURRENCY clients for `seconds`; returns completed operations per second. */
 async function rate(op) {
@@ -64,7 +55,7 @@ try {
     n.ready = await n.ready
     nodes.push(n)
   }
-  const statuses = await healthy(nodes)
+  const statuses = await untilHealthy(nodes)
   const follower = nodes[statuses.findIndex((s) => s.writerSet?.role !== 'leader')]
   const { values } = await control(nodes[0], 'settings.get', { reveal: true })
   const key = values['internals.registerSystemKey']
@@ -111,7 +102,7 @@ try {
     await control(nodes[0], 'registry.import', { users }, 120_000)
   }
   const importS = (performance.now() - importStart) / 1000
-  await healthy(nodes)
+  await untilHealthy(nodes)
   await sleep(2000)
   const rssAfter = nodes.map((n) => sample(n.proc.pid).rssMb)
   const dnsAfter = await dnsTimes(nodes[1], [...names.slice(0, 100), ...Array.from({ length: 100 }, (_, i) => `bulk-${String(i * 997 % importCount).padStart(7, '0')}`)])

@@ -8,7 +8,7 @@
 // - failover: SIGKILL the leader, time until a write through a surviving full node succeeds; the
 //   killed node is restarted on the same port and the set healed before the next trial.
 import { barChart, histogram } from './lib/chart.js'
-import { control, header, lab, pct, sleep } from './lib/nodes.js'
+import { control, header, lab, pct, sleep, untilHealthy } from './lib/nodes.js'
 import { finish, goal, onInterrupt, writeChart } from './lib/report.js'
 
 const commits = Number(process.argv[2] ?? 300)
@@ -43,15 +43,6 @@ const STAGE_NAMES = {
   total: 'the write inside the node (request → applied here)'
 }
 
-async function healthy(nodes) {
-  for (;;) {
-    const all = await Promise.all(nodes.map((n) => control(n, 'status').catch(() => undefined)))
-    const leaders = all.filter((s) => s?.writerSet?.role === 'leader')
-    if (all.every(Boolean) && leaders.length === 1 && leaders[0].writerSet.voters.length === 3 && new Set(all.map((s) => s.revision)).size === 1) return all
-    await sleep(100)
-  }
-}
-
 try {
   const full = [l.start('c1', ['init-platform', '--domain', 'pryv.test', '--name', 'c1', ...NODE_ARGS])]
   await full[0].ready
@@ -62,7 +53,7 @@ try {
     if (name.startsWith('c')) full.push(n)
     else full.observer = n
   }
-  let statuses = await healthy(full)
+  let statuses = await untilHealthy(full)
   // The port each full node got at its first start (its ready event), for its restarts.
   const ports = new Map()
   for (const n of full) {
@@ -97,7 +88,7 @@ try {
 
   const failover = []
   for (let t = 0; t < trials; t++) {
-    statuses = await healthy(full)
+    statuses = await untilHealthy(full)
     const i = full.indexOf(leaderOf(statuses))
     const survivor = full[(i + 1) % 3]
     const killedAt = performance.now()

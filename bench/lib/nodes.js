@@ -76,6 +76,16 @@ export const CLK_TCK = 100
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+/** Waits until the 3 full nodes answer, agree on one leader with 3 voters, and hold the same revision. */
+export async function untilHealthy(nodes) {
+  for (;;) {
+    const all = await Promise.all(nodes.map((n) => control(n, 'status').catch(() => undefined)))
+    const leaders = all.filter((s) => s?.writerSet?.role === 'leader')
+    if (all.every(Boolean) && leaders.length === 1 && leaders[0].writerSet.voters.length === 3 && new Set(all.map((s) => s.revision)).size === 1) return all
+    await sleep(100)
+  }
+}
+
 /** The first lines of every result table: what ran, where, and the command that made it. */
 export function header(title, command) {
   return `# ${title} — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores (${cpus()[0].model})\ncommand: ${command}\n`

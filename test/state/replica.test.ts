@@ -1,24 +1,13 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type CommittedEntry, entryHash, type SignedEntry, signEntry } from '../../src/state/entry.js'
 import { Replica } from '../../src/state/replica.js'
 import { StateStore } from '../../src/state/store.js'
 import { GENESIS_HASH } from '../../src/state/types.js'
 import { cleanupTempDirs, tempDir } from '../support/cli.js'
+import { entry, type Writer, writer } from '../support/entries.js'
 
 const PLATFORM = 'p1'
 
-interface Writer { key: PrivateKey, id: string }
-async function writer(): Promise<Writer> {
-  const key = await generateKeyPair('Ed25519')
-  return { key, id: peerIdFromPrivateKey(key).toString() }
-}
-
-function entry(revision: number, prevHash: string, command: Record<string, unknown>, author: string): CommittedEntry {
-  return { revision, prevHash, payload: JSON.stringify({ ...command, at: 1000 * revision, author }) }
-}
 
 const genesis = (w: Writer): CommittedEntry => entry(1, GENESIS_HASH, {
   kind: 'platform.create', id: PLATFORM, domain: 'pryv.test', founder: { peerId: w.id, name: 'core1', role: 'full', addresses: [] }

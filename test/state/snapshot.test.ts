@@ -1,26 +1,15 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { compactionDue } from '../../src/state/compaction.js'
-import { type CommittedEntry, entryHash, type SignedEntry, signEntry } from '../../src/state/entry.js'
+import { entryHash, type SignedEntry, signEntry } from '../../src/state/entry.js'
 import { Replica } from '../../src/state/replica.js'
 import { decodeSnapshot, encodeSnapshot, openVerifiedSnapshot, signManifest, SNAPSHOT_VERSION } from '../../src/state/snapshot.js'
 import { StateStore } from '../../src/state/store.js'
 import { GENESIS_HASH } from '../../src/state/types.js'
 import { cleanupTempDirs, tempDir } from '../support/cli.js'
+import { entry, type Writer, writer } from '../support/entries.js'
 
 const PLATFORM = 'p1'
 
-interface Writer { key: PrivateKey, id: string }
-async function writer(): Promise<Writer> {
-  const key = await generateKeyPair('Ed25519')
-  return { key, id: peerIdFromPrivateKey(key).toString() }
-}
-
-function entry(revision: number, prevHash: string, command: Record<string, unknown>, author: string): CommittedEntry {
-  return { revision, prevHash, payload: JSON.stringify({ ...command, at: 1000 * revision, author }) }
-}
 
 /** A replica on its own store that applied the genesis entry and `users` user registrations. */
 async function platformWith(founder: Writer, users: number): Promise<{ store: StateStore, replica: Replica, entries: SignedEntry[] }> {
