@@ -142,9 +142,9 @@ describe.skipIf(!hasDig)('DNS answered by every node of a 3-node platform', () =
       const drawn = new Set<string>()
       for (let q = 0; q < 20; q++) for (const a of await dig(q % 2, 'reg.pryv.test')) drawn.add(a)
       return drawn.has(IPS[2]!)
-    }, { timeout: 8_000, interval: 250 }).toBe(false)
+    }, { timeout: 15_000, interval: 250 }).toBe(false)
     // The apex leaves as fast (it stayed ~70 s, until the member was removed, when it was static).
-    for (const i of [0, 1]) await expect.poll(async () => (await dig(i, 'pryv.test')).sort(), { timeout: 8_000, interval: 250 }).toEqual(IPS.slice(0, 2))
-    expect(performance.now() - killedAt).toBeLessThan(10_000)
+    for (const i of [0, 1]) await expect.poll(async () => (await dig(i, 'pryv.test')).sort(), { timeout: 15_000, interval: 250 }).toEqual(IPS.slice(0, 2))
+    expect(performance.now() - killedAt).toBeLessThan(20_000)
   })
 })
