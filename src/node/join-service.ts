@@ -78,7 +78,9 @@ export class JoinService {
       await endpoint.start()
     } catch (err) {
       const inUse = /EADDRINUSE/.test(`${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`)
-      throw new OperatorError(inUse ? 'PRYV_PORT_IN_USE' : 'PRYV_LISTEN_FAILED', `The join endpoint cannot listen on ${listen.join(', ')}: ${(err as Error).message}.`, {
+      // libp2p's message lists every address with the socket error's stack: the first line says enough.
+      const reason = inUse ? 'the address is already in use' : (err as Error).message.split('\n')[0]!.replace(/[.:]$/, '')
+      throw new OperatorError(inUse ? 'PRYV_PORT_IN_USE' : 'PRYV_LISTEN_FAILED', `The join endpoint cannot listen on ${listen.join(', ')}: ${reason}.`, {
         hint: 'The join endpoint listens on the mesh port + 1: free that port, or choose another mesh port with --listen.',
         exitCode: ExitCode.environment,
         cause: err

@@ -29,6 +29,21 @@ describe('smaller operator fixes', () => {
     }
   })
 
+  it('a join port already taken: exit 7 naming the address and what to do, no stack', async () => {
+    const { createServer } = await import('node:net')
+    const taken = createServer()
+    await new Promise<void>((res) => taken.listen(7421, '127.0.61.42', res))
+    try {
+      const r = await runCli(['--data-dir', tempDir(), 'init-platform', '--domain', 'pryv.test', '--listen', '127.0.61.42:7420', '--dns', 'none'])
+      expect(r.stderr).toContain('error PRYV_PORT_IN_USE: The join endpoint cannot listen on /ip4/127.0.61.42/tcp/7421: the address is already in use.')
+      expect(r.stderr).toContain('mesh port + 1')
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+      expect(r.code).toBe(7)
+    } finally {
+      await new Promise((res) => taken.close(res))
+    }
+  })
+
   it('--help shows duration defaults as they are typed', async () => {
     const invite = await runCli(['invite', 'create', '--help'])
     expect(invite.stdout).toContain('(default: 1h)')

@@ -161,8 +161,10 @@ describe('restarting every node', () => {
   })
 
   it('keeps every committed write, and the platform writes again once a majority is back', async () => {
-    const ports = await freePorts(4)
-    const listen = (i: number): string[] => ['--listen', `127.0.0.1:${ports[i]}`, '--dns', 'none']
+    // The same addresses across the restart: each node on its own loopback address (this test's
+    // 127.0.84.x) and a fixed port below the ephemeral range, which no other test's connection takes
+    // (the join endpoint listens on the mesh port + 1).
+    const listen = (i: number): string[] => ['--listen', `127.0.84.${i + 1}:7410`, '--dns', 'none']
     nodes.push(NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...listen(0)]))
     await nodes[0]!.ready()
     for (const [i, role] of [[1, 'full'], [2, 'full'], [3, 'observer']] as const) {
@@ -186,14 +188,3 @@ describe('restarting every node', () => {
     expect(r.revision).toBeGreaterThan(before.revision)
   })
 })
-
-async function freePorts(n: number): Promise<number[]> {
-  const { createServer } = await import('node:net')
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((res) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => res(s))
-  })))
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))))
-  return ports
-}
