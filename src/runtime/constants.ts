@@ -5,8 +5,12 @@ export const LABEL_SERVICE = 'io.pryv.service'
 export const LABEL_SPEC_HASH = 'io.pryv.spec-hash'
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock'
-/** Detection waits this long for `/_ping`. */
-export const DETECT_TIMEOUT_MS = 300
+/**
+ * Detection waits this long for `/_ping`. A missing socket or a refused connection fails at once, so
+ * only an engine that is there but busy (a host starting up, a loaded machine) is waited for: `auto`
+ * must not quietly choose processes on a machine whose engine is merely slow.
+ */
+export const DETECT_TIMEOUT_MS = 5_000
 
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000
 export const DEFAULT_CONFIG_MOUNT = '/app/conf'
