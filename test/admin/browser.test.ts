@@ -371,7 +371,7 @@ describe.skipIf(!hasChromium)('following a service\'s logs in the app', { timeou
   })
 })
 
-describe.skipIf(!hasChromium)('an unhealthy release in the app, on a 3-node platform running its services', { timeout: 180_000 }, () => {
+describe.skipIf(!hasChromium)('an unhealthy release in the app, on a 3-node platform running its services', { timeout: 300_000 }, () => {
   let browser: Browser
   const nodes: NodeProcess[] = []
   const args = (i: number) => ['--listen', `127.0.47.${i + 1}:0`, '--dns', 'none', '--admin', `127.0.47.${i + 1}:0`, '--services', 'process']
@@ -426,7 +426,7 @@ describe.skipIf(!hasChromium)('an unhealthy release in the app, on a 3-node plat
       'wave 1 core2 skipped not reached not run: the release was replaced before this wave',
       'wave 2 core3 skipped not reached not run: the release was replaced before this wave'
     ])
-    await expect.poll(() => waves(/^Automatic rollback to 1\.0\.0/), { timeout: 60_000 }).toEqual([
+    await expect.poll(() => waves(/^Automatic rollback to 1\.0\.0/), { timeout: 90_000 }).toEqual([
       'canary core1 healthy passed passed: every service healthy',
       'wave 1 core2 healthy passed passed: every service healthy',
       'wave 2 core3 healthy passed passed: every service healthy'
