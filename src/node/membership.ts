@@ -43,8 +43,13 @@ const STALL_AFTER_MS = 1000
 const MAX_FRAME_BYTES = 64 * 1024
 /** No member reached for this long: the node says it is stranded (log, status). */
 const STRANDED_AFTER_MS = 10_000
-/** While a member this node should reach does not answer, another member is asked where it is at most this often. */
+/**
+ * While a member this node should reach does not answer, another member is asked where the members
+ * are: after this long, then twice as long each time up to ASK_ADDRESSES_AT_MOST_EVERY_MS (a member
+ * down for good costs little), and this long again once the members reached change.
+ */
 const ASK_ADDRESSES_EVERY_MS = 5000
+const ASK_ADDRESSES_AT_MOST_EVERY_MS = 5 * 60_000
 
 /** Counters of the liveness traffic (status, benchmarks). */
 export interface LivenessCounters {
@@ -83,8 +88,7 @@ export class Membership {
   private lastReachedAt = 0
   private strandedSince?: number
   private lastStrandedWarnAt = Number.NEGATIVE_INFINITY
-  private lastAskedAt = Number.NEGATIVE_INFINITY
-  private askedRound = 0
+  private ask = { at: Number.NEGATIVE_INFINITY, everyMs: ASK_ADDRESSES_EVERY_MS, connected: -1, round: 0 }
   private readonly nextSeedDialAt = new Map<string, { at: number, backoffMs: number }>()
 
   constructor(private readonly ctx: NodeContext, private readonly timings: MembershipTimings = defaultTimings) {
@@ -459,9 +463,10 @@ export class Membership {
 
   /** While a member does not answer, one connected member (another each time) is asked where the members listen. */
   private askAddresses(connected: readonly string[], now: number): void {
-    if (connected.length === 0 || now - this.lastAskedAt < ASK_ADDRESSES_EVERY_MS) return
-    this.lastAskedAt = now
-    void this.exchange.exchange(connected[this.askedRound++ % connected.length]!)
+    if (connected.length !== this.ask.connected) this.ask = { ...this.ask, everyMs: ASK_ADDRESSES_EVERY_MS, connected: connected.length }
+    if (connected.length === 0 || now - this.ask.at < this.ask.everyMs) return
+    this.ask = { ...this.ask, at: now, everyMs: Math.min(this.ask.everyMs * 2, ASK_ADDRESSES_AT_MOST_EVERY_MS), round: this.ask.round + 1 }
+    void this.exchange.exchange(connected[this.ask.round % connected.length]!)
   }
 
   /** Dials the --peer addresses, with exponential backoff; a member there tells this node where the others are. */
