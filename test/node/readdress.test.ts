@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
 import { control } from '../support/platform.js'
 
 /**
@@ -65,7 +65,7 @@ describe('full members that come back on new addresses, with an observer that st
     // The observer follows the members that moved.
     await expect.poll(async () => (await addressesOf(nodes[3]!, 'core1')).every((a) => a.includes('/127.0.83.11/')), { timeout: 20_000, interval: 500 }).toBe(true)
     expect(await aliveOn(nodes[3]!, 'core2')).toBe(true)
-  })
+  }, 150_000)
 })
 
 describe('full members that come back on new addresses, nothing else up', () => {
@@ -88,7 +88,7 @@ describe('full members that come back on new addresses, nothing else up', () => 
       await expect.poll(async () => (await recordOf(n, 'core3')).every((a) => a.includes('/127.0.83.33/')), { timeout: 20_000, interval: 500 }).toBe(true)
     }
     await write(nodes[2]!, 'moved')
-  })
+  }, 150_000)
 
   it('says a node is stranded, and `start --peer` brings a leader back when two restart on new addresses with the third down', async () => {
     const core3At = await meshAddress(nodes[2]!)
@@ -97,6 +97,8 @@ describe('full members that come back on new addresses, nothing else up', () => 
     await nodes[0]!.ready()
     // No member answers at the addresses core1 knows: its status says so.
     await expect.poll(async () => (await status(nodes[0]!)).reach, { timeout: 30_000, interval: 500 }).toMatchObject({ connected: 0, stranded: true })
+    const shown = await runCli(['--data-dir', nodes[0]!.dataDir, 'status'])
+    expect(shown.stdout).toContain('warning: no member answers at the addresses this node knows (0 of 2): if they moved, restart this node with --peer')
 
     nodes[1] = start(nodes[1]!, '127.0.83.42', ['--peer', await meshAddress(nodes[0]!)])
     await nodes[1]!.ready()
