@@ -472,6 +472,10 @@ export class Membership {
   /** Dials the --peer addresses, with exponential backoff; a member there tells this node where the others are. */
   private dialSeeds(now: number): void {
     for (const seed of this.seeds) {
+      if (!isDialable(seed)) {
+        this.ctx.log.warn({ peer: seed }, 'not a mesh address: --peer ignored')
+        continue
+      }
       const plan = this.nextSeedDialAt.get(seed)
       if (plan && plan.at > now) continue
       const backoffMs = Math.min((plan?.backoffMs ?? 500) * 2, 30_000)

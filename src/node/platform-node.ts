@@ -565,7 +565,6 @@ function memberHosts(replica: Replica): Set<string> {
   return hosts
 }
 
-
 function parseInviteOptions(p: Record<string, unknown>): InviteOptions {
   const role = p.role ?? 'full'
   if (role !== 'full' && role !== 'observer') throw new OperatorError('PRYV_USAGE', `Unknown role "${String(role)}": use full or observer.`, { exitCode: ExitCode.usage })

@@ -113,3 +113,11 @@ describe('full members that come back on new addresses, nothing else up', () => 
     await write(nodes[2]!, 'third-back')
   }, 150_000)
 })
+
+describe('start --peer', () => {
+  it('refuses what is not a member\'s mesh address, before anything starts (exit 2)', async () => {
+    const r = await runCli(['--data-dir', tempDir(), 'start', '--peer', '/ip4/127.0.83.9/udp/7400'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('"/ip4/127.0.83.9/udp/7400" is not a member\'s mesh address')
+  })
+})

@@ -11,7 +11,7 @@ import { initPlatform, joinPlatform, type RunningNode, startNode } from '../../n
 import type { CliContext } from '../context.js'
 import { defaultNodeName, devDefaults, productionDefaults } from '../defaults.js'
 import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
-import { parseDuration, parseHostPorts, parseListen, parsePositiveInt } from '../parse.js'
+import { parseDuration, parseHostPorts, parseListen, parsePeers, parsePositiveInt } from '../parse.js'
 import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
 import { probeMetricsAddress } from '../../metrics/http.js'
 import { addRegisterOption, registerEvent } from './registry-option.js'
@@ -131,7 +131,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
-    .option('--peer <addrs>', 'mesh address of a running member to reach first (ip:port or multiaddr, comma-separated), when the members this node knows all moved; not kept', parseListen)
+    .option('--peer <addrs>', 'mesh address of a running member to reach first (ip:port or multiaddr, comma-separated), when the members this node knows all moved; not kept', parsePeers)
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (given, command: Command) => {
       // The options kept by the last run, replaced by those given again.
