@@ -41,6 +41,15 @@ export function parseHostPorts(text: string): string[] {
   })
 }
 
+/** Members' mesh addresses to dial (`start --peer`): ip:port, or an IP or DNS multiaddr with a TCP port. */
+export function parsePeers(text: string): string[] {
+  return parseListen(text).map((a) => {
+    // The shape the mesh takes from other members (src/mesh/addresses.ts isDialable), checked without loading multiaddr.
+    if (!/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d{1,5}$/.test(a)) throw new InvalidArgumentError(`"${a}" is not a member's mesh address (ip:port, or /ip4|/ip6|/dns/<host>/tcp/<port>)`)
+    return a
+  })
+}
+
 /** "/ip4/0.0.0.0/tcp/7400" multiaddrs, or host:port shorthand. */
 export function parseListen(text: string): string[] {
   return text.split(',').map((part) => {

@@ -4,11 +4,14 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
+import { AddressBook } from '../membership/address-book.js'
 import { LivenessCore } from '../membership/liveness.js'
+import { isDialable, MAX_MEMBER_ADDRESSES } from '../mesh/addresses.js'
 import { decodeJson, encodeJson } from '../mesh/json.js'
 import { type Heartbeat, LIVENESS_FORMAT, LIVENESS_PROTOCOL, type LivenessView, parseHeartbeatFrame, parseReport } from '../mesh/liveness.js'
 import type { Member } from '../state/types.js'
 import { packageVersion } from '../version.js'
+import { AddressExchange } from './address-exchange.js'
 import { type NodeContext, ownAddresses, topics } from './context.js'
 
 export interface MembershipTimings {
@@ -38,6 +41,15 @@ const CHECK_EVERY_MS = 250
  */
 const STALL_AFTER_MS = 1000
 const MAX_FRAME_BYTES = 64 * 1024
+/** No member reached for this long: the node says it is stranded (log, status). */
+const STRANDED_AFTER_MS = 10_000
+/**
+ * While a member this node should reach does not answer, another member is asked where the members
+ * are: after this long, then twice as long each time up to ASK_ADDRESSES_AT_MOST_EVERY_MS (a member
+ * down for good costs little), and this long again once the members reached change.
+ */
+const ASK_ADDRESSES_EVERY_MS = 5000
+const ASK_ADDRESSES_AT_MOST_EVERY_MS = 5 * 60_000
 
 /** Counters of the liveness traffic (status, benchmarks). */
 export interface LivenessCounters {
@@ -57,6 +69,9 @@ export interface LivenessCounters {
  */
 export class Membership {
   readonly liveness: LivenessCore
+  /** Where each member last said it listens (heartbeats, reports, the address exchange). */
+  readonly addressBook = new AddressBook()
+  private readonly exchange: AddressExchange
   readonly counters: LivenessCounters = { framesSent: 0, framesReceived: 0, reportsPublished: 0, reportsReceived: 0 }
   private readonly topic: string
   private readonly timers: NodeJS.Timeout[] = []
@@ -69,11 +84,24 @@ export class Membership {
   private stopped = false
   private lastCheckAt = 0
   private lastStallWarnAt = Number.NEGATIVE_INFINITY
+  /** When a member this node connects to was last connected (monotonic), and whether that is too long ago. */
+  private lastReachedAt = 0
+  private strandedSince?: number
+  private lastStrandedWarnAt = Number.NEGATIVE_INFINITY
+  private ask = { at: Number.NEGATIVE_INFINITY, everyMs: ASK_ADDRESSES_EVERY_MS, connected: -1, round: 0 }
+  private readonly nextSeedDialAt = new Map<string, { at: number, backoffMs: number }>()
 
   constructor(private readonly ctx: NodeContext, private readonly timings: MembershipTimings = defaultTimings) {
     this.liveness = new LivenessCore(timings, Date.now())
     this.topic = topics.liveness(ctx.config.platformId)
+    this.exchange = new AddressExchange(ctx, this.addressBook, (peerId, addresses, at) => this.learn(peerId, addresses, at))
   }
+
+  /**
+   * Set by the node (`start --peer`): mesh addresses of members to dial while no member this node
+   * knows answers, when all of them moved since it last ran.
+   */
+  seeds: readonly string[] = []
 
   start(): void {
     const pubsub = this.ctx.mesh.services.pubsub
@@ -93,7 +121,9 @@ export class Membership {
       if (!report) return
       this.counters.reportsReceived++
       const from = msg.from.toString()
-      this.liveness.receiveReport(from, report, this.ctx.monotonic(), Date.now())
+      const now = this.ctx.monotonic()
+      this.liveness.receiveReport(from, report, now, Date.now())
+      for (const e of report.entries) if (e.heartbeat && e.peerId !== this.ctx.selfId) this.learn(e.peerId, e.heartbeat.addresses, now - e.agoMs)
       // A second way to learn that this node is behind, besides the full members' answers.
       if (report.revision !== undefined) this.noteRevision(from, report.revision)
     })
@@ -109,6 +139,7 @@ export class Membership {
       if (command.kind === 'member.join' || command.kind === 'platform.create') void this.connectMembers()
       if (command.kind === 'member.remove') {
         this.liveness.forget(command.peerId)
+        this.addressBook.forget(command.peerId)
         this.closeStream(command.peerId)
       }
     })
@@ -118,6 +149,8 @@ export class Membership {
     })
     this.updateRoster()
     this.lastCheckAt = this.ctx.monotonic()
+    this.lastReachedAt = this.lastCheckAt
+    this.exchange.start()
     this.scheduleHeartbeats()
     this.timers.push(setInterval(() => this.check(), CHECK_EVERY_MS))
     this.timers.push(setInterval(() => {
@@ -135,6 +168,7 @@ export class Membership {
     this.timers.length = 0
     clearTimeout(this.heartbeatTimer)
     void this.ctx.mesh.unhandle(LIVENESS_PROTOCOL).catch(() => undefined)
+    this.exchange.stop()
     for (const peerId of [...this.outbound.keys()]) this.closeStream(peerId)
     for (const stream of this.inbound) stream.abort(new Error('stopping'))
     this.inbound.clear()
@@ -317,7 +351,35 @@ export class Membership {
     this.liveness.heardDirectly(peerId, hb, now, clockOffsetMs)
     if (!before.alive) this.ctx.log.info({ member: hb.name, peerId }, 'member is up')
     this.noteRevision(peerId, hb.revision)
-    void this.remember(peerId, hb.addresses)
+    this.learn(peerId, hb.addresses, now)
+  }
+
+  /**
+   * Where a member said it listens at `at` (itself, or passed on by another member: from authenticated
+   * members only). Fresher than what this node knew and different: the peer store gets these
+   * addresses and the member's recorded ones (the stale ones it had learnt go), and the member, if
+   * not connected, is dialled now rather than at the end of its backoff.
+   */
+  private learn(peerId: string, addresses: readonly string[], at: number): void {
+    const member = this.ctx.replica.state.members.get(peerId)
+    if (!member || peerId === this.ctx.selfId) return
+    const usable = addresses.filter(isDialable).slice(0, MAX_MEMBER_ADDRESSES)
+    if (!this.addressBook.note(peerId, usable, at)) return
+    const all = [...new Set([...usable, ...member.addresses.filter(isDialable).slice(0, MAX_MEMBER_ADDRESSES)])]
+    this.ctx.mesh.peerStore.patch(peerIdFromString(peerId), { multiaddrs: all.map((a) => multiaddr(a)) }).then(() => {
+      if (this.ctx.mesh.getConnections(peerIdFromString(peerId)).length > 0) return
+      this.ctx.log.info({ member: member.name, addresses: usable }, 'member heard of at new addresses')
+      this.nextDialAt.delete(peerId)
+      void this.connectMembers()
+    }, (err: Error) => this.ctx.log.debug({ peerId, err: err.message }, 'ignoring unusable addresses'))
+  }
+
+  /** How many of the members this node connects to are connected, and whether it has reached none for a while. */
+  reach(): { connected: number, of: number, stranded: boolean } {
+    const neighbours = meshNeighbours(this.ctx.selfId, [...this.ctx.replica.state.members.values()])
+    const connected = neighbours.filter((m) => this.ctx.mesh.getConnections(peerIdFromString(m.peerId)).length > 0).length
+    // Live: the flag itself is cleared on the next connection check.
+    return { connected, of: neighbours.length, stranded: connected === 0 && this.strandedSince !== undefined }
   }
 
   /**
@@ -357,9 +419,14 @@ export class Membership {
   /** Dials the members this node keeps connections to (see meshNeighbours), with per-member exponential backoff. */
   async connectMembers(): Promise<void> {
     const now = this.ctx.monotonic()
-    for (const member of meshNeighbours(this.ctx.selfId, [...this.ctx.replica.state.members.values()])) {
+    const neighbours = meshNeighbours(this.ctx.selfId, [...this.ctx.replica.state.members.values()])
+    const connected = neighbours.filter((m) => this.ctx.mesh.getConnections(peerIdFromString(m.peerId)).length > 0)
+    this.checkReach(neighbours.length, connected.length, now)
+    if (connected.length < neighbours.length) this.askAddresses(connected.map((m) => m.peerId), now)
+    if (connected.length === 0 && neighbours.length > 0) this.dialSeeds(now)
+    for (const member of neighbours) {
       const peerId = peerIdFromString(member.peerId)
-      if (this.ctx.mesh.getConnections(peerId).length > 0) {
+      if (connected.includes(member)) {
         this.nextDialAt.delete(member.peerId)
         continue
       }
@@ -374,6 +441,48 @@ export class Membership {
           this.ctx.log.debug({ member: member.name, err: err.message }, 'member not reachable')
           this.onDialFailed?.(member.peerId, err)
         }
+      )
+    }
+  }
+
+  /** Notes whether this node reaches any member it should; says so when it has reached none for STRANDED_AFTER_MS, and when it does again. */
+  private checkReach(of: number, connected: number, now: number): void {
+    if (connected > 0 || of === 0) {
+      this.lastReachedAt = now
+      if (this.strandedSince !== undefined) this.ctx.log.info({ connected, of }, 'members reached again')
+      this.strandedSince = undefined
+      return
+    }
+    if (now - this.lastReachedAt < STRANDED_AFTER_MS) return
+    this.strandedSince ??= now
+    // Said once a minute at most.
+    if (now - this.lastStrandedWarnAt < 60_000) return
+    this.lastStrandedWarnAt = now
+    this.ctx.log.warn({ members: of, seeds: this.seeds }, 'no member answers at the addresses this node knows: if they moved (new ports or IP addresses), restart this node with --peer <host:port> of a member that runs')
+  }
+
+  /** While a member does not answer, one connected member (another each time) is asked where the members listen. */
+  private askAddresses(connected: readonly string[], now: number): void {
+    if (connected.length !== this.ask.connected) this.ask = { ...this.ask, everyMs: ASK_ADDRESSES_EVERY_MS, connected: connected.length }
+    if (connected.length === 0 || now - this.ask.at < this.ask.everyMs) return
+    this.ask = { ...this.ask, at: now, everyMs: Math.min(this.ask.everyMs * 2, ASK_ADDRESSES_AT_MOST_EVERY_MS), round: this.ask.round + 1 }
+    void this.exchange.exchange(connected[this.ask.round % connected.length]!)
+  }
+
+  /** Dials the --peer addresses, with exponential backoff; a member there tells this node where the others are. */
+  private dialSeeds(now: number): void {
+    for (const seed of this.seeds) {
+      if (!isDialable(seed)) {
+        this.ctx.log.warn({ peer: seed }, 'not a mesh address: --peer ignored')
+        continue
+      }
+      const plan = this.nextSeedDialAt.get(seed)
+      if (plan && plan.at > now) continue
+      const backoffMs = Math.min((plan?.backoffMs ?? 500) * 2, 30_000)
+      this.nextSeedDialAt.set(seed, { at: now + backoffMs, backoffMs })
+      this.ctx.mesh.dial(multiaddr(seed), { signal: AbortSignal.timeout(5000) }).then(
+        (conn) => this.ctx.log.info({ peer: seed, peerId: conn.remotePeer.toString() }, 'reached a member at a --peer address'),
+        (err: Error) => this.ctx.log.warn({ peer: seed, err: err.message }, 'no member answers at a --peer address')
       )
     }
   }

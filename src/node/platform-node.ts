@@ -14,6 +14,7 @@ import { Replica } from '../state/replica.js'
 import { StateStore } from '../state/store.js'
 import type { MemberRole } from '../state/types.js'
 import { type NodeContext, ownAddresses, topics } from './context.js'
+import { sameSet } from '../membership/address-book.js'
 import type { DataDir, NodeConfig } from './data-dir.js'
 import { JoinService } from './join-service.js'
 import { KeyRotation } from './key-rotation.js'
@@ -65,6 +66,8 @@ export interface NodeRunOptions {
   readonly registerListen?: string
   /** Where to serve the admin app and API; none when absent. `explicit: false` (the default address): a port in use is only a warning. */
   readonly admin?: { readonly address: AdminAddress, readonly explicit: boolean }
+  /** Mesh addresses of members to dial while none this node knows answers (`start --peer`: they all moved). */
+  readonly peers?: readonly string[]
 }
 
 export interface InviteOptions {
@@ -141,6 +144,7 @@ export class PlatformNode {
     this.settings.watchSettings((update) => this.watch.update(update))
     this.joins = new JoinService(this.ctx, this.writes, keyring, (host) => memberHosts(replica).has(host))
     this.membership.joinAddresses = () => this.joins.addresses()
+    this.membership.seeds = init.peers ?? []
     this.keyRotation = new KeyRotation(this.ctx, keyring, init.dataDir, this.membership, (command) => this.writes.submit(command))
     this.serviceOps = new ServiceOps(this.ctx, () => this.settings.runtimeInstance())
     this.metrics = new NodeMetrics(this, init.metricsListen)
@@ -514,6 +518,7 @@ export class PlatformNode {
         writer: state.writers.includes(m.peerId),
         self: m.peerId === this.selfId,
         addresses: m.peerId === this.selfId ? this.addresses() : (live.lastHeartbeat?.addresses ?? m.addresses),
+        recordedAddresses: m.addresses,
         alive: live.alive,
         lastSeenAgoMs: live.lastSeenAgoMs === undefined ? null : Math.round(live.lastSeenAgoMs),
         revision: live.lastHeartbeat?.revision ?? null,
@@ -532,6 +537,7 @@ export class PlatformNode {
       writerSet: this.writerSet?.status() ?? null,
       settings: this.settings.status(),
       mesh: this.keyRotation.status(),
+      reach: this.membership.reach(),
       compaction: { ...this.compactor.status(), snapshot: this.writerSet?.snapshotStatus() ?? null, transfers: this.replication.snapshots.stats },
       backups: this.backups.status(),
       admin: this.admin.status(),
@@ -557,10 +563,6 @@ function memberHosts(replica: Replica): Set<string> {
     }
   }
   return hosts
-}
-
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x) => b.includes(x))
 }
 
 function parseInviteOptions(p: Record<string, unknown>): InviteOptions {

@@ -11,7 +11,7 @@ import { initPlatform, joinPlatform, type RunningNode, startNode } from '../../n
 import type { CliContext } from '../context.js'
 import { defaultNodeName, devDefaults, productionDefaults } from '../defaults.js'
 import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
-import { parseDuration, parseHostPorts, parseListen, parsePositiveInt } from '../parse.js'
+import { parseDuration, parseHostPorts, parseListen, parsePeers, parsePositiveInt } from '../parse.js'
 import { formatAddress, parseMetricsListen } from '../../metrics/listen.js'
 import { probeMetricsAddress } from '../../metrics/http.js'
 import { addRegisterOption, registerEvent } from './registry-option.js'
@@ -131,6 +131,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
     .option('--listen <addrs>', 'override the mesh listen addresses', parseListen)
     .option('--announce <addrs>', 'override the announced addresses', parseListen)
     .option('--dns <host:port,...>', 'override the DNS listen addresses, or none', parseHostPorts)
+    .option('--peer <addrs>', 'mesh address of a running member to reach first (ip:port or multiaddr, comma-separated), when the members this node knows all moved; not kept', parsePeers)
     .option('--json', 'print machine-readable JSON lines on stdout')
     .action(async (given, command: Command) => {
       // The options kept by the last run, replaced by those given again.
@@ -141,7 +142,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext): void {
       const reused = Object.keys(kept).filter((k) => !changes.some((c) => c.option === k))
       if (reused.length > 0) ctx.io.err(`note: kept options: ${reused.map((k) => `${flag(k)} ${showOption(kept[k])}`).join(' ')}`)
       const settings = localSettings(o)
-      await foreground(() => startNode({ ...adminRunOption(o.admin), dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, registerListen: o.register, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), ...hooks }), async (running) => {
+      await foreground(() => startNode({ ...adminRunOption(o.admin), dataDir, listen: o.listen, announce: o.announce, dns: o.dns, metricsListen: o.metrics, registerListen: o.register, log: createLogger(ctx.globals().logLevel), settings, writerSetPolicy: writerSetPolicy(o), peers: o.peer, ...hooks }), async (running) => {
         if (o.json) ctx.io.out(JSON.stringify({ event: 'ready', peerId: running.node.selfId, revision: running.node.replica.revision, dns: running.node.dns.bound, ...metricsEvent(running) }))
         else ctx.io.out(`Node running (revision ${running.node.replica.revision}). Stop it with SIGTERM or Ctrl-C.`)
       }, { dataDir, options: kept })

@@ -15,6 +15,8 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
         if (admin) ctx.io.out(`admin app: ${admin.url}${admin.certificate ? ` (${describeCertificate(admin.certificate)})` : ''}`)
       }
       if (!o.json) for (const w of (status as { certs?: { warnings?: string[] } }).certs?.warnings ?? []) ctx.io.out(`warning: ${w}`)
+      const reach = (status as { reach?: { connected: number, of: number, stranded: boolean } }).reach
+      if (!o.json && reach?.stranded) ctx.io.out(`warning: no member answers at the addresses this node knows (0 of ${reach.of}): if they moved, restart this node with --peer <host:port> of a member that runs`)
     })
 }
 
