@@ -20,6 +20,8 @@ const CHUNK_TIMEOUT_MS = 15_000
 const RETRIES_PER_PEER = 3
 /** Tests only: a sender waits this long before each chunk, so that a transfer can be cut in its middle. */
 const TEST_CHUNK_DELAY_MS = Number(process.env.PRYV_TEST_SNAPSHOT_CHUNK_DELAY_MS ?? 0) || 0
+/** Tests only: a sender changes one digit of the last chunk of each snapshot (still valid JSON), which receivers must refuse. */
+const TEST_TAMPER = process.env.PRYV_TEST_SNAPSHOT_TAMPER === '1'
 
 interface Built {
   readonly manifest: SnapshotManifest
@@ -102,7 +104,8 @@ export class SnapshotTransfer {
       this.receivers.delete(peer)
       this.stats.served++
     }
-    return { offset, data: built.bytes.subarray(offset, end).toString('base64') }
+    const data = built.bytes.subarray(offset, end)
+    return { offset, data: (TEST_TAMPER && end === built.bytes.length ? tampered(data) : data).toString('base64') }
   }
 
   /** The snapshot to serve: the one being sent while it is in use, else a new one of the current state. */
@@ -190,4 +193,11 @@ export class SnapshotTransfer {
     }
     return Buffer.concat(partial.chunks)
   }
+}
+
+/** Tests only (PRYV_TEST_SNAPSHOT_TAMPER): a copy of `chunk` with its last digit below 9 raised by one. */
+function tampered(chunk: Buffer): Buffer {
+  const copy = Buffer.from(chunk)
+  copy[copy.findLastIndex((b) => b >= 0x30 && b < 0x39)]! += 1
+  return copy
 }

@@ -7,18 +7,20 @@ import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
 /**
  * Heavy (100,000 users, five processes): kept in this one file so that vitest runs it beside the
  * others. The writers send snapshot chunks slowly (a test hook) so that a transfer can be cut in
- * its middle.
+ * its middle; one of them later tampers with the snapshots it sends (another hook).
  */
 const USERS = 100_000
 const PER_REQUEST = 1000
 /** Small thresholds, so that the import (200 entries) compacts every log several times. */
 const COMPACTION = { 'storage.compactEntries': 50, 'storage.compactKeep': 20, 'storage.compactInterval': 3600 }
 const SLOW_CHUNKS = { PRYV_TEST_SNAPSHOT_CHUNK_DELAY_MS: '150' }
-const NAMES = ['core1', 'core2', 'core3', 'obs1', 'obs2'] as const
+/** A writer that sends every snapshot with one digit changed in its last chunk (a test hook). */
+const TAMPERING = { PRYV_TEST_SNAPSHOT_TAMPER: '1' }
+const NAMES = ['core1', 'core2', 'core3', 'obs1', 'obs2', 'core4'] as const
 const ip = (i: number): string => `127.0.18.${i + 1}`
 const args = (i: number): string[] => ['--listen', `${ip(i)}:0`, '--dns', `${ip(i)}:0`, '--admin', 'none']
 
-interface Transfers { installed: number, served: number, receiving: { revision: number, bytes: number, received: number, from: string } | null, lastInstalled?: { from: string, resumedAt: number, bytes: number, ms: number } }
+interface Transfers { installed: number, served: number, refused: number, receiving: { revision: number, bytes: number, received: number, from: string } | null, lastInstalled?: { from: string, revision: number, resumedAt: number, bytes: number, ms: number } }
 interface Status {
   revision: number
   compaction: { log: { firstRevision: number }, lastCompactionAt: number | null, loadedRevision: number, snapshot: { index: number, revision: number } | null, transfers: Transfers }
@@ -42,6 +44,8 @@ describe('100,000 users on 3 full nodes and 2 observers (heavy): compaction, cat
   const nodes: NodeProcess[] = []
   const ready: Array<Record<string, unknown>> = []
   let head = 0
+  /** The writer killed mid-transfer in the first test; it comes back sending tampered snapshots. */
+  let tamperer = -1
 
   beforeAll(async () => {
     const founder = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...args(0)], SLOW_CHUNKS)
@@ -125,9 +129,11 @@ describe('100,000 users on 3 full nodes and 2 observers (heavy): compaction, cat
       for (const a of answers) expect(a).toEqual(answers[0])
     }
 
-    // The killed sender comes back: from its own disk, without replaying the log, and ready quickly.
+    // The killed sender comes back: from its own disk, without replaying the log, and ready quickly
+    // (and from now on it tampers with the snapshots it sends, for the next test).
     const started = performance.now()
-    const back = NodeProcess.start(nodes[sender]!.dataDir, ['start', ...args(sender)], SLOW_CHUNKS)
+    tamperer = sender
+    const back = NodeProcess.start(nodes[sender]!.dataDir, ['start', ...args(sender)], TAMPERING)
     nodes[sender] = back
     ready[sender] = await back.ready(60_000)
     const readyMs = performance.now() - started
@@ -137,4 +143,31 @@ describe('100,000 users on 3 full nodes and 2 observers (heavy): compaction, cat
     expect(s.compaction.log.firstRevision).toBeGreaterThan(100)
     console.log(`restart after SIGKILL with ${USERS} users: ready in ${readyMs.toFixed(0)} ms (process start included); state loaded from disk at revision ${s.compaction.loadedRevision}; ${s.revision - s.compaction.loadedRevision} entries applied since (written while it was down or after: addresses); platform log kept from revision ${s.compaction.log.firstRevision}`)
   }, 240_000)
+
+  it('a full node joined after all of it catches up by snapshot, refusing a tampered one first, and ends with the same state and DNS answers as the others', async () => {
+    expect(tamperer).toBeGreaterThanOrEqual(0)
+    // The invite names its creator first: the new node syncs from the tampering writer, finds its log
+    // compacted, and asks it for the snapshot before any other writer.
+    const { invite } = await control(nodes[tamperer]!, 'invite.create', { role: 'full' }) as { invite: string }
+    const joiner = NodeProcess.start(tempDir(), ['join-platform', invite, '--name', NAMES[5], ...args(5)])
+    nodes.push(joiner)
+    ready.push(await joiner.ready(90_000))
+    const s = await status(joiner)
+    expect(s.compaction.transfers.refused).toBeGreaterThanOrEqual(1)
+    expect(s.compaction.transfers.installed).toBeGreaterThanOrEqual(1)
+    expect(s.compaction.transfers.lastInstalled!.from).not.toBe(ready[tamperer]!.peerId)
+    expect(s.compaction.transfers.lastInstalled!.revision).toBeGreaterThanOrEqual(head)
+    // Nothing before the snapshot was replayed: its platform log starts after it.
+    expect(s.compaction.log.firstRevision).toBeGreaterThan(head)
+    console.log(`join after ${USERS} users: ${s.compaction.transfers.refused} tampered snapshot refused, then ${s.compaction.transfers.lastInstalled!.bytes} bytes installed from another writer in ${s.compaction.transfers.lastInstalled!.ms} ms`)
+
+    // Byte-identical state and the same DNS answers on every node: writers, observers, the new node.
+    await expect.poll(async () => new Set(await Promise.all(nodes.map(async (n) => (await status(n)).revision))).size, { timeout: 30_000, interval: 300 }).toBe(1)
+    const hashes = await Promise.all(nodes.map(snapshotHash))
+    for (const h of hashes) expect(h).toEqual(hashes[0])
+    for (const name of ['user1.pryv.test', 'user77777.pryv.test', 'user99998.pryv.test']) {
+      const answers = await Promise.all(ready.map((r) => resolve(r, name)))
+      for (const a of answers) expect(a).toEqual(answers[0])
+    }
+  }, 180_000)
 })
