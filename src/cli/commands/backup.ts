@@ -1,8 +1,9 @@
 import { promises as fs } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { type BackupHeader, decryptBackup, encodeBackup, readBackup } from '../../backup/format.js'
+import { type BackupHeader, decryptBackup, readBackup } from '../../backup/format.js'
 import { readBackupKey, writeNewBackupKey } from '../../backup/key.js'
+import { backupFileExists, type BackupWritten } from '../../backup/write.js'
 import { restoreDataDir } from '../../node/restore.js'
 import { ExitCode, OperatorError } from '../../errors.js'
 import { createLogger } from '../../log.js'
@@ -12,7 +13,6 @@ import type { CliContext } from '../context.js'
 import { defaultNodeName, productionDefaults } from '../defaults.js'
 import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
 import { parseHostPorts, parseListen } from '../parse.js'
-import { packageVersion } from '../../version.js'
 
 /** `pryv-node backup <file>`, `backup verify`, `backup keygen` and `restore <file>`. */
 export function registerBackupCommands(program: Command, ctx: CliContext): void {
@@ -32,24 +32,11 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         })
       }
       // Checked before the node works on a backup: a backup never replaces another.
-      if (await fs.access(path).then(() => true, () => false)) throw fileExists(path)
-      const r = await ctx.control('backup.snapshot') as { platformId: string, domain: string, platformKeyHex: string, node: string, revision: number, snapshot: string }
-      const bytes = encodeBackup(
-        { platformId: r.platformId, domain: r.domain, revision: r.revision, createdAt: new Date().toISOString(), node: r.node, pryvNodeVersion: packageVersion() },
-        { platformKeyHex: r.platformKeyHex, snapshot: Buffer.from(r.snapshot, 'base64') },
-        key
-      )
-      try {
-        await fs.writeFile(path, bytes, { mode: 0o600, flag: 'wx' })
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw fileExists(path)
-        throw new OperatorError('PRYV_BACKUP_UNWRITABLE', `Cannot write ${path}: ${(err as Error).message}.`, {
-          hint: 'Choose a writable location with enough free space.',
-          exitCode: ExitCode.environment
-        })
-      }
-      const summary = { file: path, platformId: r.platformId, domain: r.domain, revision: r.revision, bytes: bytes.length }
-      ctx.io.out(o.json ? JSON.stringify(summary) : `Backup of ${r.domain} (platform ${r.platformId}) at revision ${r.revision} written to ${path} (${bytes.length} bytes).`)
+      if (await fs.access(path).then(() => true, () => false)) throw backupFileExists(path)
+      // The node writes the file (the key goes over the owner-only control socket, and is never logged).
+      const r = await ctx.control('backup.write', { file: path, key }) as BackupWritten
+      const summary = { file: path, platformId: r.platformId, domain: r.domain, revision: r.revision, bytes: r.bytes }
+      ctx.io.out(o.json ? JSON.stringify(summary) : `Backup of ${r.domain} (platform ${r.platformId}) at revision ${r.revision} written to ${path} (${r.bytes} bytes).`)
     })
 
   backup.command('verify')
@@ -117,10 +104,6 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
       }
       ctx.setExitCode(await runUntilSignalled(running, ctx.io, exit))
     })
-}
-
-function fileExists(path: string): OperatorError {
-  return new OperatorError('PRYV_FILE_EXISTS', `${path} already exists.`, { hint: 'Choose a new file name: a backup never replaces another.', exitCode: ExitCode.conflict })
 }
 
 async function readFile(file: string): Promise<Buffer> {
