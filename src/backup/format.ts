@@ -48,6 +48,10 @@ function scryptOptions(kdf: BackupHeader['kdf']): { N: number, r: number, p: num
   return { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r }
 }
 
+export function backupFileExists(path: string): OperatorError {
+  return new OperatorError('PRYV_FILE_EXISTS', `${path} already exists.`, { hint: 'Choose a new file name: a backup never replaces another.', exitCode: ExitCode.conflict })
+}
+
 function deriveKey(passphrase: string, kdf: BackupHeader['kdf']): Buffer {
   return scryptSync(passphrase, Buffer.from(kdf.salt, 'base64'), 32, scryptOptions(kdf))
 }
@@ -132,7 +136,9 @@ export function decryptBackup(header: BackupHeader, payload: Buffer, passphrase:
   decipher.setAAD(Buffer.from(JSON.stringify(unsigned)))
   let plain: Buffer
   try {
-    plain = Buffer.concat([decipher.update(payload.subarray(28)), decipher.final()])
+    // One update: GCM's final() adds no bytes, so the plaintext is not copied again.
+    plain = decipher.update(payload.subarray(28))
+    decipher.final()
   } catch {
     throw backupError('PRYV_BACKUP_WRONG_KEY', 'The backup key does not open this backup.', 'Pass the key the backup was made with (--key-file, or PRYV_BACKUP_KEY).')
   }

@@ -4,7 +4,7 @@ import { ExitCode, OperatorError } from '../errors.js'
 import { readRawState } from '../state/raw-state.js'
 import type { StateStore } from '../state/store.js'
 import { packageVersion } from '../version.js'
-import { encodeBackup, newBackupKey } from './format.js'
+import { backupFileExists, encodeBackup, newBackupKey } from './format.js'
 import { encodeSnapshotText } from './snapshot-text.js'
 
 /** The platform and node a backup is taken on. */
@@ -62,10 +62,6 @@ export function parseBackupWriteRequest(p: Record<string, unknown>): { file: str
     throw new OperatorError('PRYV_USAGE', 'A backup needs an absolute file path and a backup key.', { hint: 'Use `pryv-node backup <file> --key-file <file>`.', exitCode: ExitCode.usage })
   }
   return { file: p.file, key: p.key }
-}
-
-export function backupFileExists(path: string): OperatorError {
-  return new OperatorError('PRYV_FILE_EXISTS', `${path} already exists.`, { hint: 'Choose a new file name: a backup never replaces another.', exitCode: ExitCode.conflict })
 }
 
 function unwritable(path: string, err: Error): OperatorError {

@@ -1,14 +1,10 @@
 import { promises as fs } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { type BackupHeader, decryptBackup, readBackup } from '../../backup/format.js'
+import { backupFileExists, type BackupHeader, decryptBackup, readBackup } from '../../backup/format.js'
 import { readBackupKey, writeNewBackupKey } from '../../backup/key.js'
-import { backupFileExists, type BackupWritten } from '../../backup/write.js'
-import { restoreDataDir } from '../../node/restore.js'
+import type { BackupWritten } from '../../backup/write.js'
 import { ExitCode, OperatorError } from '../../errors.js'
-import { createLogger } from '../../log.js'
-import { startNode } from '../../node/lifecycle.js'
-import { decodeSnapshot, SnapshotError } from '../../state/snapshot.js'
 import type { CliContext } from '../context.js'
 import { defaultNodeName, productionDefaults } from '../defaults.js'
 import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
@@ -50,7 +46,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
       const { header, payload } = readBackup(await readFile(file), file)
       const hasKey = o.keyFile !== undefined || process.env.PRYV_BACKUP_KEY !== undefined
       let records: number | undefined
-      if (hasKey) records = openContent(header, payload, await readBackupKey(o.keyFile, process.env)).records
+      if (hasKey) records = (await openContent(header, payload, await readBackupKey(o.keyFile, process.env))).records
       if (o.json) ctx.io.out(JSON.stringify({ ok: true, ...describe(header), contentChecked: hasKey, records: records ?? null }))
       else {
         ctx.io.out(summaryLines(header).join('\n'))
@@ -78,11 +74,14 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print machine-readable JSON lines on stdout')
     .addHelpText('after', '\nExample:\n  pryv-node restore /backups/pryv-2026-12-01.pnb --key-file /root/pryv-backup.key --name core1')
     .action(async (file: string, o: { keyFile?: string, name: string, listen: string[], announce?: string[], dns: string[], force?: boolean, json?: boolean }) => {
+      // The node's code loads for restore only (`backup` and `backup verify` start without it), while the backup is read.
+      const nodeCode = Promise.all([import('../../node/restore.js'), import('../../node/lifecycle.js'), import('../../log.js')])
       const { header, payload } = readBackup(await readFile(file), file)
       // What is about to be restored, first: an old backup shows as such.
       if (o.json) ctx.io.out(JSON.stringify({ event: 'backup', ...describe(header) }))
       else ctx.io.out(summaryLines(header).join('\n'))
       const content = decryptBackup(header, payload, await readBackupKey(o.keyFile, process.env))
+      const [{ restoreDataDir }, { startNode }, { createLogger }] = await nodeCode
       const restored = await restoreDataDir(header, content, { dataDir: ctx.globals().dataDir, name: o.name, listen: o.listen, announce: o.announce, dns: o.dns, force: o.force === true })
       const exit: ForegroundExit = {}
       const running = await startNode({
@@ -114,8 +113,9 @@ async function readFile(file: string): Promise<Buffer> {
   }
 }
 
-function openContent(header: BackupHeader, payload: Buffer, key: string): { records: number } {
+async function openContent(header: BackupHeader, payload: Buffer, key: string): Promise<{ records: number }> {
   const content = decryptBackup(header, payload, key)
+  const { decodeSnapshot, SnapshotError } = await import('../../state/snapshot.js')
   try {
     return { records: decodeSnapshot(content.snapshot).records.length }
   } catch (err) {
