@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, scryptSync } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt, scryptSync } from 'node:crypto'
 import { ExitCode, type ExitCodeValue, OperatorError } from '../errors.js'
 
 /**
@@ -44,27 +44,53 @@ function backupError(code: string, message: string, hint: string, exitCode: Exit
   return new OperatorError(code, message, { hint, exitCode })
 }
 
+function scryptOptions(kdf: BackupHeader['kdf']): { N: number, r: number, p: number, maxmem: number } {
+  return { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r }
+}
+
+export function backupFileExists(path: string): OperatorError {
+  return new OperatorError('PRYV_FILE_EXISTS', `${path} already exists.`, { hint: 'Choose a new file name: a backup never replaces another.', exitCode: ExitCode.conflict })
+}
+
 function deriveKey(passphrase: string, kdf: BackupHeader['kdf']): Buffer {
-  return scryptSync(passphrase, Buffer.from(kdf.salt, 'base64'), 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r })
+  return scryptSync(passphrase, Buffer.from(kdf.salt, 'base64'), 32, scryptOptions(kdf))
 }
 
-function checksumOf(header: Omit<BackupHeader, 'checksum'>, payload: Buffer): string {
-  return createHash('sha256').update(JSON.stringify(header)).update('\n').update(payload).digest('hex')
-}
-
-export function encodeBackup(info: Omit<BackupHeader, 'kdf' | 'payloadBytes' | 'checksum'>, content: BackupContent, passphrase: string): Buffer {
+/** A new key derivation for a backup, and its key (scrypt off the main thread: it runs while the state is read). */
+export async function newBackupKey(passphrase: string): Promise<{ kdf: BackupHeader['kdf'], key: Buffer }> {
   const kdf = { name: 'scrypt' as const, salt: randomBytes(16).toString('base64'), ...SCRYPT }
-  const key = deriveKey(passphrase, kdf)
+  const key = await new Promise<Buffer>((resolve, reject) => {
+    scrypt(passphrase, Buffer.from(kdf.salt, 'base64'), 32, scryptOptions(kdf), (err, derived) => (err ? reject(err) : resolve(derived)))
+  })
+  return { kdf, key }
+}
+
+function checksumOf(header: Omit<BackupHeader, 'checksum'>, payload: readonly Buffer[]): string {
+  const hash = createHash('sha256').update(JSON.stringify(header)).update('\n')
+  for (const part of payload) hash.update(part)
+  return hash.digest('hex')
+}
+
+/**
+ * A backup file's bytes, as buffers to write in order: the snapshot is given as chunks (of about
+ * 1 MiB) and encrypted chunk by chunk, so that no copy of the whole state is made.
+ */
+export function encodeBackup(
+  info: Omit<BackupHeader, 'kdf' | 'payloadBytes' | 'checksum'>,
+  platformKeyHex: string,
+  snapshot: { readonly chunks: readonly Buffer[], readonly size: number },
+  derived: { readonly kdf: BackupHeader['kdf'], readonly key: Buffer }
+): Buffer[] {
   const iv = randomBytes(12)
-  const plain = Buffer.concat([Buffer.from(`${JSON.stringify({ platformKeyHex: content.platformKeyHex })}\n`), content.snapshot])
+  const secrets = Buffer.from(`${JSON.stringify({ platformKeyHex })}\n`)
   // The payload's size is known before encrypting (GCM adds nothing to the ciphertext), so the header can be bound to it.
-  const unsigned = { ...info, kdf, payloadBytes: 12 + 16 + plain.length }
-  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  const unsigned = { ...info, kdf: derived.kdf, payloadBytes: 12 + 16 + secrets.length + snapshot.size }
+  const cipher = createCipheriv('aes-256-gcm', derived.key, iv)
   cipher.setAAD(Buffer.from(JSON.stringify(unsigned)))
-  const ciphertext = Buffer.concat([cipher.update(plain), cipher.final()])
-  const payload = Buffer.concat([iv, cipher.getAuthTag(), ciphertext])
+  const ciphertext = [cipher.update(secrets), ...snapshot.chunks.map((c) => cipher.update(c)), cipher.final()]
+  const payload = [iv, cipher.getAuthTag(), ...ciphertext]
   const header: BackupHeader = { ...unsigned, checksum: checksumOf(unsigned, payload) }
-  return Buffer.concat([Buffer.from(`${BACKUP_MAGIC} ${BACKUP_VERSION}\n${JSON.stringify(header)}\n`), payload])
+  return [Buffer.from(`${BACKUP_MAGIC} ${BACKUP_VERSION}\n${JSON.stringify(header)}\n`), ...payload]
 }
 
 /**
@@ -95,7 +121,7 @@ export function readBackup(file: Buffer, name: string): { header: BackupHeader, 
     throw backupError('PRYV_BACKUP_TRUNCATED', `${name} holds ${payload.length} bytes of data where its header announces ${String(header.payloadBytes)}: it is truncated or was cut while copied.`, 'Use another copy of the backup.')
   }
   const { checksum, ...unsigned } = header
-  if (checksumOf(unsigned, payload) !== checksum) {
+  if (checksumOf(unsigned, [payload]) !== checksum) {
     throw backupError('PRYV_BACKUP_CORRUPT', `${name} does not match its checksum: it was corrupted or altered.`, 'Use another copy of the backup.')
   }
   return { header, payload }
@@ -110,7 +136,9 @@ export function decryptBackup(header: BackupHeader, payload: Buffer, passphrase:
   decipher.setAAD(Buffer.from(JSON.stringify(unsigned)))
   let plain: Buffer
   try {
-    plain = Buffer.concat([decipher.update(payload.subarray(28)), decipher.final()])
+    // One update: GCM's final() adds no bytes, so the plaintext is not copied again.
+    plain = decipher.update(payload.subarray(28))
+    decipher.final()
   } catch {
     throw backupError('PRYV_BACKUP_WRONG_KEY', 'The backup key does not open this backup.', 'Pass the key the backup was made with (--key-file, or PRYV_BACKUP_KEY).')
   }

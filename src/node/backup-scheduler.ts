@@ -1,10 +1,8 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
-import { encodeBackup } from '../backup/format.js'
 import { readBackupKey } from '../backup/key.js'
-import { encodeSnapshot } from '../state/snapshot.js'
+import { writeBackup } from '../backup/write.js'
 import type { StateStore } from '../state/store.js'
-import { packageVersion } from '../version.js'
 import type { NodeContext } from './context.js'
 
 /** Scheduled backups as the node's effective settings give them (src/node/storage-settings.ts). */
@@ -118,14 +116,11 @@ export class BackupScheduler {
     const key = await readBackupKey(schedule.keyFile ?? undefined, this.env)
     await fs.mkdir(schedule.dir, { recursive: true, mode: 0o700 })
     const { platformId, domain, name } = this.ctx.config
-    const platformKeyHex = this.ctx.platformKey()
-    if (platformKeyHex === undefined) throw new Error('this node holds no platform key yet')
-    const { bytes, header } = encodeSnapshot(platformId, await this.store.exportState())
-    const at = Date.now()
-    const file = join(schedule.dir, `pryv-backup-${at}-r${header.revision}.pnb`)
-    const backup = encodeBackup({ platformId, domain, revision: header.revision, createdAt: new Date(at).toISOString(), node: name, pryvNodeVersion: packageVersion() }, { platformKeyHex, snapshot: bytes }, key)
-    await fs.writeFile(`${file}.partial`, backup, { mode: 0o600 })
-    await fs.rename(`${file}.partial`, file)
+    // Named with its revision once written; the partial file does not match FILE.
+    const partial = join(schedule.dir, `pryv-backup-${Date.now()}.pnb.partial`)
+    const { at, revision } = await writeBackup(this.store, { platformId, domain, node: name, platformKeyHex: this.ctx.platformKey() }, partial, key, { replace: true })
+    const file = join(schedule.dir, `pryv-backup-${at}-r${revision}.pnb`)
+    await fs.rename(partial, file)
     this.lastAt = at
     this.lastFile = file
     this.lastError = null

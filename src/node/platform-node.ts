@@ -35,6 +35,7 @@ import { WatchService } from '../watch/service.js'
 import { Compactor } from './compactor.js'
 import { encodeSnapshot } from '../state/snapshot.js'
 import { BackupScheduler } from './backup-scheduler.js'
+import { type BackupWritten, parseBackupWriteRequest, writeBackup } from '../backup/write.js'
 import { StorageSettings } from './storage-settings.js'
 import { currentActor } from '../admin/actor.js'
 import type { AdminAddress } from '../admin/listen.js'
@@ -190,7 +191,8 @@ export class PlatformNode {
       'settings.rollback': async (p) => this.settings.rollback(parseRollbackRequest(p)),
       'settings.history': async (p) => this.settings.history({ reports: p.reports !== false }),
       'settings.diff': async (p) => this.settings.diff(parseDiffRequest(p)),
-      'backup.snapshot': async () => this.backupSnapshot()
+      'backup.snapshot': async () => this.backupSnapshot(),
+      'backup.write': async (p) => this.writeBackup(parseBackupWriteRequest(p))
     }
     this.control = new ControlServer(init.dataDir.controlSocket, this.operations, init.log)
   }
@@ -505,6 +507,12 @@ export class PlatformNode {
     // The keyring, not the config: a node that joined, or lived through a key rotation, started with another key.
     const platformKeyHex = this.ctx.platformKey()
     return { platformId, domain, platformKeyHex, node: name, revision: header.revision, snapshot: bytes.toString('base64') }
+  }
+
+  /** For `pryv-node backup` (local admin only, over the control socket): the node writes the file itself. */
+  async writeBackup(request: { file: string, key: string }): Promise<BackupWritten> {
+    const { platformId, domain, name } = this.init.config
+    return writeBackup(this.store, { platformId, domain, node: name, platformKeyHex: this.ctx.platformKey() }, request.file, request.key, { replace: false })
   }
 
   status(): Record<string, unknown> {

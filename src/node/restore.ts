@@ -4,10 +4,12 @@ import { ExitCode, OperatorError } from '../errors.js'
 import { newIdentity } from '../mesh/keys.js'
 import { DataDir, type NodeConfig } from './data-dir.js'
 import { DurableRaftLog } from './writer-set/raft-log.js'
-import { decodeSnapshot, SnapshotError } from '../state/snapshot.js'
-import { HEAD_KEY, type StateRecord, StateStore } from '../state/store.js'
+import { SnapshotError } from '../state/snapshot.js'
+import { HEAD_KEY, StateStore } from '../state/store.js'
+import { type RawRecord, writeRawState } from '../state/raw-state.js'
 import type { Member } from '../state/types.js'
 import type { BackupContent, BackupHeader } from '../backup/format.js'
+import { decodeSnapshotText } from '../backup/snapshot-text.js'
 
 const MEMBER_PREFIX = 'state/c/member/'
 
@@ -34,9 +36,9 @@ export interface RestoredNode {
  * head. On any failure nothing is left in the data dir.
  */
 export async function restoreDataDir(header: BackupHeader, content: BackupContent, target: RestoreTarget): Promise<RestoredNode> {
-  let records: StateRecord[]
+  let records: RawRecord[]
   try {
-    const snapshot = decodeSnapshot(content.snapshot)
+    const snapshot = decodeSnapshotText(content.snapshot)
     if (snapshot.header.platformId !== header.platformId || snapshot.header.revision !== header.revision) throw new SnapshotError('the state inside does not match the backup\'s header')
     records = snapshot.records
   } catch (err) {
@@ -59,9 +61,12 @@ export async function restoreDataDir(header: BackupHeader, content: BackupConten
     const identity = await newIdentity()
     const self = peerIdFromPrivateKey(identity).toString()
     const { records: founded, gone } = refound(records, self, target.name, header.revision)
+    // The records go in as the backup holds them (JSON text, not parsed), into a fresh state database.
+    await writeRawState(dataDir.stateDir, founded)
     const store = await StateStore.open(dataDir.stateDir)
     try {
-      await store.replaceState(founded, header.revision, Date.now())
+      // The platform log starts after the backup's revision.
+      await store.compactLog(header.revision + 1, Date.now())
       // The writer set starts anew: this node its only voter; its first index stands for the backup's revision.
       await DurableRaftLog.open(store, [self])
     } finally {
@@ -83,23 +88,23 @@ export async function restoreDataDir(header: BackupHeader, content: BackupConten
  * observers (an old member of the same name is replaced by this node), so that nothing they sign
  * is trusted until they rejoin.
  */
-function refound(records: readonly StateRecord[], self: string, name: string, revision: number): { records: StateRecord[], gone: string[] } {
-  const out: StateRecord[] = []
+function refound(records: readonly RawRecord[], self: string, name: string, revision: number): { records: RawRecord[], gone: string[] } {
+  const out: RawRecord[] = []
   const gone: string[] = []
-  for (const [key, value] of records) {
+  for (const record of records) {
+    const [key, json] = record
     if (key.startsWith(MEMBER_PREFIX)) {
-      const member = value as Member
+      const member = JSON.parse(json) as Member
       if (member.name === name) continue
       gone.push(member.name)
-      out.push([key, { ...member, role: 'observer' }])
+      out.push([key, JSON.stringify({ ...member, role: 'observer' })])
     } else if (key === HEAD_KEY) {
-      out.push([key, { ...(value as object), writers: [self], raft: { index: 1, revision } }])
+      out.push([key, JSON.stringify({ ...JSON.parse(json), writers: [self], raft: { index: 1, revision } })])
     } else {
-      out.push([key, value])
+      out.push(record)
     }
   }
   const me: Member = { peerId: self, name, role: 'full', addresses: [], joinedAt: Date.now() }
-  out.push([`${MEMBER_PREFIX}${self}`, me])
-  out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  out.push([`${MEMBER_PREFIX}${self}`, JSON.stringify(me)])
   return { records: out, gone: gone.sort() }
 }

@@ -1,18 +1,14 @@
 import { promises as fs } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { type BackupHeader, decryptBackup, encodeBackup, readBackup } from '../../backup/format.js'
+import { backupFileExists, type BackupHeader, decryptBackup, readBackup } from '../../backup/format.js'
 import { readBackupKey, writeNewBackupKey } from '../../backup/key.js'
-import { restoreDataDir } from '../../node/restore.js'
+import type { BackupWritten } from '../../backup/write.js'
 import { ExitCode, OperatorError } from '../../errors.js'
-import { createLogger } from '../../log.js'
-import { startNode } from '../../node/lifecycle.js'
-import { decodeSnapshot, SnapshotError } from '../../state/snapshot.js'
 import type { CliContext } from '../context.js'
 import { defaultNodeName, productionDefaults } from '../defaults.js'
 import { type ForegroundExit, runUntilSignalled } from '../foreground.js'
 import { parseHostPorts, parseListen } from '../parse.js'
-import { packageVersion } from '../../version.js'
 
 /** `pryv-node backup <file>`, `backup verify`, `backup keygen` and `restore <file>`. */
 export function registerBackupCommands(program: Command, ctx: CliContext): void {
@@ -32,24 +28,11 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         })
       }
       // Checked before the node works on a backup: a backup never replaces another.
-      if (await fs.access(path).then(() => true, () => false)) throw fileExists(path)
-      const r = await ctx.control('backup.snapshot') as { platformId: string, domain: string, platformKeyHex: string, node: string, revision: number, snapshot: string }
-      const bytes = encodeBackup(
-        { platformId: r.platformId, domain: r.domain, revision: r.revision, createdAt: new Date().toISOString(), node: r.node, pryvNodeVersion: packageVersion() },
-        { platformKeyHex: r.platformKeyHex, snapshot: Buffer.from(r.snapshot, 'base64') },
-        key
-      )
-      try {
-        await fs.writeFile(path, bytes, { mode: 0o600, flag: 'wx' })
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw fileExists(path)
-        throw new OperatorError('PRYV_BACKUP_UNWRITABLE', `Cannot write ${path}: ${(err as Error).message}.`, {
-          hint: 'Choose a writable location with enough free space.',
-          exitCode: ExitCode.environment
-        })
-      }
-      const summary = { file: path, platformId: r.platformId, domain: r.domain, revision: r.revision, bytes: bytes.length }
-      ctx.io.out(o.json ? JSON.stringify(summary) : `Backup of ${r.domain} (platform ${r.platformId}) at revision ${r.revision} written to ${path} (${bytes.length} bytes).`)
+      if (await fs.access(path).then(() => true, () => false)) throw backupFileExists(path)
+      // The node writes the file (the key goes over the owner-only control socket, and is never logged).
+      const r = await ctx.control('backup.write', { file: path, key }) as BackupWritten
+      const summary = { file: path, platformId: r.platformId, domain: r.domain, revision: r.revision, bytes: r.bytes }
+      ctx.io.out(o.json ? JSON.stringify(summary) : `Backup of ${r.domain} (platform ${r.platformId}) at revision ${r.revision} written to ${path} (${r.bytes} bytes).`)
     })
 
   backup.command('verify')
@@ -63,7 +46,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
       const { header, payload } = readBackup(await readFile(file), file)
       const hasKey = o.keyFile !== undefined || process.env.PRYV_BACKUP_KEY !== undefined
       let records: number | undefined
-      if (hasKey) records = openContent(header, payload, await readBackupKey(o.keyFile, process.env)).records
+      if (hasKey) records = (await openContent(header, payload, await readBackupKey(o.keyFile, process.env))).records
       if (o.json) ctx.io.out(JSON.stringify({ ok: true, ...describe(header), contentChecked: hasKey, records: records ?? null }))
       else {
         ctx.io.out(summaryLines(header).join('\n'))
@@ -91,11 +74,14 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print machine-readable JSON lines on stdout')
     .addHelpText('after', '\nExample:\n  pryv-node restore /backups/pryv-2026-12-01.pnb --key-file /root/pryv-backup.key --name core1')
     .action(async (file: string, o: { keyFile?: string, name: string, listen: string[], announce?: string[], dns: string[], force?: boolean, json?: boolean }) => {
+      // The node's code loads for restore only (`backup` and `backup verify` start without it), while the backup is read.
+      const nodeCode = Promise.all([import('../../node/restore.js'), import('../../node/lifecycle.js'), import('../../log.js')])
       const { header, payload } = readBackup(await readFile(file), file)
       // What is about to be restored, first: an old backup shows as such.
       if (o.json) ctx.io.out(JSON.stringify({ event: 'backup', ...describe(header) }))
       else ctx.io.out(summaryLines(header).join('\n'))
       const content = decryptBackup(header, payload, await readBackupKey(o.keyFile, process.env))
+      const [{ restoreDataDir }, { startNode }, { createLogger }] = await nodeCode
       const restored = await restoreDataDir(header, content, { dataDir: ctx.globals().dataDir, name: o.name, listen: o.listen, announce: o.announce, dns: o.dns, force: o.force === true })
       const exit: ForegroundExit = {}
       const running = await startNode({
@@ -119,10 +105,6 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
     })
 }
 
-function fileExists(path: string): OperatorError {
-  return new OperatorError('PRYV_FILE_EXISTS', `${path} already exists.`, { hint: 'Choose a new file name: a backup never replaces another.', exitCode: ExitCode.conflict })
-}
-
 async function readFile(file: string): Promise<Buffer> {
   try {
     return await fs.readFile(file)
@@ -131,8 +113,9 @@ async function readFile(file: string): Promise<Buffer> {
   }
 }
 
-function openContent(header: BackupHeader, payload: Buffer, key: string): { records: number } {
+async function openContent(header: BackupHeader, payload: Buffer, key: string): Promise<{ records: number }> {
   const content = decryptBackup(header, payload, key)
+  const { decodeSnapshot, SnapshotError } = await import('../../state/snapshot.js')
   try {
     return { records: decodeSnapshot(content.snapshot).records.length }
   } catch (err) {
