@@ -2,6 +2,7 @@ import { html } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import { layout, type PageContext } from './pages.js'
 import type { Wave } from './rollout.js'
+import { compareText } from '../text-order.js'
 
 /**
  * The DNS and releases pages of the admin app. Like pages.ts: every interpolated value goes through
@@ -64,8 +65,8 @@ ${countersSection(ctx.node, view.counters)}`)
 
 function countersSection(node: string, counters: DnsCounters | null): Html {
   if (!counters) return html`<p>This node (${node}) serves no DNS: its answer counters are on the nodes started with <code>--dns</code>.</p>`
-  const row = (record: Readonly<Record<string, number>>) => Object.entries(record).sort(([a], [b]) => a.localeCompare(b))
-  const weighted = Object.entries(counters.weightedAnswers).sort(([a], [b]) => a.localeCompare(b))
+  const row = (record: Readonly<Record<string, number>>) => Object.entries(record).sort(([a], [b]) => compareText(a, b))
+  const weighted = Object.entries(counters.weightedAnswers).sort(([a], [b]) => compareText(a, b))
   return html`<table>
 <caption>Answers of ${node} since it started</caption>
 <thead><tr><th scope="col">Counter</th><th scope="col">Count</th></tr></thead>

@@ -1,5 +1,5 @@
-import { createServer as createHttpServer, type Server } from 'node:http'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { Server } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import type { HttpBindings } from '@hono/node-server'
 import type { Context, Hono } from 'hono'
 import { describeSchemaJson } from '../config/describe.js'
@@ -7,6 +7,7 @@ import { defineSchema } from '../config/schema.js'
 import { type ControlHandler, ControlStream } from '../control/server.js'
 import { ExitCode, isOperatorError, OperatorError } from '../errors.js'
 import { closeServer, hostAllowed } from '../metrics/http.js'
+import { honoOnFirstRequest, http, https } from '../http-server.js'
 import type { Logger } from '../log.js'
 import type { LivenessView } from '../mesh/liveness.js'
 import { DEFAULT_BUNDLE_LIMITS } from '../release/bundle-dir.js'
@@ -25,6 +26,7 @@ import { csrfMatches, csrfToken, decodeSession, encodeSession, newSession, REFRE
 import { certificateOf } from '../state/certs.js'
 import { type AdminCertificate, adminCertificate, describeServed, platformCertificateServes, type ServedCertificate } from './tls.js'
 import { receiveUpload, UploadTooLarge, uploadTooLarge } from './upload.js'
+import { compareText } from '../text-order.js'
 
 type Env = { Bindings: HttpBindings, Variables: { principal?: Principal, session?: Session } }
 
@@ -152,16 +154,16 @@ export class AdminServer {
   async start(): Promise<void> {
     const address = this.address
     if (!address || this.server) return
-    const [{ getRequestListener }, app] = await Promise.all([import('@hono/node-server'), this.app()])
-    const listener = getRequestListener(app.fetch)
+    // hono is loaded at the first request; the address is bound now, so a bind error is reported at start.
+    const listener = honoOnFirstRequest(() => this.app(), { overrideGlobalObjects: true, onError: (err) => this.node.ctx.log.error({ err: err.stack ?? String(err) }, 'the admin app could not be loaded') })
     let server: Server
     if (address.https) {
       this.selfSigned = await adminCertificate(this.dataDir, this.node.ctx.config.name, this.node.ctx.config.domain)
       const chosen = this.chooseCertificate()
       this.served = chosen.served
-      server = createHttpsServer({ cert: chosen.cert, key: chosen.key, minVersion: 'TLSv1.2' }, listener)
+      server = https().createServer({ cert: chosen.cert, key: chosen.key, minVersion: 'TLSv1.2' }, listener)
     } else {
-      server = createHttpServer(listener)
+      server = http.createServer(listener)
     }
     server.headersTimeout = 10_000
     server.requestTimeout = 0 // event streams stay open
@@ -533,7 +535,7 @@ export class AdminServer {
     const dnsView = async (c: Context<Env>, extra: Partial<DnsView> = {}): Promise<DnsView> => {
       const [{ users }, counters] = await Promise.all([this.call(c, 'dns.users.get', {}) as Promise<{ users: Record<string, string> }>, this.call(c, 'dns.counters', {}) as Promise<DnsView['counters']>])
       const cores = [...this.node.replica.state.members.values()].map((m) => m.name).sort()
-      return { users: Object.entries(users).sort(([a], [b]) => a.localeCompare(b)), cores, counters, canOperate: roleAllows(c.get('principal')!.role, 'operator'), ...extra }
+      return { users: Object.entries(users).sort(([a], [b]) => compareText(a, b)), cores, counters, canOperate: roleAllows(c.get('principal')!.role, 'operator'), ...extra }
     }
     app.get('/dns', async (c) => {
       const user = c.req.query('user')?.trim()

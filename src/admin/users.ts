@@ -2,6 +2,7 @@ import { html } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import type { RegistryUser } from '../state/types.js'
 import { layout, type PageContext } from './pages.js'
+import { compareText } from '../text-order.js'
 
 /**
  * The platform's users (Pryv's registry) for the admin app: searched and paged on the server, so a
@@ -87,6 +88,6 @@ export function usersPageHtml(ctx: PageContext, view: UsersView): Html {
 <table>
 <caption>Users per core</caption>
 <thead><tr><th scope="col">Core</th><th scope="col">Users</th></tr></thead>
-<tbody>${Object.entries(view.counts).sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => html`<tr><td>${c}</td><td>${n}</td></tr>`)}</tbody>
+<tbody>${Object.entries(view.counts).sort(([a], [b]) => compareText(a, b)).map(([c, n]) => html`<tr><td>${c}</td><td>${n}</td></tr>`)}</tbody>
 </table>`)
 }

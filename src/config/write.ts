@@ -4,6 +4,7 @@ import { basename, dirname, join, sep } from 'node:path'
 import { ConfigWriteError } from './errors.js'
 import { isRenderablePath } from './paths.js'
 import type { RenderedFiles } from './render.js'
+import { compareText } from '../text-order.js'
 
 /** Kept in the service directory; lists what rendering wrote so files it no longer produces can be removed. */
 export const MANIFEST_FILE = '.pryv-rendered.json'
@@ -65,7 +66,7 @@ export async function plannedChanges(
   const previous = previousManifest ?? (await readManifest(serviceDir))
   const write: string[] = []
   const unchanged: string[] = []
-  for (const [path, content] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [path, content] of Object.entries(files).sort(([a], [b]) => compareText(a, b))) {
     assertRenderable(path)
     const current = await readIfExists(join(serviceDir, path))
     if (current?.equals(Buffer.from(content)) === true) unchanged.push(path)

@@ -1,8 +1,8 @@
 import { createSocket } from 'node:dgram'
 import { promises as fs } from 'node:fs'
-import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { http } from '../http-server.js'
 import type { EngineProbe, PortProbe } from './checks.js'
 
 /** Binds host:port for a moment (TCP or UDP) and tells whether that worked. */
@@ -73,7 +73,7 @@ export async function rmemMax(): Promise<number | undefined> {
 /** GET of the Docker Engine API over its Unix socket; JSON or text. */
 function engineGet(socketPath: string, path: string): Promise<unknown> {
   return new Promise((done, fail) => {
-    const req = request({ socketPath, path, timeout: 3000 }, (res) => {
+    const req = http.request({ socketPath, path, timeout: 3000 }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (d) => { body += d })

@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 import { ExitCode, OperatorError } from '../errors.js'
+import { http } from '../http-server.js'
 import { formatAddress, isLoopback, type MetricsAddress } from './listen.js'
 
 /** Renders the exposition for one scrape. */
@@ -15,7 +16,7 @@ export type RenderMetrics = () => Promise<{ readonly contentType: string, readon
  */
 export async function serveMetrics(addr: MetricsAddress, render: RenderMetrics, onError: (err: Error) => void): Promise<Server> {
   if (!isLoopback(addr.host)) throw new Error(`metrics address ${addr.host} is not loopback`)
-  const server = createServer((req, res) => void handle(req, res, render).catch((err: Error) => {
+  const server = http.createServer((req, res) => void handle(req, res, render).catch((err: Error) => {
     onError(err)
     if (!res.headersSent) reply(res, 500, 'metrics could not be collected\n')
     else res.destroy()
@@ -36,7 +37,7 @@ export async function serveMetrics(addr: MetricsAddress, render: RenderMetrics, 
  */
 export async function probeMetricsAddress(addr: MetricsAddress): Promise<void> {
   if (addr.port === 0) return
-  const server = createServer()
+  const server = http.createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, addr)))
     server.listen({ host: addr.host, port: addr.port, exclusive: true }, () => resolve())

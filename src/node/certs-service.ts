@@ -21,6 +21,7 @@ import { splitHostPort } from '../dns/listen-address.js'
 import type { NodeContext } from './context.js'
 import type { Membership } from './membership.js'
 import { errorReply } from './wire-errors.js'
+import { compareText } from '../text-order.js'
 
 /** Members answer with the DNS addresses they serve on and the certificate they installed. */
 export const CERTS_PROTOCOL = '/pryv/certs/1.0.0'
@@ -117,7 +118,7 @@ export class CertsService {
   /** The member that renews automatically: the first full member by name that is up (the lease makes it exclusive). */
   private volunteer(): string | undefined {
     const full = [...this.ctx.replica.state.members.values()].filter((m) => m.role === 'full' && this.membership.view(m.peerId).alive)
-    return full.sort((a, b) => a.name.localeCompare(b.name))[0]?.peerId
+    return full.sort((a, b) => compareText(a.name, b.name))[0]?.peerId
   }
 
   // ----- automatic renewal -------------------------------------------------------------------
@@ -371,7 +372,7 @@ export class CertsService {
   }
 
   private async installedEverywhere(): Promise<Array<{ node: string, installed: string | null }>> {
-    const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
+    const members = [...this.ctx.replica.state.members.values()].sort((a, b) => compareText(a.name, b.name))
     return Promise.all(members.map(async (m) => {
       if (m.peerId === this.ctx.selfId) return { node: m.name, installed: (await this.installed()) ?? null }
       try {

@@ -43,6 +43,7 @@ import { AdminServer } from '../admin/server.js'
 import type { ControlHandler } from '../control/server.js'
 import { CertsService } from './certs-service.js'
 import { Reachability } from './reachability.js'
+import { compareText } from '../text-order.js'
 
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
@@ -446,7 +447,7 @@ export class PlatformNode {
     const state = this.replica.state
     const full = [...state.members.values()]
       .filter((m) => m.role === 'full' && this.membership.view(m.peerId).alive)
-      .sort((a, b) => (a.peerId === this.selfId ? -1 : b.peerId === this.selfId ? 1 : a.name.localeCompare(b.name)))
+      .sort((a, b) => (a.peerId === this.selfId ? -1 : b.peerId === this.selfId ? 1 : compareText(a.name, b.name)))
     const out: string[] = []
     for (const m of full.slice(0, 5)) {
       const addrs = m.peerId === this.selfId ? this.joins.addresses() : (this.membership.view(m.peerId).lastHeartbeat?.joinAddresses ?? [])
@@ -474,7 +475,7 @@ export class PlatformNode {
   acmeChallenges(): unknown[] {
     const now = Date.now()
     return [...this.replica.state.acmeChallenges.values()].filter((c) => c.expiresAt > now)
-      .sort((a, b) => a.name.localeCompare(b.name) || a.value.localeCompare(b.value))
+      .sort((a, b) => compareText(a.name, b.name) || compareText(a.value, b.value))
       .map((c) => ({ name: c.name, value: c.value, expiresAt: new Date(c.expiresAt).toISOString() }))
   }
 
@@ -534,7 +535,7 @@ export class PlatformNode {
         clockOffsetMs: m.peerId === this.selfId ? 0 : (this.membership.clockOffsetMs(m.peerId) ?? null),
         joinedAt: new Date(m.joinedAt).toISOString()
       }
-    }).sort((a, b) => a.name.localeCompare(b.name))
+    }).sort((a, b) => compareText(a.name, b.name))
     return {
       platform: { id: this.init.config.platformId, domain: this.init.config.domain },
       self: { name: this.init.config.name, peerId: this.selfId },

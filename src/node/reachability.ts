@@ -13,6 +13,7 @@ import { type NodeContext, ownAddresses } from './context.js'
 import { explainDialError } from './dial-errors.js'
 import type { Membership } from './membership.js'
 import { errorReply } from './wire-errors.js'
+import { compareText } from '../text-order.js'
 
 /**
  * A member dials the addresses another member advertises and says what it found (`pryv-node doctor`).
@@ -84,7 +85,7 @@ export class Reachability {
     const targets = this.targets()
     const others = [...this.ctx.replica.state.members.values()].filter((m) => m.peerId !== this.ctx.selfId)
     const asked = others.filter((m) => this.membership.view(m.peerId).alive)
-      .sort((a, b) => Number(b.role === 'full') - Number(a.role === 'full') || a.name.localeCompare(b.name))
+      .sort((a, b) => Number(b.role === 'full') - Number(a.role === 'full') || compareText(a.name, b.name))
       .slice(0, MAX_ASKED)
     const askedOf = await Promise.all(asked.map((m) => this.ask(m, targets)))
     return { targets, askedOf, otherMembers: others.length }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto'
 import type { Server } from 'node:http'
+import { honoOnFirstRequest, http, type WebApp } from '../http-server.js'
 import { ExitCode, OperatorError } from '../errors.js'
 import type { NodeContext } from './context.js'
 import type { WriteOutcome } from './writes.js'
@@ -38,9 +39,8 @@ export class RegistryService {
   async start(): Promise<void> {
     if (this.listen === undefined) return
     const addr = parseRegisterListen(this.listen)
-    // Loaded only on nodes that serve the API.
-    const [{ registryApp }, { createAdaptorServer }] = await Promise.all([import('../registry/api.js'), import('@hono/node-server')])
-    const app = registryApp({
+    // Loaded only on nodes that serve the API, when its first request arrives.
+    const app = async (): Promise<WebApp> => (await import('../registry/api.js')).registryApp({
       state: () => this.ctx.replica.state,
       settings: () => registrySettings(this.ctx.replica.state, this.ctx.config.domain),
       submit: (command) => this.submit(command),
@@ -48,7 +48,7 @@ export class RegistryService {
       onInternalError: (err) => this.ctx.log.error({ err: (err as Error).stack ?? String(err) }, 'register API request failed'),
       randomKey: (length) => Array.from({ length }, () => KEY_CHARS[randomInt(KEY_CHARS.length)]).join('')
     })
-    const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server
+    const server = http.createServer(honoOnFirstRequest(app, { overrideGlobalObjects: false, onError: (err) => this.ctx.log.error({ err: err.stack ?? String(err) }, 'the register API could not be loaded') }))
     server.headersTimeout = 10_000
     server.requestTimeout = 30_000
     await new Promise<void>((resolve, reject) => {

@@ -12,6 +12,7 @@ import type { Member } from '../state/types.js'
 import type { NodeContext } from './context.js'
 import { explainDialError } from './dial-errors.js'
 import { errorReply } from './wire-errors.js'
+import { compareText } from '../text-order.js'
 
 /** Members answer with their services' status (`pryv-node services`). Request `{}`; reply {@link NodeServices}. */
 export const SERVICES_PROTOCOL = '/pryv/services/1.0.0'
@@ -193,7 +194,7 @@ export class ServiceOps {
     if (!runtime) return { ...base, services: [] }
     try {
       const list = await runtime.list({ signal: AbortSignal.timeout(LIST_TIMEOUT_MS) })
-      return { ...base, services: list.map((s) => this.row(s)).sort((a, b) => a.name.localeCompare(b.name)) }
+      return { ...base, services: list.map((s) => this.row(s)).sort((a, b) => compareText(a.name, b.name)) }
     } catch (err) {
       const e = asOperatorError(err)
       if (!isOperatorError(e)) throw e
@@ -422,7 +423,7 @@ export class ServiceOps {
   }
 
   private members(): Member[] {
-    return [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
+    return [...this.ctx.replica.state.members.values()].sort((a, b) => compareText(a.name, b.name))
   }
 
   private self(): Member {

@@ -30,6 +30,7 @@ import { certificateFiles, certificatePaths } from '../certs/install.js'
 import { certificateOf } from '../state/certs.js'
 import type { ServiceTemplates } from '../config/render.js'
 import type { EffectiveUpdate } from '../watch/service.js'
+import { compareText } from '../text-order.js'
 
 /** What one render of this node's services did; shown in `status` (field `settings`). */
 export interface RenderReport {
@@ -632,7 +633,7 @@ export class SettingsService {
 
   /** This node's reports and, asked in parallel, every other member's (those that do not answer say why). */
   async allReports(): Promise<NodeReports[]> {
-    const members = [...this.ctx.replica.state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
+    const members = [...this.ctx.replica.state.members.values()].sort((a, b) => compareText(a.name, b.name))
     return Promise.all(members.map(async (m): Promise<NodeReports> => {
       if (m.peerId === this.ctx.selfId) return { node: m.name, reports: this.reports }
       try {

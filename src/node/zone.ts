@@ -4,6 +4,7 @@ import { DEFAULT_RATE_LIMIT } from '../dns/rrl.js'
 import type { DnsLimits } from '../dns/server.js'
 import type { AcmeChallengeSpec, StaticRecord, WeightedNameSpec, ZoneSpec } from '../dns/zone-spec.js'
 import type { Member, PlatformState } from '../state/types.js'
+import { compareText } from '../text-order.js'
 
 /** A DNS name under the domain and the release service that answers it. */
 export interface ServiceName {
@@ -39,7 +40,7 @@ export function zoneFromState(
   /** Services a member announces unhealthy: it leaves their names (its liveness is applied on top). */
   unhealthyOf: (m: Member) => readonly string[] = () => []
 ): ZoneSpec {
-  const members = [...state.members.values()].sort((a, b) => a.name.localeCompare(b.name))
+  const members = [...state.members.values()].sort((a, b) => compareText(a.name, b.name))
   const nodes = members.map((m) => ({ name: m.name, addresses: memberIps(addressesOf(m)) })).filter((n) => n.addresses.length > 0)
   const full = members.filter((m) => m.role === 'full')
   // Before the node has the platform's state (while founding or joining), it names only itself.

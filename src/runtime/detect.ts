@@ -1,8 +1,8 @@
-import { request } from 'node:http'
 import { DEFAULT_DOCKER_SOCKET, DETECT_TIMEOUT_MS } from './constants.js'
 import type { DockerRuntimeInit } from './docker.js'
 import { type ProcessRuntimeInit, processRuntime } from './process.js'
 import { EngineDownError } from './errors.js'
+import { http } from '../http-server.js'
 import type { Runtime } from './runtime.js'
 
 export interface DetectInit extends Omit<DockerRuntimeInit, 'socketPath'>, ProcessRuntimeInit {
@@ -34,7 +34,7 @@ export async function pingEngine(socketPath: string, timeoutMs: number = DETECT_
   // A plain HTTP request over the socket: no engine client is loaded to find out there is no engine.
   try {
     await new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath, path: '/_ping', signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      const req = http.request({ socketPath, path: '/_ping', signal: AbortSignal.timeout(timeoutMs) }, (res) => {
         res.resume()
         if (res.statusCode === 200) resolve()
         else reject(new Error(`/_ping answered ${res.statusCode}`))

@@ -5,6 +5,7 @@ import type { Server } from 'node:http'
 import { join } from 'node:path'
 import type { SettingsValues } from '../config/layers.js'
 import type { Schema } from '../config/schema.js'
+import { honoOnFirstRequest, http, type WebApp } from '../http-server.js'
 import type { Logger } from '../log.js'
 import { WATCH_DIR, WATCH_FILE, WATCH_SOCKET } from '../runtime/constants.js'
 import { serviceSettings } from './content.js'
@@ -133,10 +134,9 @@ export class WatchService {
   }
 
   private async listen(serviceOf: (authorization: string | undefined) => string | undefined, where: { host: string; port: number } | { path: string }): Promise<Server> {
-    // hono is loaded when the first service is served, not on the node's start-up path before that.
-    const [{ watchApp }, { createAdaptorServer }] = await Promise.all([import('./api.js'), import('@hono/node-server')])
-    const app = watchApp({ hub: this.hub, serviceOf })
-    const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server
+    // hono is loaded when the first request arrives, not on the node's start-up path before that.
+    const app = async (): Promise<WebApp> => (await import('./api.js')).watchApp({ hub: this.hub, serviceOf })
+    const server = http.createServer(honoOnFirstRequest(app, { overrideGlobalObjects: false, onError: (err) => this.log.error({ err: err.stack ?? String(err) }, 'the watch API could not be loaded') }))
     server.headersTimeout = 10_000
     // Blocking queries and streams stay open: no request timeout.
     server.requestTimeout = 0

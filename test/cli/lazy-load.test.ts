@@ -55,3 +55,47 @@ describe('a CLI command that only talks to the control socket', () => {
     expect(r.modules.some((m) => /node_modules\/libp2p\//.test(m))).toBe(true)
   })
 })
+
+describe('an idle node serving DNS, its admin app and the watch API', () => {
+  // What only a request needs: hono's router and its Node adapter (the pages' `html` helper is light),
+  // and undici (web Request/Response), which an ES import of node:http also loads on Node 24.
+  const REQUEST_ONLY = /node_modules\/(hono\/dist\/hono-base\.js|@hono\/node-server\/)/
+  let node: NodeProcess
+  let trace: string
+
+  beforeAll(async () => {
+    trace = join(tempDir('pn-trace-'), 'modules.txt')
+    node = NodeProcess.start(tempDir(), ['init-platform', '--domain', 'pryv.test', '--name', 'core1', '--listen', '127.0.61.2:0', '--dns', '127.0.61.2:0', '--admin', '127.0.61.2:0'], {
+      NODE_OPTIONS: `--import ${TRACE_HOOK}`,
+      PRYV_TEST_MODULE_TRACE: trace
+    })
+    await node.ready()
+  })
+
+  afterAll(async () => {
+    await node?.stop()
+    cleanupTempDirs()
+  })
+
+  const modules = (): string[] => readFileSync(trace, 'utf8').split('\n').filter((l) => l !== '')
+  const builtins = (): string[] => readFileSync(`${trace}.builtins`, 'utf8').split('\n').filter((l) => l !== '')
+
+  it('binds its servers at start but loads hono and undici only when a request arrives', async () => {
+    const admin = (await node.ready()).admin as string
+    // The trace works: it saw the daemon, and sees the node's own builtins.
+    expect(modules().some((m) => m.endsWith('/dist/node/platform-node.js'))).toBe(true)
+    // The list is rewritten every half second: wait for one written since the node bound its servers.
+    for (const deadline = Date.now() + 10_000; !builtins().includes('NativeModule net');) {
+      if (Date.now() > deadline) throw new Error('the trace never listed node:net')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(modules().filter((m) => REQUEST_ONLY.test(m))).toEqual([])
+    expect(builtins().filter((m) => /undici/.test(m))).toEqual([])
+
+    const res = await fetch(`${admin}/healthz`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('ok\n')
+    // The same trace sees them once a request needed them.
+    expect(modules().some((m) => REQUEST_ONLY.test(m))).toBe(true)
+  })
+})
