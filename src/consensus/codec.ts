@@ -3,6 +3,8 @@
  * receiver (length-prefixed UTF-8) and term; numbers are unsigned LEB128 varints (at most 2^53 - 1),
  * byte strings are varint length + bytes. Entries in an append carry no index: they are
  * prevIndex + 1, prevIndex + 2, … Decoding validates everything and throws MalformedMessageError.
+ * Type 11 (`commit`) came later within version 1: a node that predates it drops the notice as
+ * malformed and learns the commit index from the next heartbeat instead.
  */
 import { MalformedMessageError } from './errors.js'
 import type { Entry, EntryKind, HardState, Membership, MembershipChange, Message, MessageType, Snapshot } from './types.js'
@@ -22,7 +24,8 @@ const TYPE_CODES: Readonly<Record<MessageType, number>> = {
   heartbeat: 7,
   heartbeatResp: 8,
   snapshot: 9,
-  timeoutNow: 10
+  timeoutNow: 10,
+  commit: 11
 }
 const TYPES_BY_CODE = new Map<number, MessageType>(Object.entries(TYPE_CODES).map(([t, c]) => [c, t as MessageType]))
 const ENTRY_KINDS: readonly EntryKind[] = ['normal', 'membership']
@@ -256,6 +259,7 @@ export function encodeMessage(m: Message): Uint8Array {
       w.uint(m.hintTerm)
       break
     case 'heartbeat':
+    case 'commit':
       w.uint(m.commit)
       break
     case 'snapshot':
@@ -329,6 +333,7 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeOptions = {}): M
       m = { type, ...base, index: r.uint('index'), reject: r.bool('reject flag'), hintIndex: r.uint('hint index'), hintTerm: r.uint('hint term') }
       break
     case 'heartbeat':
+    case 'commit':
       m = { type, ...base, commit: r.uint('commit') }
       break
     case 'snapshot':

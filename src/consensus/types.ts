@@ -104,6 +104,16 @@ export interface HeartbeatMessage extends Envelope {
   readonly commit: number
 }
 
+/**
+ * The leader's new commit index, sent instead of an empty append to a follower known to hold every
+ * entry up to it (its acknowledged match): nothing to check, so nothing is answered. A lost one is
+ * made up by the next heartbeat or append, which carry the commit index too.
+ */
+export interface CommitMessage extends Envelope {
+  readonly type: 'commit'
+  readonly commit: number
+}
+
 export interface HeartbeatResponseMessage extends Envelope {
   readonly type: 'heartbeatResp'
 }
@@ -126,6 +136,7 @@ export type Message =
   | AppendResponseMessage
   | HeartbeatMessage
   | HeartbeatResponseMessage
+  | CommitMessage
   | SnapshotMessage
   | TimeoutNowMessage
 

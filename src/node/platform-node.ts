@@ -351,6 +351,7 @@ export class PlatformNode {
       const ws = this.writerSet
       this.writerSet = undefined
       this.writes.detach()
+      this.replication.followTopic(true)
       await ws.stop()
     }
   }
@@ -373,6 +374,8 @@ export class PlatformNode {
     await writerSet.start()
     this.writerSet = writerSet
     this.writes.attach(writerSet)
+    // Committed entries now come from the consensus log: the gossiped copy is no longer needed.
+    this.replication.followTopic(false)
   }
 
   /** A failure that makes it unsafe to go on (disk full, diverged log): stop, to restart from disk. */
@@ -552,6 +555,7 @@ export class PlatformNode {
       admin: this.admin.status(),
       watch: this.watch.url ?? null,
       dropped: this.replication.dropped,
+      logTopic: this.replication.topicStatus(),
       liveness: this.membership.counters,
       certs: { warnings: this.certs.warnings() }
     }

@@ -18,13 +18,19 @@ export type DropCounters = Record<string, number>
 
 /**
  * Moves committed entries between nodes: the writer publishes each one on the log topic; every node
- * checks the signer is a writer before gossipsub forwards it, applies entries in order, and fills
- * gaps (missed messages, restarts, long absences) by asking a member for the entries it lacks.
+ * that follows the topic checks the signer is a writer before gossipsub forwards it, applies entries
+ * in order, and fills gaps (missed messages, restarts, long absences) by asking a member for the
+ * entries it lacks. A node running the writer set does not follow the topic: it applies every
+ * committed entry from its consensus log, and the gossiped copy would only cost each write framing
+ * and signature checks on every full node.
  */
 export class Replication {
   readonly dropped: DropCounters = {}
+  /** Entries delivered by the log topic since start (validated; applied or found stale). */
+  private gossiped = 0
   readonly snapshots: SnapshotTransfer
   private syncing = false
+  private followingTopic = false
   private readonly topic: string
 
   constructor(private readonly ctx: NodeContext, private readonly store: StateStore) {
@@ -35,12 +41,14 @@ export class Replication {
   async start(): Promise<void> {
     const pubsub = this.ctx.mesh.services.pubsub
     pubsub.topicValidators.set(this.topic, (_from, msg) => this.validate(msg))
-    pubsub.subscribe(this.topic)
+    this.followTopic(true)
     pubsub.addEventListener('message', (evt) => {
       if (evt.detail.topic !== this.topic) return
       const entry = parseSignedEntry(decodeJson(evt.detail.data))
       // Delivered only after validate() accepted it, signature included.
-      if (entry) void this.receive(entry, evt.detail.type === 'signed' ? evt.detail.from : undefined)
+      if (!entry) return
+      this.gossiped++
+      void this.receive(entry, evt.detail.type === 'signed' ? evt.detail.from : undefined)
     })
     await handleRpc(this.ctx.mesh, Protocols.sync, async (request, remote) => {
       if (!this.ctx.replica.state.members.has(remote.toString())) {
@@ -58,6 +66,23 @@ export class Replication {
       return { entries, head }
     }, errorReply)
     await this.snapshots.start()
+  }
+
+  /**
+   * Whether this node takes committed entries from the log topic: yes unless its writer set runs.
+   * The writer publishes to every node that follows it (flood publish), observers in one hop.
+   */
+  followTopic(follow: boolean): void {
+    if (follow === this.followingTopic) return
+    this.followingTopic = follow
+    const pubsub = this.ctx.mesh.services.pubsub
+    if (follow) pubsub.subscribe(this.topic)
+    else pubsub.unsubscribe(this.topic)
+  }
+
+  /** Whether this node follows the log topic, and how many entries it delivered (for `status`). */
+  topicStatus(): { following: boolean, entries: number } {
+    return { following: this.followingTopic, entries: this.gossiped }
   }
 
   publish(entry: SignedEntry): void {

@@ -39,6 +39,7 @@ const samples: readonly Message[] = [
   { type: 'appendResp', ...base, index: 44, reject: true, hintIndex: 30, hintTerm: 4 },
   { type: 'heartbeat', ...base, commit: 2 ** 53 - 1 },
   { type: 'heartbeatResp', ...base },
+  { type: 'commit', ...base, commit: 77 },
   {
     type: 'snapshot',
     ...base,

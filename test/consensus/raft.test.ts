@@ -172,6 +172,25 @@ describe('log replication (Raft §5.3)', () => {
     expect(c.writes('n3')).toEqual(['a', 'b', 'c'])
   })
 
+  it('tells a follower that holds the whole log the new commit index in a notice it does not answer; a lost notice is made up by the next heartbeat', () => {
+    const c = new TestCluster(['n1', 'n2', 'n3'])
+    c.campaign('n1')
+    c.isolate('n3')
+    const sent = (id: string): Message[] => c.node(id).readys.flatMap((rd) => rd.messages)
+    const since = { n1: sent('n1').length, n2: sent('n2').length }
+    c.propose('n1', 'a')
+    expect(c.writes('n2')).toEqual(['a'])
+    expect(sent('n1').slice(since.n1).filter((m) => m.to === 'n2').map((m) => m.type)).toEqual(['append', 'commit'])
+    expect(sent('n2').slice(since.n2).map((m) => m.type)).toEqual(['appendResp'])
+
+    c.drop = (m) => m.type === 'commit'
+    c.propose('n1', 'b')
+    expect(c.writes('n2')).toEqual(['a'])
+    c.tick('n1', 2)
+    c.stabilize()
+    expect(c.writes('n2')).toEqual(['a', 'b'])
+  })
+
   it('repairs a deposed leader’s divergent log after a leader change', () => {
     const c = new TestCluster(['n1', 'n2', 'n3'])
     c.campaign('n1')

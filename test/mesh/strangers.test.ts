@@ -60,25 +60,32 @@ describe('strangers and forgeries', () => {
   })
 
   it('a member that is not a writer sees its forged entries dropped and its gossip score lowered', async () => {
-    const { invite } = await platform.node.createInvite({ role: 'observer', ttlMs: 60_000, uses: 1 })
-    const observer = await joinPlatform({ invite, dataDir: tempDir(), name: 'obs1', listen: ['/ip4/127.0.0.1/tcp/0'], dns: [], log: createLogger('silent'), timings })
+    // The receiver is a second observer: a full node takes committed entries from its consensus log and
+    // does not follow the log topic, so a forged entry can only be offered to the nodes that do.
+    const observers = []
+    for (const name of ['obs1', 'obs2']) {
+      const { invite } = await platform.node.createInvite({ role: 'observer', ttlMs: 60_000, uses: 1 })
+      observers.push(await joinPlatform({ invite, dataDir: tempDir(), name, listen: ['/ip4/127.0.0.1/tcp/0'], dns: [], log: createLogger('silent'), timings }))
+    }
+    const [observer, receiver] = observers as [typeof observers[0], typeof observers[0]]
     try {
       const mesh = observer.node.mesh
       const topic = topics.log(platform.node.ctx.config.platformId)
       // A forged next entry, chained correctly but signed by a member that is not a writer.
-      const state = platform.node.replica.state
+      const state = receiver.node.replica.state
       const forged = await signEntry({ revision: state.revision + 1, prevHash: state.headHash, payload: JSON.stringify({ kind: 'invite.revoke', id: 'x', at: 1, author: observer.node.selfId }) }, observer.node.ctx.identity, observer.node.selfId)
-      const before = platform.node.replica.revision
+      const before = receiver.node.replica.revision
       await expect.poll(async () => {
         await mesh.services.pubsub.publish(topic, encodeJson(forged)).catch(() => undefined)
-        return platform.node.replication.dropped['not-a-writer'] ?? 0
+        return receiver.node.replication.dropped['not-a-writer'] ?? 0
       }, { timeout: 5000, interval: 250 }).toBeGreaterThan(0)
+      expect(receiver.node.replica.revision).toBe(before)
       expect(platform.node.replica.revision).toBe(before)
-      const score = (): number => (platform.node.mesh.services.pubsub as unknown as { getScore(id: string): number }).getScore(observer.node.selfId)
+      const score = (): number => (receiver.node.mesh.services.pubsub as unknown as { getScore(id: string): number }).getScore(observer.node.selfId)
       await expect.poll(score, { timeout: 5000, interval: 200 }).toBeLessThan(0)
-      expect(platform.node.replica.state.headHash).not.toBe(entryHash(forged))
+      expect(receiver.node.replica.state.headHash).not.toBe(entryHash(forged))
     } finally {
-      await observer.stop()
+      await Promise.all(observers.map((o) => o.stop()))
     }
   })
 })

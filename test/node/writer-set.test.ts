@@ -91,6 +91,28 @@ describe('the writer set: 3 full nodes and 2 observers as separate processes', (
     console.log(`history: ${history.length} ops, ${history.filter((o) => o.kind === "write" && o.returnedAt !== undefined).length} acknowledged writes, ${history.filter((o) => o.returnedAt === undefined).length} unknown, ${writesAfterKill} writes after the kill`)
     expect(checkLinearizable(history)).toEqual({ ok: true })
   })
+
+  it('full nodes take committed entries from the consensus log only (no gossiped copy), observers from the log topic; a paused follower catches up', async () => {
+    const topic = async (n: NodeProcess): Promise<{ following: boolean, entries: number }> => ((await control(n, 'status')) as { logTopic: { following: boolean, entries: number } }).logTopic
+    const before = await Promise.all(nodes.map(topic))
+    expect(before.map((t) => t.following)).toEqual([false, false, false, true, true])
+    // A follower that misses writes (its process stopped) must still get them, from the leader's log.
+    const leaderId = (await status(nodes[0]!)).writerSet!.leader
+    const all = await Promise.all(nodes.map(status))
+    const leader = nodes[all.findIndex((s) => s.self.peerId === leaderId)]!
+    const paused = nodes[all.findIndex((s, i) => i < 3 && s.self.peerId !== leaderId)]!
+    paused.proc.kill('SIGSTOP')
+    let last = 0
+    try {
+      for (let u = 0; u < 10; u++) last = ((await control(u % 2 === 0 ? leader : nodes[3]!, 'dns.users.set', { users: { [`gossip${u}`]: 'core1' } })) as { revision: number }).revision
+    } finally {
+      paused.proc.kill('SIGCONT')
+    }
+    await expect.poll(async () => (await Promise.all(nodes.map(status))).map((s) => s.revision >= last), { timeout: 15_000, interval: 200 }).toEqual([true, true, true, true, true])
+    const after = await Promise.all(nodes.map(topic))
+    for (let i = 0; i < 3; i++) expect(after[i]!.entries - before[i]!.entries).toBe(0)
+    for (let i = 3; i < 5; i++) expect(after[i]!.entries - before[i]!.entries).toBeGreaterThan(0)
+  })
 })
 
 describe('membership changes from the CLI', () => {
@@ -108,6 +130,8 @@ describe('membership changes from the CLI', () => {
     expect(promoted.code, promoted.stderr).toBe(0)
     await expect.poll(async () => (await status(founder)).writerSet?.learners.length, { timeout: 10_000, interval: 300 }).toBe(1)
     expect((await status(observer)).writerSet).not.toBeNull()
+    // Its writer set brings it every committed entry: it no longer takes the gossiped copy.
+    expect(((await control(observer, 'status')) as { logTopic: { following: boolean } }).logTopic.following).toBe(false)
 
     const demote = await runCli(['--data-dir', observer.dataDir, 'members', 'demote', 'core1'])
     expect(demote.code).toBe(4)
