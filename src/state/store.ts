@@ -163,14 +163,19 @@ export class StateStore {
     // A chained batch: the array form of batch() costs ~20 times more per record in abstract-level
     // (measured: 300,000 records, 13.6 s against 2.0 s), and it is still one atomic LevelDB write.
     const batch = this.db.batch()
-    for (const op of extraOps) {
-      if (op.type === 'put') batch.put(op.key, op.value)
-      else batch.del(op.key)
+    try {
+      for (const op of extraOps) {
+        if (op.type === 'put') batch.put(op.key, op.value)
+        else batch.del(op.key)
+      }
+      for await (const key of this.db.keys({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff` })) batch.del(key)
+      for await (const key of this.db.keys({ gte: LOG, lt: `${LOG}\xff` })) batch.del(key)
+      for (const [key, value] of records) batch.put(key, value)
+      batch.put(LOG_BASE, { firstRevision: revision + 1, compactedAt: at })
+    } catch (err) {
+      await batch.close()
+      throw err
     }
-    for await (const key of this.db.keys({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff` })) batch.del(key)
-    for await (const key of this.db.keys({ gte: LOG, lt: `${LOG}\xff` })) batch.del(key)
-    for (const [key, value] of records) batch.put(key, value)
-    batch.put(LOG_BASE, { firstRevision: revision + 1, compactedAt: at })
     await batch.write({ sync: true })
   }
 
