@@ -96,7 +96,7 @@ export function decodeSnapshot(bytes: Uint8Array): { header: SnapshotHeader, rec
     if (!Array.isArray(record) || record.length !== 2 || typeof record[0] !== 'string' || !record[0].startsWith('state/')) {
       throw new SnapshotError(`record ${i} of the snapshot is not a state record`)
     }
-    records.push([record[0], record[1]])
+    records.push(record as [string, unknown])
   }
   const head = records.find(([key]) => key === HEAD_KEY)?.[1] as HeadRecord | undefined
   if (head?.revision !== header.revision || head.hash !== header.headHash) throw new SnapshotError('the snapshot\'s head record does not match its header')
