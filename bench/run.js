@@ -525,6 +525,12 @@ md.push(body('compaction-disk') + notes('compaction-disk'))
 md.push('')
 md.push(body('backup') + notes('backup'))
 md.push('')
+// The join-speed work keeps its breakdown and before / after figures in RESULTS.md itself: carried over as it is.
+const restartJoin = carried('Compaction, backup, restore, restart and join', 'Restart and join: where the time goes (h/joinspeed)')
+if (restartJoin) {
+  md.push(restartJoin)
+  md.push('')
+}
 
 // Harnesses with a record and no section of their own above: their tables as they are.
 const SECTIONS = ['spread', 'nsd-compare', 'writer-set', 'etcd-reference', 'fanout', 'liveness-sim', 'join', 'footprint', 'release', 'settings', 'cli', 'admin', 'core-bench', 'compaction-disk', 'backup']

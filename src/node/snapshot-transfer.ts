@@ -1,7 +1,8 @@
+import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ExitCode, OperatorError } from '../errors.js'
 import { callRpc, handleRpc, Protocols } from '../mesh/rpc.js'
-import { encodeSnapshot, openVerifiedSnapshot, parseManifest, signManifest, type SnapshotManifest } from '../state/snapshot.js'
+import { encodeSnapshotText, openVerifiedSnapshot, parseManifest, signManifest, type SnapshotManifest } from '../state/snapshot.js'
 import type { StateRecord, StateStore } from '../state/store.js'
 import type { NodeContext } from './context.js'
 import { errorReply } from './wire-errors.js'
@@ -17,6 +18,10 @@ export interface TransferLimits {
 
 const DEFAULT_LIMITS: TransferLimits = { chunkBytes: 1024 * 1024, maxConcurrent: 2, keepMs: 120_000 }
 const CHUNK_TIMEOUT_MS = 15_000
+/** Chunks asked for at once: the next ones travel while one is encoded, encrypted or checked. Each is still acknowledged. */
+const CHUNKS_IN_FLIGHT = 4
+/** The largest chunk a receiver accepts (a chunk travels base64 in one RPC message, at most 8 MiB). */
+const MAX_CHUNK_BYTES = 4 * 1024 * 1024
 const RETRIES_PER_PEER = 3
 /** Tests only: a sender waits this long before each chunk, so that a transfer can be cut in its middle. */
 const TEST_CHUNK_DELAY_MS = Number(process.env.PRYV_TEST_SNAPSHOT_CHUNK_DELAY_MS ?? 0) || 0
@@ -32,7 +37,11 @@ interface Built {
 /** A download in progress: kept across broken connections and peers, so it resumes where it stopped. */
 interface Download {
   readonly manifest: SnapshotManifest
-  readonly chunks: Buffer[]
+  /** The sender's chunk size the held chunks were cut by. */
+  readonly chunkBytes: number
+  /** Chunks held, by offset: several are asked for at once, so they may arrive out of order. */
+  readonly chunks: Map<number, Buffer>
+  /** Bytes held from the start without a gap: where a resumed download continues. */
   received: number
   /** Bytes already held when the current peer took over the download (0: it sent every chunk). */
   resumedAt: number
@@ -113,7 +122,7 @@ export class SnapshotTransfer {
     const built = this.built
     if (built && (Date.now() - built.lastUsed < this.limits.keepMs || built.manifest.revision === this.ctx.replica.revision)) return built
     this.building ??= (async () => {
-      const { bytes, header } = encodeSnapshot(this.ctx.config.platformId, await this.store.exportState())
+      const { bytes, header } = encodeSnapshotText(this.ctx.config.platformId, await this.store.exportStateText())
       const manifest = await signManifest(header, bytes, this.ctx.identity, this.ctx.selfId)
       this.built = { manifest, bytes, lastUsed: Date.now() }
       return this.built
@@ -161,37 +170,74 @@ export class SnapshotTransfer {
   }
 
   /**
-   * Pulls the peer's snapshot into `this.partial`, resuming a download of the same bytes. Returns the
-   * bytes once complete, undefined when the peer's snapshot is older than `minRevision`.
+   * Pulls the peer's snapshot into `this.partial`, resuming a download of the same bytes, with up to
+   * CHUNKS_IN_FLIGHT chunk requests at once. Returns the bytes once complete, undefined when the
+   * peer's snapshot is older than `minRevision`.
    */
   private async downloadFrom(peer: string, minRevision: number): Promise<Buffer | undefined> {
     const id = peerIdFromString(peer)
-    const offer = await callRpc(this.ctx.mesh, id, Protocols.snapshot, { op: 'manifest' }, AbortSignal.timeout(30_000)) as { manifest?: unknown, error?: { code?: string, message?: string } }
+    const offer = await callRpc(this.ctx.mesh, id, Protocols.snapshot, { op: 'manifest' }, AbortSignal.timeout(30_000)) as { manifest?: unknown, chunkBytes?: unknown, error?: { code?: string, message?: string } }
     if (offer.error) throw Object.assign(new Error(offer.error.message ?? 'snapshot refused'), { code: offer.error.code })
     const manifest = parseManifest(offer.manifest)
-    if (!manifest) throw new Error('malformed snapshot manifest')
+    const chunkBytes = offer.chunkBytes
+    if (!manifest || !Number.isSafeInteger(chunkBytes) || (chunkBytes as number) < 1 || (chunkBytes as number) > MAX_CHUNK_BYTES) throw new Error('malformed snapshot manifest')
     if (manifest.revision < minRevision) return undefined
-    // Two writers at one revision serve the same bytes (snapshots are deterministic): what was had from one is kept.
-    if (this.partial?.manifest.hash !== manifest.hash) this.partial = { manifest, chunks: [], received: 0, resumedAt: 0 }
-    const partial = this.partial
+    const partial = this.resumable(manifest, chunkBytes as number)
     partial.resumedAt = partial.received
     if (partial.received > 0) this.ctx.log.info({ peer, revision: manifest.revision, offset: partial.received, bytes: manifest.size }, 'resuming a snapshot download')
     this.stats.receiving = { revision: manifest.revision, bytes: manifest.size, received: partial.received, from: peer }
     // A deadline that scales with the size: 30 s plus 10 s per MiB.
     const budgetMs = 30_000 + Math.ceil(manifest.size / 1024 / 1024) * 10_000
     const deadline = Date.now() + budgetMs
-    while (partial.received < manifest.size) {
-      if (Date.now() > deadline) throw new Error(`the snapshot transfer took longer than its ${budgetMs / 1000} s budget`)
-      const reply = await callRpc(this.ctx.mesh, id, Protocols.snapshot, { op: 'chunk', hash: manifest.hash, offset: partial.received }, AbortSignal.timeout(CHUNK_TIMEOUT_MS)) as { offset?: unknown, data?: unknown, error?: { code?: string, message?: string } }
-      if (reply.error) throw Object.assign(new Error(reply.error.message ?? 'chunk refused'), { code: reply.error.code })
-      if (reply.offset !== partial.received || typeof reply.data !== 'string') throw new Error('malformed snapshot chunk')
-      const chunk = Buffer.from(reply.data, 'base64')
-      if (chunk.length === 0 || partial.received + chunk.length > manifest.size) throw new Error('a snapshot chunk overruns the announced size')
-      partial.chunks.push(chunk)
-      partial.received += chunk.length
-      this.stats.receiving = { revision: manifest.revision, bytes: manifest.size, received: partial.received, from: peer }
+    let next = partial.received
+    let failed = false
+    const worker = async (): Promise<void> => {
+      while (!failed) {
+        while (next < manifest.size && partial.chunks.has(next)) next += partial.chunkBytes
+        if (next >= manifest.size) return
+        if (Date.now() > deadline) throw new Error(`the snapshot transfer took longer than its ${budgetMs / 1000} s budget`)
+        const offset = next
+        next += partial.chunkBytes
+        partial.chunks.set(offset, await this.fetchChunk(id, manifest, offset, Math.min(partial.chunkBytes, manifest.size - offset)))
+        for (let held = partial.chunks.get(partial.received); held; held = partial.chunks.get(partial.received)) partial.received += held.length
+        this.stats.receiving = { revision: manifest.revision, bytes: manifest.size, received: partial.received, from: peer }
+      }
     }
-    return Buffer.concat(partial.chunks)
+    // Every request settles before a failure is reported: a resumed download never asks twice for a chunk it got.
+    const outcomes = await Promise.allSettled(Array.from({ length: CHUNKS_IN_FLIGHT }, () => worker().catch((err: unknown) => {
+      failed = true
+      throw err
+    })))
+    const failure = outcomes.find((o) => o.status === 'rejected')
+    if (failure) throw failure.reason
+    const chunks: Buffer[] = []
+    for (let offset = 0; offset < manifest.size; offset += chunks.at(-1)!.length) chunks.push(partial.chunks.get(offset)!)
+    return Buffer.concat(chunks, manifest.size)
+  }
+
+  /** The download to continue for `manifest`: what was had of the same bytes, cut the same way, is kept. */
+  private resumable(manifest: SnapshotManifest, chunkBytes: number): Download {
+    const held = this.partial
+    // Two writers at one revision serve the same bytes (snapshots are deterministic): what was had from one is kept.
+    if (held?.manifest.hash !== manifest.hash) this.partial = { manifest, chunkBytes, chunks: new Map(), received: 0, resumedAt: 0 }
+    else if (held.chunkBytes !== chunkBytes) {
+      // Cut another way: the bytes held without a gap become one chunk, the rest is asked for again.
+      const prefix: Buffer[] = []
+      for (let offset = 0; offset < held.received; offset += prefix.at(-1)!.length) prefix.push(held.chunks.get(offset)!)
+      const chunks = new Map<number, Buffer>(held.received > 0 ? [[0, Buffer.concat(prefix)]] : [])
+      this.partial = { manifest, chunkBytes, chunks, received: held.received, resumedAt: 0 }
+    }
+    return this.partial!
+  }
+
+  /** One chunk of `manifest` at `offset`, checked to be exactly the `length` bytes asked for; its reply acknowledges it. */
+  private async fetchChunk(id: PeerId, manifest: SnapshotManifest, offset: number, length: number): Promise<Buffer> {
+    const reply = await callRpc(this.ctx.mesh, id, Protocols.snapshot, { op: 'chunk', hash: manifest.hash, offset }, AbortSignal.timeout(CHUNK_TIMEOUT_MS)) as { offset?: unknown, data?: unknown, error?: { code?: string, message?: string } }
+    if (reply.error) throw Object.assign(new Error(reply.error.message ?? 'chunk refused'), { code: reply.error.code })
+    if (reply.offset !== offset || typeof reply.data !== 'string') throw new Error('malformed snapshot chunk')
+    const chunk = Buffer.from(reply.data, 'base64')
+    if (chunk.length !== length) throw new Error(`a snapshot chunk of ${chunk.length} bytes where ${length} were asked for`)
+    return chunk
   }
 }
 

@@ -5,7 +5,7 @@ import { entryHash, type SignedEntry, signEntry, verifyEntrySignature } from './
 import { recordAudit } from './admin.js'
 import { type ApplyResult, applyCommand } from './machine.js'
 import type { StateRecord, StateStore, WriteOp } from './store.js'
-import { HEAD_KEY } from './store.js'
+import { HEAD_KEY, stateFromRecords } from './store.js'
 import type { PlatformState, RaftCursor } from './types.js'
 
 /** Why an offered entry was not applied. `stale` and `gap` are normal; the others mean a bad sender. */
@@ -118,8 +118,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const cursor = raft ?? this.state.raft
       const withCursor = records.map(([key, value]): StateRecord => (key === HEAD_KEY && cursor ? [key, { ...(value as object), raft: cursor }] : [key, value]))
       await this.store.replaceState(withCursor, revision, Date.now(), extraOps)
-      // Swapped in place: the services hold this object.
-      Object.assign(this.state, await this.store.loadState())
+      // Swapped in place (the services hold this object), from the records just written: reading them back would parse them twice.
+      Object.assign(this.state, stateFromRecords(withCursor))
       this.emit('installed', revision)
       for (const [waited, list] of this.waiters) {
         if (waited > revision) continue

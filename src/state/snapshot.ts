@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { StateRecord } from './store.js'
+import type { StateRecord, StateTextRecord } from './store.js'
 
 /**
  * A snapshot of the replicated state at one revision: the bytes a lagging or new node installs
@@ -51,16 +51,20 @@ interface HeadRecord { revision: number, hash: string, raft?: unknown }
 
 /** Encodes the state records (as StateStore.exportState reads them); the node-local raft cursor is left out. */
 export function encodeSnapshot(platformId: string, records: readonly StateRecord[]): { bytes: Buffer, header: SnapshotHeader } {
-  const head = records.find(([key]) => key === HEAD_KEY)?.[1] as HeadRecord | undefined
-  if (!head) throw new SnapshotError('the state has no head: nothing was applied yet')
-  const header: SnapshotHeader = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, platformId, revision: head.revision, headHash: head.hash, records: records.length }
+  return encodeSnapshotText(platformId, records.map(([key, value]): StateTextRecord => [key, JSON.stringify(value)]))
+}
+
+/**
+ * Encodes state records whose values are JSON text (StateStore.exportStateText): the same bytes as
+ * encodeSnapshot, without parsing and serialising every value again.
+ */
+export function encodeSnapshotText(platformId: string, records: readonly StateTextRecord[]): { bytes: Buffer, header: SnapshotHeader } {
+  const headText = records.find(([key]) => key === HEAD_KEY)?.[1]
+  if (headText === undefined) throw new SnapshotError('the state has no head: nothing was applied yet')
+  const { raft: _local, ...replicated } = JSON.parse(headText) as HeadRecord
+  const header: SnapshotHeader = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, platformId, revision: replicated.revision, headHash: replicated.hash, records: records.length }
   const lines = [JSON.stringify(header)]
-  for (const [key, value] of records) {
-    if (key === HEAD_KEY) {
-      const { raft: _local, ...replicated } = value as HeadRecord
-      lines.push(JSON.stringify([key, replicated]))
-    } else lines.push(JSON.stringify([key, value]))
-  }
+  for (const [key, json] of records) lines.push(`[${JSON.stringify(key)},${key === HEAD_KEY ? JSON.stringify(replicated) : json}]`)
   return { bytes: Buffer.from(`${lines.join('\n')}\n`), header }
 }
 
@@ -92,7 +96,7 @@ export function decodeSnapshot(bytes: Uint8Array): { header: SnapshotHeader, rec
     if (!Array.isArray(record) || record.length !== 2 || typeof record[0] !== 'string' || !record[0].startsWith('state/')) {
       throw new SnapshotError(`record ${i} of the snapshot is not a state record`)
     }
-    records.push([record[0], record[1]])
+    records.push(record as [string, unknown])
   }
   const head = records.find(([key]) => key === HEAD_KEY)?.[1] as HeadRecord | undefined
   if (head?.revision !== header.revision || head.hash !== header.headHash) throw new SnapshotError('the snapshot\'s head record does not match its header')

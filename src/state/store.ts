@@ -25,6 +25,11 @@ export type WriteOp = { type: 'put', key: string, value: unknown } | { type: 'de
 
 /** One record of the state keyspace, as a snapshot carries it. */
 export type StateRecord = readonly [key: string, value: unknown]
+/** A state record with its value as JSON text. */
+export type StateTextRecord = readonly [key: string, json: string]
+
+/** Records read per step when loading the whole state. */
+const READ_BATCH = 1000
 
 const logKey = (revision: number): string => `${LOG}${String(revision).padStart(16, '0')}`
 
@@ -58,24 +63,18 @@ export class StateStore {
     return new StateStore(db)
   }
 
+  /** The state on disk. One pass over the state keyspace, read in batches (a record at a time costs a promise each). */
   async loadState(): Promise<PlatformState> {
-    const state = emptyState()
-    const head = (await this.db.get(HEAD)) as { revision: number, hash: string, writers: string[], raft?: RaftCursor, zoneRevision?: number } | undefined
-    if (!head) return state
-    state.revision = head.revision
-    state.zoneRevision = head.zoneRevision ?? head.revision
-    state.headHash = head.hash
-    state.writers = head.writers
-    if (head.raft) state.raft = head.raft
-    state.platform = (await this.db.get(PLATFORM)) as PlatformInfo | undefined
-    for (const name of Object.keys(collections) as CollectionName[]) {
-      const map = collections[name](state) as Map<string, unknown>
-      const prefix = `${COLLECTION}${name}/`
-      for await (const [key, value] of this.db.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
-        map.set(key.slice(prefix.length), value)
+    const records: StateRecord[] = []
+    const iterator = this.db.iterator({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff` })
+    try {
+      for (let batch = await iterator.nextv(READ_BATCH); batch.length > 0; batch = await iterator.nextv(READ_BATCH)) {
+        for (const record of batch) records.push(record)
       }
+    } finally {
+      await iterator.close()
     }
-    return state
+    return stateFromRecords(records)
   }
 
   /**
@@ -154,17 +153,33 @@ export class StateStore {
     return this.db.iterator({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff` }).all()
   }
 
+  /** Like exportState, each value as the JSON text it is stored as: a snapshot writes it as is, with no parse. */
+  async exportStateText(): Promise<StateTextRecord[]> {
+    return this.db.iterator<string, string>({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff`, valueEncoding: 'utf8' }).all()
+  }
+
   /**
    * Replaces the whole state with a snapshot's records and empties the platform log, which now starts
    * after the snapshot's revision. One batch: a crash leaves either the old state or the new one.
    */
   async replaceState(records: readonly StateRecord[], revision: number, at: number, extraOps: readonly WriteOp[] = []): Promise<void> {
-    const ops: WriteOp[] = [...extraOps]
-    for await (const key of this.db.keys({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff` })) ops.push({ type: 'del', key })
-    for await (const key of this.db.keys({ gte: LOG, lt: `${LOG}\xff` })) ops.push({ type: 'del', key })
-    for (const [key, value] of records) ops.push({ type: 'put', key, value })
-    ops.push({ type: 'put', key: LOG_BASE, value: { firstRevision: revision + 1, compactedAt: at } })
-    await this.db.batch(ops, { sync: true })
+    // A chained batch: the array form of batch() costs ~20 times more per record in abstract-level
+    // (measured: 300,000 records, 13.6 s against 2.0 s), and it is still one atomic LevelDB write.
+    const batch = this.db.batch()
+    try {
+      for (const op of extraOps) {
+        if (op.type === 'put') batch.put(op.key, op.value)
+        else batch.del(op.key)
+      }
+      for await (const key of this.db.keys({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff` })) batch.del(key)
+      for await (const key of this.db.keys({ gte: LOG, lt: `${LOG}\xff` })) batch.del(key)
+      for (const [key, value] of records) batch.put(key, value)
+      batch.put(LOG_BASE, { firstRevision: revision + 1, compactedAt: at })
+    } catch (err) {
+      await batch.close()
+      throw err
+    }
+    await batch.write({ sync: true })
   }
 
   /** Deletes the records with keys in [gte, lt) (a range delete: no read, no blocking). */
@@ -175,4 +190,36 @@ export class StateStore {
   async close(): Promise<void> {
     await this.db.close()
   }
+}
+
+type HeadRecord = { revision: number, hash: string, writers: string[], raft?: RaftCursor, zoneRevision?: number }
+
+/**
+ * The in-memory state that `records` (the state keyspace, in key order, as stored) stand for: what
+ * loadState reads from disk, and what a node installing a snapshot holds without reading it back.
+ */
+export function stateFromRecords(records: readonly StateRecord[]): PlatformState {
+  const state = emptyState()
+  const head = records.find(([key]) => key === HEAD)?.[1] as HeadRecord | undefined
+  if (!head) return state
+  state.revision = head.revision
+  state.zoneRevision = head.zoneRevision ?? head.revision
+  state.headHash = head.hash
+  state.writers = head.writers
+  if (head.raft) state.raft = head.raft
+  // Set even when absent: a state swapped in with Object.assign must not keep the old one's.
+  state.platform = undefined
+  const maps = new Map<string, Map<string, unknown>>()
+  for (const name of Object.keys(collections) as CollectionName[]) maps.set(name, collections[name](state) as Map<string, unknown>)
+  for (const [key, value] of records) {
+    if (key === PLATFORM) {
+      state.platform = value as PlatformInfo
+      continue
+    }
+    if (!key.startsWith(COLLECTION)) continue
+    const slash = key.indexOf('/', COLLECTION.length)
+    if (slash < 0) continue
+    maps.get(key.slice(COLLECTION.length, slash))?.set(key.slice(slash + 1), value)
+  }
+  return state
 }
