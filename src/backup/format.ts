@@ -78,16 +78,16 @@ function checksumOf(header: Omit<BackupHeader, 'checksum'>, payload: readonly Bu
 export function encodeBackup(
   info: Omit<BackupHeader, 'kdf' | 'payloadBytes' | 'checksum'>,
   platformKeyHex: string,
-  snapshot: { readonly chunks: readonly Buffer[], readonly size: number },
+  snapshot: Buffer,
   derived: { readonly kdf: BackupHeader['kdf'], readonly key: Buffer }
 ): Buffer[] {
   const iv = randomBytes(12)
   const secrets = Buffer.from(`${JSON.stringify({ platformKeyHex })}\n`)
   // The payload's size is known before encrypting (GCM adds nothing to the ciphertext), so the header can be bound to it.
-  const unsigned = { ...info, kdf: derived.kdf, payloadBytes: 12 + 16 + secrets.length + snapshot.size }
+  const unsigned = { ...info, kdf: derived.kdf, payloadBytes: 12 + 16 + secrets.length + snapshot.length }
   const cipher = createCipheriv('aes-256-gcm', derived.key, iv)
   cipher.setAAD(Buffer.from(JSON.stringify(unsigned)))
-  const ciphertext = [cipher.update(secrets), ...snapshot.chunks.map((c) => cipher.update(c)), cipher.final()]
+  const ciphertext = [cipher.update(secrets), cipher.update(snapshot), cipher.final()]
   const payload = [iv, cipher.getAuthTag(), ...ciphertext]
   const header: BackupHeader = { ...unsigned, checksum: checksumOf(unsigned, payload) }
   return [Buffer.from(`${BACKUP_MAGIC} ${BACKUP_VERSION}\n${JSON.stringify(header)}\n`), ...payload]

@@ -1,11 +1,10 @@
 import { promises as fs } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { ExitCode, OperatorError } from '../errors.js'
-import { readRawState } from '../state/raw-state.js'
+import { encodeSnapshotText } from '../state/snapshot.js'
 import type { StateStore } from '../state/store.js'
 import { packageVersion } from '../version.js'
 import { backupFileExists, encodeBackup, newBackupKey } from './format.js'
-import { encodeSnapshotText } from './snapshot-text.js'
 
 /** The platform and node a backup is taken on. */
 export interface BackupOrigin {
@@ -34,10 +33,10 @@ export interface BackupWritten {
 export async function writeBackup(store: StateStore, origin: BackupOrigin, file: string, passphrase: string, options: { replace: boolean }): Promise<BackupWritten> {
   if (origin.platformKeyHex === undefined) throw new Error('this node holds no platform key yet')
   const derivation = newBackupKey(passphrase)
-  const snapshot = encodeSnapshotText(origin.platformId, await readRawState(store))
+  const snapshot = encodeSnapshotText(origin.platformId, await store.exportStateText())
   const at = Date.now()
   const info = { platformId: origin.platformId, domain: origin.domain, revision: snapshot.header.revision, createdAt: new Date(at).toISOString(), node: origin.node, pryvNodeVersion: packageVersion() }
-  const parts = encodeBackup(info, origin.platformKeyHex, snapshot, await derivation)
+  const parts = encodeBackup(info, origin.platformKeyHex, snapshot.bytes, await derivation)
   let handle: fs.FileHandle
   try {
     handle = await fs.open(file, options.replace ? 'w' : 'wx', 0o600)

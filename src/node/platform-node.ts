@@ -45,6 +45,9 @@ import { CertsService } from './certs-service.js'
 import { Reachability } from './reachability.js'
 import { compareText } from '../text-order.js'
 
+/** How long a full member goes without committed entries from the consensus log before it follows the log topic again. */
+const COMMIT_SOURCE_GRACE_MS = 3000
+
 export interface PlatformNodeInit extends NodeRunOptions {
   readonly dataDir: DataDir
   readonly config: NodeConfig
@@ -116,6 +119,7 @@ export class PlatformNode {
   private writerSet?: WriterSet
   private writerSetStarting?: Promise<void>
   private addressRefresh?: NodeJS.Timeout
+  private commitSourceCheck?: NodeJS.Timeout
   private refreshingAddresses = false
 
   private constructor(private readonly init: PlatformNodeInit, readonly store: StateStore, readonly mesh: MeshNode, readonly replica: Replica, readonly keyring: PlatformKeyring) {
@@ -279,6 +283,7 @@ export class PlatformNode {
     if (this.stopped) return
     this.stopped = true
     clearInterval(this.addressRefresh)
+    clearInterval(this.commitSourceCheck)
     // First, so a leader hands over while the mesh is still up.
     await this.writerSet?.stop()
     this.writes.stop()
@@ -351,6 +356,7 @@ export class PlatformNode {
       const ws = this.writerSet
       this.writerSet = undefined
       this.writes.detach()
+      clearInterval(this.commitSourceCheck)
       this.replication.followTopic(true)
       await ws.stop()
     }
@@ -374,8 +380,30 @@ export class PlatformNode {
     await writerSet.start()
     this.writerSet = writerSet
     this.writes.attach(writerSet)
-    // Committed entries now come from the consensus log: the gossiped copy is no longer needed.
-    this.replication.followTopic(false)
+    this.followCommitSource()
+  }
+
+  /**
+   * A full member takes committed entries from the consensus log once the leader sends them there
+   * (then the gossiped copy is not needed), and from the log topic while it does not: before the
+   * leader adds it, or once it has been without a leader or out of the configuration for a few seconds
+   * (not for an election's blink). Rechecked every second.
+   */
+  private followCommitSource(): void {
+    clearInterval(this.commitSourceCheck)
+    let notReceivingSince: number | null = null
+    const check = (): void => {
+      if (this.writerSet?.receivesCommits()) {
+        notReceivingSince = null
+        this.replication.followTopic(false)
+      } else {
+        notReceivingSince ??= Date.now()
+        if (Date.now() - notReceivingSince >= COMMIT_SOURCE_GRACE_MS) this.replication.followTopic(true)
+      }
+    }
+    check()
+    this.commitSourceCheck = setInterval(check, 1000)
+    this.commitSourceCheck.unref()
   }
 
   /** A failure that makes it unsafe to go on (disk full, diverged log): stop, to restart from disk. */

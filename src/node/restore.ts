@@ -4,12 +4,11 @@ import { ExitCode, OperatorError } from '../errors.js'
 import { newIdentity } from '../mesh/keys.js'
 import { DataDir, type NodeConfig } from './data-dir.js'
 import { DurableRaftLog } from './writer-set/raft-log.js'
-import { SnapshotError } from '../state/snapshot.js'
-import { HEAD_KEY, StateStore } from '../state/store.js'
-import { type RawRecord, writeRawState } from '../state/raw-state.js'
+import { decodeSnapshotText, SnapshotError } from '../state/snapshot.js'
+import { HEAD_KEY, type StateTextRecord, StateStore } from '../state/store.js'
+import { writeRawState } from '../state/raw-state.js'
 import type { Member } from '../state/types.js'
 import type { BackupContent, BackupHeader } from '../backup/format.js'
-import { decodeSnapshotText } from '../backup/snapshot-text.js'
 
 const MEMBER_PREFIX = 'state/c/member/'
 
@@ -36,7 +35,7 @@ export interface RestoredNode {
  * head. On any failure nothing is left in the data dir.
  */
 export async function restoreDataDir(header: BackupHeader, content: BackupContent, target: RestoreTarget): Promise<RestoredNode> {
-  let records: RawRecord[]
+  let records: StateTextRecord[]
   try {
     const snapshot = decodeSnapshotText(content.snapshot)
     if (snapshot.header.platformId !== header.platformId || snapshot.header.revision !== header.revision) throw new SnapshotError('the state inside does not match the backup\'s header')
@@ -88,8 +87,8 @@ export async function restoreDataDir(header: BackupHeader, content: BackupConten
  * observers (an old member of the same name is replaced by this node), so that nothing they sign
  * is trusted until they rejoin.
  */
-function refound(records: readonly RawRecord[], self: string, name: string, revision: number): { records: RawRecord[], gone: string[] } {
-  const out: RawRecord[] = []
+function refound(records: readonly StateTextRecord[], self: string, name: string, revision: number): { records: StateTextRecord[], gone: string[] } {
+  const out: StateTextRecord[] = []
   const gone: string[] = []
   for (const record of records) {
     const [key, json] = record

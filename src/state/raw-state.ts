@@ -1,28 +1,5 @@
 import { Level } from 'level'
-import { STATE_PREFIX, type StateStore } from './store.js'
-
-/**
- * The state keyspace as LevelDB holds it: each value's JSON text, neither parsed nor encoded again.
- * Backups read and restores write 300,000 records this way for 100,000 users, where parsing each one
- * and encoding it again cost seconds and most of the garbage collector's work. The text is the value's
- * JSON.stringify (the store's JSON value encoding), so it is exactly what encoding the parsed value
- * would give.
- */
-export type RawRecord = readonly [key: string, json: string]
-
-/**
- * StateStore keeps its database to itself; readRawState is its only other reader, with the text
- * encoding. (Kept apart from src/state/store.ts, which another area owns: a method there that yields
- * the stored text would replace this access.)
- */
-function databaseOf(store: StateStore): Level<string, unknown> {
-  return (store as unknown as { db: Level<string, unknown> }).db
-}
-
-/** Every state record at one instant (the iterator reads from an implicit LevelDB snapshot), in key order. */
-export async function readRawState(store: StateStore): Promise<RawRecord[]> {
-  return databaseOf(store).iterator<string, string>({ gte: STATE_PREFIX, lt: `${STATE_PREFIX}\xff`, valueEncoding: 'utf8' }).all()
-}
+import type { StateTextRecord } from './store.js'
 
 const BATCH = 20_000
 
@@ -33,7 +10,7 @@ const BATCH = 20_000
  * chained batches of puts without options take about 2 s where an array batch, or puts that name their
  * encoding, took 8 to 15 s (classic-level 3, measured at load 18).
  */
-export async function writeRawState(dir: string, records: readonly RawRecord[]): Promise<void> {
+export async function writeRawState(dir: string, records: readonly StateTextRecord[]): Promise<void> {
   const db = new Level<string, string>(dir, { valueEncoding: 'utf8' })
   await db.open()
   try {

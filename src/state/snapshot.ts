@@ -68,10 +68,9 @@ export function encodeSnapshotText(platformId: string, records: readonly StateTe
   return { bytes: Buffer.from(`${lines.join('\n')}\n`), header }
 }
 
-/** Decodes and checks a snapshot's bytes: header, format version, record shapes, head. Throws SnapshotError. */
-export function decodeSnapshot(bytes: Uint8Array): { header: SnapshotHeader, records: StateRecord[] } {
-  const text = Buffer.from(bytes).toString('utf8')
-  const lines = text.split('\n')
+/** The header and record lines of a snapshot, with the checks every reader makes: not truncated, header, format version, record count. */
+function snapshotLines(bytes: Uint8Array): { header: SnapshotHeader, lines: string[] } {
+  const lines = Buffer.from(bytes).toString('utf8').split('\n')
   if (lines.at(-1) !== '') throw new SnapshotError('the snapshot is truncated')
   lines.pop()
   let header: SnapshotHeader
@@ -85,6 +84,16 @@ export function decodeSnapshot(bytes: Uint8Array): { header: SnapshotHeader, rec
     throw new SnapshotError(`the snapshot's format version ${String(header.version)} is newer than this pryv-node reads (${SNAPSHOT_VERSION}): upgrade pryv-node`)
   }
   if (lines.length - 1 !== header.records) throw new SnapshotError(`the snapshot holds ${lines.length - 1} records where its header announces ${header.records}`)
+  return { header, lines }
+}
+
+function checkHead(header: SnapshotHeader, head: HeadRecord | undefined): void {
+  if (head?.revision !== header.revision || head.hash !== header.headHash) throw new SnapshotError('the snapshot\'s head record does not match its header')
+}
+
+/** Decodes and checks a snapshot's bytes: header, format version, record shapes, head. Throws SnapshotError. */
+export function decodeSnapshot(bytes: Uint8Array): { header: SnapshotHeader, records: StateRecord[] } {
+  const { header, lines } = snapshotLines(bytes)
   const records: StateRecord[] = []
   for (let i = 1; i < lines.length; i++) {
     let record: unknown
@@ -93,14 +102,48 @@ export function decodeSnapshot(bytes: Uint8Array): { header: SnapshotHeader, rec
     } catch {
       throw new SnapshotError(`record ${i} of the snapshot is not valid JSON`)
     }
-    if (!Array.isArray(record) || record.length !== 2 || typeof record[0] !== 'string' || !record[0].startsWith('state/')) {
-      throw new SnapshotError(`record ${i} of the snapshot is not a state record`)
-    }
-    records.push(record as [string, unknown])
+    if (!isStateRecord(record)) throw new SnapshotError(`record ${i} of the snapshot is not a state record`)
+    records.push(record)
   }
-  const head = records.find(([key]) => key === HEAD_KEY)?.[1] as HeadRecord | undefined
-  if (head?.revision !== header.revision || head.hash !== header.headHash) throw new SnapshotError('the snapshot\'s head record does not match its header')
+  checkHead(header, records.find(([key]) => key === HEAD_KEY)?.[1] as HeadRecord | undefined)
   return { header, records }
+}
+
+/**
+ * Decodes a snapshot into records whose values stay JSON text (for StateStore founding a state from
+ * text), with decodeSnapshot's checks; only the head record is parsed. For a snapshot whose content is
+ * authenticated otherwise (a backup's AES-GCM): a value's text is not checked to be JSON.
+ */
+export function decodeSnapshotText(bytes: Uint8Array): { header: SnapshotHeader, records: StateTextRecord[] } {
+  const { header, lines } = snapshotLines(bytes)
+  const records: StateTextRecord[] = new Array(lines.length - 1)
+  let headText: string | undefined
+  for (let i = 1; i < lines.length; i++) {
+    const record = textRecordOf(lines[i]!)
+    if (!record) throw new SnapshotError(`record ${i} of the snapshot is not a state record`)
+    if (record[0] === HEAD_KEY) headText = record[1]
+    records[i - 1] = record
+  }
+  checkHead(header, headText === undefined ? undefined : JSON.parse(headText) as HeadRecord)
+  return { header, records }
+}
+
+function isStateRecord(record: unknown): record is [string, unknown] {
+  return Array.isArray(record) && record.length === 2 && typeof record[0] === 'string' && record[0].startsWith('state/')
+}
+
+/** `["state/…",<value>]` → [key, value's text]; undefined when the line is not a state record. */
+function textRecordOf(line: string): StateTextRecord | undefined {
+  // Fast path, the form the encoders write: a key without escapes, ending at the first `",`.
+  const end = line.startsWith('["state/') && line.endsWith(']') ? line.indexOf('",', 2) : -1
+  if (end > 0 && line.lastIndexOf('\\', end) < 2) return [line.slice(2, end), line.slice(end + 2, -1)]
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(line)
+  } catch {
+    return undefined
+  }
+  return isStateRecord(parsed) ? [parsed[0], JSON.stringify(parsed[1])] : undefined
 }
 
 export function snapshotHash(bytes: Uint8Array): string {

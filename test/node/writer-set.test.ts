@@ -131,7 +131,7 @@ describe('membership changes from the CLI', () => {
     await expect.poll(async () => (await status(founder)).writerSet?.learners.length, { timeout: 10_000, interval: 300 }).toBe(1)
     expect((await status(observer)).writerSet).not.toBeNull()
     // Its writer set brings it every committed entry: it no longer takes the gossiped copy.
-    expect(((await control(observer, 'status')) as { logTopic: { following: boolean } }).logTopic.following).toBe(false)
+    await expect.poll(async () => ((await control(observer, 'status')) as { logTopic: { following: boolean } }).logTopic.following, { timeout: 10_000, interval: 200 }).toBe(false)
 
     const demote = await runCli(['--data-dir', observer.dataDir, 'members', 'demote', 'core1'])
     expect(demote.code).toBe(4)

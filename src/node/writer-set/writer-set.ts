@@ -135,6 +135,17 @@ export class WriterSet {
     return this.leader
   }
 
+  /**
+   * Whether committed entries reach this node through the consensus log: it is a voter or a learner
+   * and follows a leader. A full member that just joined (not yet added) or that was taken out of the
+   * configuration gets them from the log topic meanwhile.
+   */
+  receivesCommits(): boolean {
+    if (this.leader === null) return false
+    const { voters, learners } = this.core.status().membership
+    return voters.includes(this.ctx.selfId) || learners.includes(this.ctx.selfId)
+  }
+
   /** Resolves when the leader this node knows changes (one is elected, or lost), or after `ms`. */
   leaderChange(ms: number): Promise<void> {
     return new Promise((resolve) => {
