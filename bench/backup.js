@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dnsClient } from './lib/dns-client.js'
-import { control, header, lab, sleep } from './lib/nodes.js'
+import { control, foundWithUsers, header, lab, waitFor } from './lib/nodes.js'
 import { finish, goal, onInterrupt } from './lib/report.js'
 
 const USERS = Number(process.argv[2] ?? 100_000)
@@ -47,24 +47,9 @@ function cli(argv, env = {}) {
   return { ms: since(t0), stdout: r.stdout }
 }
 
-async function waitFor(what, test, timeoutMs = 120_000) {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-    if (await test().catch(() => false)) return
-    await sleep(20)
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s`)
-}
-
 async function pryvNode() {
-  const user = (i) => ({ username: `user${i}`, core: 'core1', fields: { email: `user${i}@example.com`, language: 'en', appid: 'pryv-bench', referer: 'bench' }, unique: ['email'] })
-  const core1 = l.start('core1', ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...args(0)])
-  await core1.ready
-  await control(core1, 'settings.change', { set: { 'storage.compactEntries': 50, 'storage.compactKeep': 20 }, input: 'typed', message: 'compact' })
-  for (let i = 0; i < USERS; i += 1000) {
-    await control(core1, 'registry.import', { users: Array.from({ length: Math.min(1000, USERS - i) }, (_, j) => user(i + j)) }, 120_000)
-  }
+  const core1 = await foundWithUsers(l, args(0), USERS)
   const head = (await control(core1, 'status')).revision
-  await waitFor('compaction', async () => (await control(core1, 'status')).compaction.log.firstRevision > 1)
   const snapshotBytes = Buffer.from((await control(core1, 'backup.snapshot', {}, 120_000)).snapshot, 'base64').length
   const diskBytes = (await control(core1, 'status')).compaction.diskBytes
   loads.push(loadavg()[0])

@@ -7,7 +7,7 @@
 // (`join-platform` → ready line → its revision at the head), and the snapshot transfer as the joiner
 // reports it (fetch to checks passed). Prints one JSON line per run, with the load average.
 import { loadavg } from 'node:os'
-import { control, lab, sleep } from './lib/nodes.js'
+import { control, foundWithUsers, lab, waitFor } from './lib/nodes.js'
 
 const USERS = Number(process.argv[2] ?? 100_000)
 const RUNS = Number(process.argv[3] ?? 1)
@@ -17,23 +17,8 @@ const stop = async (n) => {
   n.proc.kill('SIGTERM')
   await new Promise((r) => n.proc.once('exit', r))
 }
-async function waitFor(what, test, timeoutMs = 120_000) {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-    if (await test().catch(() => false)) return
-    await sleep(20)
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s`)
-}
-
 try {
-  const user = (i) => ({ username: `user${i}`, core: 'core1', fields: { email: `user${i}@example.com`, language: 'en', appid: 'pryv-bench', referer: 'bench' }, unique: ['email'] })
-  let core1 = l.start('core1', ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...args(0)])
-  await core1.ready
-  await control(core1, 'settings.change', { set: { 'storage.compactEntries': 50, 'storage.compactKeep': 20 }, input: 'typed', message: 'compact' })
-  for (let i = 0; i < USERS; i += 1000) {
-    await control(core1, 'registry.import', { users: Array.from({ length: Math.min(1000, USERS - i) }, (_, j) => user(i + j)) }, 120_000)
-  }
-  await waitFor('compaction', async () => (await control(core1, 'status')).compaction.log.firstRevision > 1)
+  let core1 = await foundWithUsers(l, args(0), USERS)
   for (let run = 0; run < RUNS; run++) {
     const load = loadavg()[0]
     await stop(core1)

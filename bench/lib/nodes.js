@@ -86,6 +86,32 @@ export async function untilHealthy(nodes) {
   }
 }
 
+/** Polls `test` every 20 ms until it holds (a throw counts as not yet); fails after `timeoutMs`. */
+export async function waitFor(what, test, timeoutMs = 120_000) {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    if (await test().catch(() => false)) return
+    await sleep(20)
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s`)
+}
+
+/**
+ * A one-node platform in `l` holding `users` registry users (`registry import`, 1,000 per control
+ * request), compacting at 50 entries so that a new member takes a snapshot; resolves once the log
+ * has been compacted.
+ */
+export async function foundWithUsers(l, args, users) {
+  const user = (i) => ({ username: `user${i}`, core: 'core1', fields: { email: `user${i}@example.com`, language: 'en', appid: 'pryv-bench', referer: 'bench' }, unique: ['email'] })
+  const core1 = l.start('core1', ['init-platform', '--domain', 'pryv.test', '--name', 'core1', ...args])
+  await core1.ready
+  await control(core1, 'settings.change', { set: { 'storage.compactEntries': 50, 'storage.compactKeep': 20 }, input: 'typed', message: 'compact' })
+  for (let i = 0; i < users; i += 1000) {
+    await control(core1, 'registry.import', { users: Array.from({ length: Math.min(1000, users - i) }, (_, j) => user(i + j)) }, 120_000)
+  }
+  await waitFor('compaction', async () => (await control(core1, 'status')).compaction.log.firstRevision > 1)
+  return core1
+}
+
 /** The first lines of every result table: what ran, where, and the command that made it. */
 export function header(title, command) {
   return `# ${title} — ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores (${cpus()[0].model})\ncommand: ${command}\n`
