@@ -2,7 +2,9 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { ExitCode, OperatorError } from '../errors.js'
+import { isDialable, MAX_MEMBER_ADDRESSES } from '../mesh/addresses.js'
 import { decodeJson, encodeJson } from '../mesh/json.js'
 import { callRpc, handleRpc, Protocols } from '../mesh/rpc.js'
 import { parseSignedEntry, type SignedEntry, verifyEntrySignature } from '../state/entry.js'
@@ -59,13 +61,24 @@ export class Replication {
       const head = this.ctx.replica.revision
       const { firstRevision } = await this.store.logBase()
       // Compacted away: the caller needs a snapshot, then the entries after it.
-      if ((from as number) < firstRevision && (from as number) <= head) return { compacted: { firstRevision, writers: this.ctx.replica.state.writers }, head }
+      if ((from as number) < firstRevision && (from as number) <= head) return { compacted: this.compactedAt(firstRevision), head }
       const entries = await this.store.readEntries(from as number, SYNC_BATCH)
       // Compacted between the two reads: the same answer as above.
-      if (entries.length > 0 && entries[0]!.revision !== from) return { compacted: { firstRevision: entries[0]!.revision, writers: this.ctx.replica.state.writers }, head }
+      if (entries.length > 0 && entries[0]!.revision !== from) return { compacted: this.compactedAt(entries[0]!.revision), head }
       return { entries, head }
     }, errorReply)
     await this.snapshots.start()
+  }
+
+  /**
+   * The answer to a sync from before `firstRevision`: the writers that serve snapshots, and where they
+   * listen (a new node knows only the member it joined through: without these it could not fetch
+   * from another writer when that one fails).
+   */
+  private compactedAt(firstRevision: number): { firstRevision: number, writers: readonly string[], addresses: Record<string, string[]> } {
+    const { writers, members } = this.ctx.replica.state
+    const addresses = Object.fromEntries(writers.map((w) => [w, (members.get(w)?.addresses ?? []).map(withoutPeerId).filter(isDialable).slice(0, MAX_MEMBER_ADDRESSES)]))
+    return { firstRevision, writers, addresses }
   }
 
   /**
@@ -158,9 +171,35 @@ export class Replication {
     const known = this.ctx.replica.state.writers
     const writers = known.length > 0 ? known : suggested
     const peers = [...new Set([...(peer && writers.includes(peer) ? [peer] : []), ...writers])]
-    const { records, revision } = await this.snapshots.fetch(minRevision, peers)
+    let fetched: Awaited<ReturnType<SnapshotTransfer['fetch']>>
+    try {
+      fetched = await this.snapshots.fetch(minRevision, peers)
+    } catch (err) {
+      throw new OperatorError('PRYV_SNAPSHOT_UNAVAILABLE', `No writer sent a usable snapshot of the platform state at revision ${minRevision} or later (last: ${(err as Error).message}).`, {
+        hint: 'Check that the writers run and that this machine reaches their mesh port (`pryv-node doctor` on a member), then try again.',
+        exitCode: ExitCode.unreachable,
+        cause: err
+      })
+    }
+    const { records, revision } = fetched
     if (await this.ctx.replica.installSnapshot(records, revision, undefined)) {
       this.ctx.log.info({ revision }, 'installed a snapshot of the platform state')
+    }
+  }
+
+  /** Files the writers' addresses a sync reply gives (well-formed ones only; a dial still checks the peer's key). */
+  private async learnWriterAddresses(writers: readonly string[], raw: unknown): Promise<void> {
+    if (typeof raw !== 'object' || raw === null) return
+    for (const w of writers) {
+      const list = (raw as Record<string, unknown>)[w]
+      if (!Array.isArray(list)) continue
+      const addresses = list.filter(isDialable).slice(0, MAX_MEMBER_ADDRESSES) as string[]
+      if (addresses.length === 0 || w === this.ctx.selfId) continue
+      try {
+        await this.ctx.mesh.peerStore.merge(peerIdFromString(w), { multiaddrs: addresses.map((a) => multiaddr(a)) })
+      } catch {
+        // Not a peer id: nothing to file.
+      }
     }
   }
 
@@ -168,12 +207,13 @@ export class Replication {
   async syncFrom(peer: string, target = 0): Promise<void> {
     for (;;) {
       const from = this.ctx.replica.revision + 1
-      const reply = await callRpc(this.ctx.mesh, peerIdFromString(peer), Protocols.sync, { from }, AbortSignal.timeout(10_000)) as { entries?: unknown[], head?: number, compacted?: { firstRevision?: unknown, writers?: unknown }, error?: { message?: string } }
+      const reply = await callRpc(this.ctx.mesh, peerIdFromString(peer), Protocols.sync, { from }, AbortSignal.timeout(10_000)) as { entries?: unknown[], head?: number, compacted?: { firstRevision?: unknown, writers?: unknown, addresses?: unknown }, error?: { message?: string } }
       if (reply.error) throw new Error(reply.error.message ?? 'sync refused')
       if (reply.compacted) {
         const firstRevision = Number(reply.compacted.firstRevision)
         if (!Number.isSafeInteger(firstRevision) || firstRevision <= from) throw new Error('malformed sync reply')
         const writers = Array.isArray(reply.compacted.writers) ? reply.compacted.writers.filter((w): w is string => typeof w === 'string').slice(0, 16) : []
+        await this.learnWriterAddresses(writers, reply.compacted.addresses)
         await this.installSnapshot(firstRevision - 1, peer, writers)
         continue
       }
@@ -192,3 +232,7 @@ export class Replication {
   }
 }
 
+/** A recorded address without its trailing `/p2p/<id>`, as the address checks want it. */
+function withoutPeerId(address: string): string {
+  return address.replace(/\/p2p\/[^/]+$/, '')
+}
