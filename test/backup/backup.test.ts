@@ -1,23 +1,12 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { Resolver } from 'node:dns/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callControl } from '../../src/control/client.js'
 import { cleanupTempDirs, NodeProcess, runCli, tempDir } from '../support/cli.js'
+import { control, dnsUsers, resolveA } from '../support/platform.js'
 
 /** This test's loopback range; the restored founder takes the old founder's address. */
 const ip = (i: number): string => `127.0.13.${i + 1}`
 const args = (i: number): string[] => ['--listen', `${ip(i)}:0`, '--dns', `${ip(i)}:0`]
-
-const control = (node: NodeProcess, method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-  callControl(`${node.dataDir}/control.sock`, method, params, 15_000)
-const users = async (node: NodeProcess): Promise<Record<string, string>> => ((await control(node, 'dns.users.get', {})) as { users: Record<string, string> }).users
-
-async function resolve(ready: Record<string, unknown>, name: string): Promise<string[]> {
-  const resolver = new Resolver({ timeout: 2000, tries: 2 })
-  resolver.setServers([(ready.dns as string[])[0]!])
-  return (await resolver.resolve4(name)).sort()
-}
 
 describe('backup and restore: a platform backed up under load, destroyed, and founded again from the file', () => {
   const nodes: NodeProcess[] = []
@@ -75,7 +64,7 @@ describe('backup and restore: a platform backed up under load, destroyed, and fo
     expect(verified.code, verified.stderr).toBe(0)
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, domain: 'pryv.test', revision: backupRevision, contentChecked: true })
     expect((await runCli(['--data-dir', nodes[1]!.dataDir, 'backup', file, '--key-file', keyFile])).code).toBe(4)
-    dnsBefore = await resolve(nodes[0]!.events.find((e) => e.event === 'ready')!, 'user2.pryv.test')
+    dnsBefore = await resolveA(nodes[0]!.events.find((e) => e.event === 'ready')!, 'user2.pryv.test')
   }, 60_000)
 
   it('refuses a truncated, corrupted, other-format or wrongly keyed backup, and creates nothing', async () => {
@@ -116,19 +105,19 @@ describe('backup and restore: a platform backed up under load, destroyed, and fo
     expect(restored.events[0]).toMatchObject({ event: 'backup', revision: backupRevision, domain: 'pryv.test' })
     expect(ready.gone).toEqual(['core2'])
 
-    const now = await users(restored)
+    const now = await dnsUsers(restored)
     const expected = [...acked].filter(([, a]) => a.revision <= backupRevision)
     expect(expected.length).toBeGreaterThan(30)
     for (const [user, a] of expected) expect(now[user], user).toBe(a.core)
-    expect(await resolve(ready, 'user2.pryv.test')).toEqual(dnsBefore)
+    expect(await resolveA(ready, 'user2.pryv.test')).toEqual(dnsBefore)
 
     // The restored platform writes again, and a new machine joins it with the invite it printed.
     await control(restored, 'dns.users.set', { users: { after: 'core1' } })
     const joiner = NodeProcess.start(tempDir(), ['join-platform', ready.invite as string, '--name', 'core3', ...args(2)])
     nodes.push(joiner)
     await joiner.ready(60_000)
-    await expect.poll(async () => (await users(joiner)).after, { timeout: 15_000 }).toBe('core1')
-    expect(await users(joiner)).toEqual(await users(restored))
+    await expect.poll(async () => (await dnsUsers(joiner)).after, { timeout: 15_000 }).toBe('core1')
+    expect(await dnsUsers(joiner)).toEqual(await dnsUsers(restored))
   }, 120_000)
 })
 

@@ -1,7 +1,6 @@
-import { Resolver } from 'node:dns/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callControl } from '../../src/control/client.js'
 import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+import { control, dnsUsers, resolveA } from '../support/platform.js'
 
 /** Small thresholds, so that a few hundred writes compact every log several times: platform settings, replicated to every node. */
 const COMPACTION = { 'storage.compactEntries': 40, 'storage.compactKeep': 10, 'storage.compactInterval': 3600 }
@@ -14,16 +13,7 @@ interface Status {
   compaction: { policy: { threshold: number, trailing: number, intervalMs: number }, log: { firstRevision: number }, lastCompactionAt: number | null, diskBytes: number | null, snapshot: { index: number, revision: number } | null, transfers: { installed: number, served: number } }
 }
 
-const control = (node: NodeProcess, method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-  callControl(`${node.dataDir}/control.sock`, method, params, 15_000)
 const status = (node: NodeProcess): Promise<Status> => control(node, 'status') as Promise<Status>
-const users = async (node: NodeProcess): Promise<Record<string, string>> => ((await control(node, 'dns.users.get', {})) as { users: Record<string, string> }).users
-
-async function resolve(ready: Record<string, unknown>, name: string): Promise<string[]> {
-  const resolver = new Resolver({ timeout: 2000, tries: 2 })
-  resolver.setServers([(ready.dns as string[])[0]!])
-  return (await resolver.resolve4(name)).sort()
-}
 
 describe('compaction, and catching up by snapshot: 3 full nodes and an observer as processes', () => {
   const nodes: NodeProcess[] = []
@@ -53,7 +43,7 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
     expect(await nodes[3]!.stop()).toBe(0)
     // 300 writes, one entry each, through every full node.
     for (let i = 0; i < 300; i++) await control(nodes[i % 3]!, 'dns.users.set', { users: { [`user${i}`]: `core${(i % 3) + 1}` } })
-    const expected = await users(nodes[0]!)
+    const expected = await dnsUsers(nodes[0]!)
     expect(Object.keys(expected)).toHaveLength(300)
     // The settings changed after every node started: applied without restart.
     for (const node of nodes.slice(0, 3)) expect((await status(node)).compaction.policy).toEqual({ threshold: 40, trailing: 10, intervalMs: 3_600_000 })
@@ -71,7 +61,7 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
     ready[3] = await observer.ready()
     const head = (await status(nodes[0]!)).revision
     await expect.poll(async () => (await status(observer)).revision, { timeout: 20_000, interval: 300 }).toBeGreaterThanOrEqual(head)
-    expect(await users(observer)).toEqual(expected)
+    expect(await dnsUsers(observer)).toEqual(expected)
     expect((await status(observer)).compaction.transfers.installed).toBeGreaterThanOrEqual(1)
 
     // A full node joined after it all: it takes the state by snapshot too, then entries.
@@ -81,9 +71,9 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
     nodes.push(joiner)
     ready.push(await joiner.ready(60_000))
     await control(nodes[1]!, 'dns.users.set', { users: { late: 'core4' } })
-    await expect.poll(async () => (await users(joiner)).late, { timeout: 20_000, interval: 300 }).toBe('core4')
-    const all = await users(nodes[0]!)
-    for (const node of [observer, joiner]) expect(await users(node)).toEqual(all)
+    await expect.poll(async () => (await dnsUsers(joiner)).late, { timeout: 20_000, interval: 300 }).toBe('core4')
+    const all = await dnsUsers(nodes[0]!)
+    for (const node of [observer, joiner]) expect(await dnsUsers(node)).toEqual(all)
     expect((await status(joiner)).compaction.transfers.installed).toBeGreaterThanOrEqual(1)
     expect((await status(joiner)).compaction.policy).toEqual({ threshold: 40, trailing: 20, intervalMs: 3_600_000 })
     // Its consensus log starts from the leader's compacted snapshot, not from the founding entry.
@@ -91,7 +81,7 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
 
     // Same DNS answers from every node, the new ones included.
     for (const name of ['user7.pryv.test', 'user299.pryv.test', 'late.pryv.test']) {
-      const answers = await Promise.all(ready.map((r) => resolve(r, name)))
+      const answers = await Promise.all(ready.map((r) => resolveA(r, name)))
       for (const a of answers) expect(a).toEqual(answers[0])
     }
   }, 180_000)
@@ -107,7 +97,7 @@ describe('compaction, and catching up by snapshot: 3 full nodes and an observer 
     const after = await status(restarted)
     expect(after.compaction.log.firstRevision).toBeGreaterThanOrEqual(before.compaction.log.firstRevision)
     expect(after.compaction.diskBytes).toBeGreaterThan(0)
-    expect(await users(restarted)).toEqual(await users(nodes[0]!))
+    expect(await dnsUsers(restarted)).toEqual(await dnsUsers(nodes[0]!))
 
     // Metrics export the same.
     const { text } = await control(restarted, 'metrics', {}) as { text: string }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { Resolver } from 'node:dns/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callControl } from '../../src/control/client.js'
 import { cleanupTempDirs, NodeProcess, tempDir } from '../support/cli.js'
+import { resolveA } from '../support/platform.js'
 
 /**
  * Heavy (100,000 users, five processes): kept in this one file so that vitest runs it beside the
@@ -32,12 +32,6 @@ const status = (node: NodeProcess): Promise<Status> => control(node, 'status') a
 const snapshotHash = async (node: NodeProcess): Promise<{ revision: number, hash: string }> => {
   const r = await control(node, 'backup.snapshot', {}, 60_000) as { revision: number, snapshot: string }
   return { revision: r.revision, hash: createHash('sha256').update(Buffer.from(r.snapshot, 'base64')).digest('hex') }
-}
-
-async function resolve(ready: Record<string, unknown>, name: string): Promise<string[]> {
-  const resolver = new Resolver({ timeout: 2000, tries: 2 })
-  resolver.setServers([(ready.dns as string[])[0]!])
-  return (await resolver.resolve4(name)).sort()
 }
 
 describe('100,000 users on 3 full nodes and 2 observers (heavy): compaction, catch-up by snapshot, restarts', () => {
@@ -125,7 +119,7 @@ describe('100,000 users on 3 full nodes and 2 observers (heavy): compaction, cat
     expect(hashes[0]!.revision).toBeGreaterThanOrEqual(head)
     // The same DNS answers.
     for (const name of ['user0.pryv.test', 'user54321.pryv.test', 'user99999.pryv.test']) {
-      const answers = await Promise.all(ready.filter((_, i) => i !== sender).map((r) => resolve(r, name)))
+      const answers = await Promise.all(ready.filter((_, i) => i !== sender).map((r) => resolveA(r, name)))
       for (const a of answers) expect(a).toEqual(answers[0])
     }
 
@@ -166,7 +160,7 @@ describe('100,000 users on 3 full nodes and 2 observers (heavy): compaction, cat
     const hashes = await Promise.all(nodes.map(snapshotHash))
     for (const h of hashes) expect(h).toEqual(hashes[0])
     for (const name of ['user1.pryv.test', 'user77777.pryv.test', 'user99998.pryv.test']) {
-      const answers = await Promise.all(ready.map((r) => resolve(r, name)))
+      const answers = await Promise.all(ready.map((r) => resolveA(r, name)))
       for (const a of answers) expect(a).toEqual(answers[0])
     }
   }, 180_000)

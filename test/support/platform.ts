@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns/promises'
 import { callControl } from '../../src/control/client.js'
 import { NodeProcess, tempDir } from './cli.js'
 
@@ -7,6 +8,16 @@ export const LOOPBACK = ['--listen', '127.0.0.1:0', '--dns', 'none']
 /** A control-socket call to a node, as the CLI makes it. */
 export const control = (node: NodeProcess, method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
   callControl(`${node.dataDir}/control.sock`, method, params, 15_000)
+
+/** The DNS users a node holds, as `dns users get` shows them. */
+export const dnsUsers = async (node: NodeProcess): Promise<Record<string, string>> => ((await control(node, 'dns.users.get', {})) as { users: Record<string, string> }).users
+
+/** The A addresses a node's DNS server (the first address of its ready line) answers for `name`, sorted. */
+export async function resolveA(ready: Record<string, unknown>, name: string): Promise<string[]> {
+  const resolver = new Resolver({ timeout: 2000, tries: 2 })
+  resolver.setServers([(ready.dns as string[])[0]!])
+  return (await resolver.resolve4(name)).sort()
+}
 
 /**
  * A platform of separate node processes: `core1` founds it, then each joiner joins with an invite of
