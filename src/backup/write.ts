@@ -31,7 +31,12 @@ export interface BackupWritten {
  * the control socket nor parsed: its stored JSON goes into the file as it is. On failure, no file is left.
  */
 export async function writeBackup(store: StateStore, origin: BackupOrigin, file: string, passphrase: string, options: { replace: boolean }): Promise<BackupWritten> {
-  if (origin.platformKeyHex === undefined) throw new Error('this node holds no platform key yet')
+  if (origin.platformKeyHex === undefined) {
+    throw new OperatorError('PRYV_NOT_READY', 'This node holds no platform key yet (it is still joining): there is nothing to back up here.', {
+      hint: 'Wait until `pryv-node status` shows the node joined, or back up on another member.',
+      exitCode: ExitCode.conflict
+    })
+  }
   const derivation = newBackupKey(passphrase)
   const snapshot = encodeSnapshotText(origin.platformId, await store.exportStateText())
   const at = Date.now()
