@@ -89,7 +89,10 @@ describe('the writer set: 3 full nodes and 2 observers as separate processes', (
 
     expect(history.filter((op) => op.kind === 'write' && op.returnedAt !== undefined).length).toBeGreaterThan(20)
     console.log(`history: ${history.length} ops, ${history.filter((o) => o.kind === "write" && o.returnedAt !== undefined).length} acknowledged writes, ${history.filter((o) => o.returnedAt === undefined).length} unknown, ${writesAfterKill} writes after the kill`)
-    expect(checkLinearizable(history)).toEqual({ ok: true })
+    const verdict = checkLinearizable(history)
+    // On a failure, the operations on the offending key, in invocation order: what a diagnosis needs.
+    if (!verdict.ok) console.log(`not linearizable on ${verdict.key}:\n${history.filter((op) => op.key === verdict.key).sort((a, b) => a.invokedAt - b.invokedAt).map((op) => JSON.stringify(op)).join('\n')}`)
+    expect(verdict).toEqual({ ok: true })
   })
 
   it('full nodes take committed entries from the consensus log only (no gossiped copy), observers from the log topic; a paused follower catches up', async () => {
