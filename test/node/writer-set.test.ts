@@ -9,8 +9,12 @@ interface Status { revision: number, self: { peerId: string }, writerSet: Writer
 
 const status = (node: NodeProcess): Promise<Status> => control(node, 'status') as Promise<Status>
 
-/** Errors after which a write may still have been applied: its outcome is unknown. */
-const UNKNOWN = new Set(['PRYV_WRITE_OUTCOME_UNKNOWN', 'PRYV_WRITE_NOT_APPLIED', 'PRYV_NODE_TIMEOUT', 'PRYV_NODE_INTERNAL', 'PRYV_REMOTE_INTERNAL'])
+/**
+ * Errors after which a write may still have been applied: its outcome is unknown. Among them a node
+ * that dies with the request in flight (NO_REPLY): its entry may already be on the followers, and the
+ * next leader commits it.
+ */
+const UNKNOWN = new Set(['PRYV_WRITE_OUTCOME_UNKNOWN', 'PRYV_WRITE_NOT_APPLIED', 'PRYV_NODE_TIMEOUT', 'PRYV_NODE_NO_REPLY', 'PRYV_NODE_INTERNAL', 'PRYV_REMOTE_INTERNAL'])
 
 describe('the writer set: 3 full nodes and 2 observers as separate processes', () => {
   const nodes: NodeProcess[] = []
